@@ -1,0 +1,1 @@
+"""LLaMo coaching core: skeletons, pose estimation, the LLaMo model, analytics, ``Coach``."""
