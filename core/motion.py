@@ -205,9 +205,11 @@ class Motion:
         if self.dims == 2:
             # Image y points down; flip so 'up' is +y like the 3D spaces.
             joints = joints * np.array([1.0, -1.0], dtype=np.float32)
-        root = 0.5 * (joints[:, Joint.LEFT_HIP] + joints[:, Joint.RIGHT_HIP]) if (
-            self.skeleton == MEDIAPIPE33
-        ) else joints[:, SMPLJoint.PELVIS]
+        root = (
+            0.5 * (joints[:, Joint.LEFT_HIP] + joints[:, Joint.RIGHT_HIP])
+            if (self.skeleton == MEDIAPIPE33)
+            else joints[:, SMPLJoint.PELVIS]
+        )
         joints = (joints - root[:, None, :]) / scale  # (T, J, C)
         if self.dims == 2:
             joints = np.concatenate([joints, np.zeros_like(joints[..., :1])], axis=-1)
@@ -350,7 +352,9 @@ def motion_from_dict(data: object, where: str = "motion") -> Motion:
     try:
         joints = np.asarray(data["joints"], dtype=np.float32)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"{where}: field 'joints' is not a rectangular number array ({err})")
+        raise ValueError(
+            f"{where}: field 'joints' is not a rectangular number array ({err})"
+        ) from None
     if joints.ndim != 3:
         raise ValueError(f"{where}: field 'joints' must be (T, J, C), got shape {joints.shape}")
     vis = data.get("visibility")
@@ -398,7 +402,9 @@ def _load_npz(path: Path) -> Motion:
         if fmt == "llamo-posetrack-v1":
             return PoseTrack.load(path).motion3d
         if fmt != "llamo-motion-v1":
-            raise ValueError(f"{path}: .npz lacks the llamo-motion-v1 marker; save it with save_motion")
+            raise ValueError(
+                f"{path}: .npz lacks the llamo-motion-v1 marker; save it with save_motion"
+            )
         try:
             return Motion(z["joints"], z["visibility"], float(z["fps"]), Space(str(z["space"])),
                           str(z["skeleton"]), float(z["start_time"]))  # fmt: skip
@@ -412,9 +418,11 @@ def _load_npy(path: Path, fps: float | None) -> Motion:
     except (OSError, ValueError) as err:
         raise ValueError(f"{path}: not a readable .npy array ({err})") from None
     if arr.ndim != 3 or arr.shape[-1] != 3:
-        hint = " (HumanML3D new_joint_vecs (T, 263) are features, not joints; use new_joints)" if (
-            arr.ndim == 2 and arr.shape[-1] == 263
-        ) else ""
+        hint = (
+            " (HumanML3D new_joint_vecs (T, 263) are features, not joints; use new_joints)"
+            if (arr.ndim == 2 and arr.shape[-1] == 263)
+            else ""
+        )
         raise ValueError(f"{path}: expected joints of shape (T, J, 3), got {arr.shape}{hint}")
     j = arr.shape[1]
     if j == len(SMPLJoint):
@@ -465,7 +473,9 @@ def load_landmark_csv(path: str | Path, *, fps: float = 30.0) -> Motion:
         vis[:, jt] = _csv_column(path, rows, cols[vkey], vkey) if vkey in cols else 1.0
     landmark_cols = {i for jt in present for i, n in enumerate(header)
                      if n.strip().lower().startswith(jt.name.lower() + "_")}  # fmt: skip
-    extra = {header[i]: [row[i] for row in rows] for i in range(len(header)) if i not in landmark_cols}
+    extra = {
+        header[i]: [row[i] for row in rows] for i in range(len(header)) if i not in landmark_cols
+    }
     return Motion(joints, vis, fps, Space.IMAGE_NORMALIZED, meta={"columns": extra})
 
 
@@ -475,5 +485,7 @@ def _csv_column(path: Path, rows: list[list[str]], idx: int, name: str) -> np.nd
         try:
             out[r] = float(row[idx])
         except ValueError:
-            raise ValueError(f"{path}: line {r + 2}, column {name!r}: {row[idx]!r} is not a number") from None
+            raise ValueError(
+                f"{path}: line {r + 2}, column {name!r}: {row[idx]!r} is not a number"
+            ) from None
     return out

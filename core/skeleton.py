@@ -85,8 +85,8 @@ JOINT_GROUPS: dict[str, tuple[Joint, ...]] = {
              J.RIGHT_INDEX, J.RIGHT_THUMB),
     "legs": (J.LEFT_HIP, J.LEFT_KNEE, J.LEFT_ANKLE, J.LEFT_HEEL, J.LEFT_FOOT_INDEX,
              J.RIGHT_HIP, J.RIGHT_KNEE, J.RIGHT_ANKLE, J.RIGHT_HEEL, J.RIGHT_FOOT_INDEX),
-    "trunk": (J.NOSE, J.LEFT_EYE, J.RIGHT_EYE, J.LEFT_EAR, J.RIGHT_EAR, J.MOUTH_LEFT,
-              J.MOUTH_RIGHT, J.LEFT_SHOULDER, J.RIGHT_SHOULDER, J.LEFT_HIP, J.RIGHT_HIP),
+    "trunk": (*(Joint(i) for i in range(J.MOUTH_RIGHT + 1)), J.LEFT_SHOULDER, J.RIGHT_SHOULDER,
+              J.LEFT_HIP, J.RIGHT_HIP),
     "global": tuple(Joint),
 }  # fmt: skip
 
