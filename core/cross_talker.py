@@ -1,0 +1,223 @@
+"""Cross Talker (LLaMo Sec. 3.3): pick the frames the question is about and fuse them.
+
+1. Eq.1  A = softmax(Q_text K_motion^T / sqrt(d)) over valid frames, (B, L, T).
+2. Eq.2  s_j = max_l A[l, j]; the top-K frames are the viewpoint frames t_k (hard top-K).
+3. Receptive field r_k = sigmoid(MLP([F_M(t_k); CrossAttn(F_M(t_k), unselected frames)])).
+4. Eq.3-4 local window attention: viewpoint k attends to frames with
+   |j - t_k| <= max(1, r_k * max_window). Outside the window the weight is exactly zero (hard
+   mask); inside, logits get log sigmoid(w_k - |j - t_k| + 1), a soft edge that makes the
+   output differentiable w.r.t. r_k.
+5. Eq.5-6 global attention over N = ceil(T / S_n) average-pooled segments.
+6. Eq.7  concat local + global -> 2H; plus a sinusoidal embedding of the frame's timestamp.
+7. Bidirectional cross-attention: text <- motion, then motion <- (updated) text, each with an
+   FFN; doing it in this order lets the text branch shape the motion tokens the LLM reads.
+
+torch.topk is not differentiable. So that the scorer (Eq.1) still learns, each viewpoint token
+is multiplied by the straight-through gate ``1 + s_k - stopgrad(s_k)``: its value is 1 (forward
+unchanged) and its gradient is d loss / d s_k = <d loss / d token_k, token_k>.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from core.config import LLaMoConfig
+from core.motion_encoder import Block, MultiHeadAttention, sinusoidal_embedding
+
+TIME_SCALE = 100.0  # timestamps are embedded at 0.01 s resolution
+
+
+@dataclass
+class CrossTalkerOutput:
+    """What a fusion module hands the projector; K' = min(K, T) (T for all-frames)."""
+
+    motion_tokens: Tensor  # (B, K', 2H) Eq.7 features after the bidirectional attention
+    text_tokens: Tensor  # (B, L, 2H) text updated by the motion (B, 0, 2H) for all-frames
+    frame_indices: Tensor  # (B, K') long, time order, padding last
+    frame_scores: Tensor  # (B, T) Eq.2 scores s_j / max_j s_j in [0, 1], masked frames 0
+    viewpoint_mask: Tensor  # (B, K') bool, False for padding
+    receptive_field: Tensor  # (B, K') r_k in (0, 1)
+    text_attention: Tensor | None = None  # (B, L, T) Eq.1 A
+    local_attention: Tensor | None = None  # (B, K', T) Eq.4 weights, mean over heads
+
+
+class TimestampEmbedding(nn.Module):
+    """Seconds (B, K) -> (B, K, D): sinusoids of the time in centiseconds + a linear map."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, seconds: Tensor) -> Tensor:
+        emb = sinusoidal_embedding(seconds.float() * TIME_SCALE, self.proj.in_features)  # (B, K, D)
+        return self.proj(emb.to(self.proj.weight.dtype))
+
+
+def gather_frames(x: Tensor, index: Tensor) -> Tensor:
+    """x (B, T, C), index (B, K) -> (B, K, C)."""
+    return x.gather(1, index[..., None].expand(-1, -1, x.shape[-1]))
+
+
+def segment_pool(motion: Tensor, frame_mask: Tensor, size: int) -> tuple[Tensor, Tensor]:
+    """Eq.5 average pooling of valid frames over N = ceil(T / S_n) segments.
+
+    Returns (segments (B, N, H), segment_mask (B, N) bool: segment holds a valid frame)."""
+    b, t, h = motion.shape
+    n = math.ceil(t / size)
+    pad = n * size - t
+    weights = F.pad(frame_mask.to(motion.dtype), (0, pad)).view(b, n, size, 1)  # (B, N, S, 1)
+    x = F.pad(motion, (0, 0, 0, pad)).view(b, n, size, h)  # (B, N, S, H)
+    count = weights.sum(dim=2)  # (B, N, 1)
+    return (x * weights).sum(dim=2) / count.clamp_min(1.0), count[..., 0] > 0
+
+
+class CrossTalker(nn.Module):
+    """motion (B, T, H), frame_mask (B, T), text (B, L, Dt), text_mask (B, L),
+    timestamps (B, T) seconds -> :class:`CrossTalkerOutput`."""
+
+    def __init__(self, config: LLaMoConfig) -> None:
+        super().__init__()
+        if config.llm_hidden_size is None:
+            raise ValueError("llm_hidden_size: CrossTalker needs the LLM's embedding size")
+        h, d, heads, dt = (
+            config.hidden_size,
+            config.attn_size,
+            config.num_heads,
+            config.llm_hidden_size,
+        )
+        self.config = config
+        # Eq.1 scorer: text queries, motion keys, single head of size d.
+        self.text_norm = nn.LayerNorm(dt)
+        self.w_q = nn.Linear(dt, d)
+        self.w_k = nn.Linear(h, d)
+        # Receptive field regression.
+        self.rf_attn = MultiHeadAttention(h, heads, attn_dim=d, dropout=config.dropout)
+        self.rf_mlp = nn.Sequential(nn.Linear(2 * h, h), nn.GELU(), nn.Linear(h, 1))
+        # Eq.3-6 local and global attention.
+        self.norm = nn.LayerNorm(h)
+        self.local_attn = MultiHeadAttention(h, heads, dropout=config.dropout)
+        self.global_norm = nn.LayerNorm(h)
+        self.global_attn = MultiHeadAttention(h, heads, dropout=config.dropout)
+        embed_time = config.use_timestamps and config.timestamp_mode == "embedding"
+        self.time_embed = TimestampEmbedding(2 * h) if embed_time else None
+        # Bidirectional motion <-> text cross-attention.
+        self.text_in = nn.Linear(dt, 2 * h)
+        self.text_from_motion = Block(2 * h, heads, config.dropout, context_dim=2 * h)
+        self.motion_from_text = Block(2 * h, heads, config.dropout, context_dim=2 * h)
+        self.out_norm = nn.LayerNorm(2 * h)
+
+    def text_attention(self, motion: Tensor, frame_mask: Tensor, text: Tensor) -> Tensor:
+        """Eq.1: A (B, L, T) = softmax over valid frames of Q_text K_motion^T / sqrt(d)."""
+        q = self.w_q(self.text_norm(text))  # (B, L, d)
+        k = self.w_k(motion)  # (B, T, d)
+        logits = q @ k.transpose(1, 2) / math.sqrt(q.shape[-1])  # (B, L, T)
+        valid = frame_mask[:, None, :]  # (B, 1, T)
+        logits = logits.masked_fill(~valid, torch.finfo(logits.dtype).min)
+        return logits.softmax(dim=-1).masked_fill(~valid, 0.0)
+
+    def select(self, scores: Tensor, frame_mask: Tensor) -> tuple[Tensor, Tensor]:
+        """Eq.2 top-K' of s_j over valid frames -> (indices (B, K') in time order, valid)."""
+        t = scores.shape[1]
+        k = min(self.config.num_viewpoints, t)
+        index = scores.masked_fill(~frame_mask, -1.0).topk(k, dim=1).indices  # (B, K')
+        valid = frame_mask.gather(1, index)
+        order = (index + (~valid).long() * t).argsort(dim=1)  # time order, padding last
+        return index.gather(1, order), valid.gather(1, order)
+
+    def receptive_field(
+        self, normed: Tensor, query: Tensor, frame_mask: Tensor, index: Tensor, valid: Tensor
+    ) -> Tensor:
+        """r_k = sigmoid(MLP([F_M(t_k); attention of t_k to the unselected frames])), (B, K')."""
+        chosen = torch.zeros_like(frame_mask).scatter(1, index, valid)  # (B, T)
+        context, _ = self.rf_attn(query, normed, frame_mask & ~chosen)  # (B, K', H)
+        return torch.sigmoid(self.rf_mlp(torch.cat([query, context], dim=-1))[..., 0])
+
+    def local_window(
+        self, normed: Tensor, query: Tensor, frame_mask: Tensor, index: Tensor, r: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        """Eq.3-4: attention of viewpoint k within |j - t_k| <= max(1, r_k * max_window)."""
+        frames = torch.arange(normed.shape[1], device=normed.device)
+        # float32 so frame distances stay exact under bf16 autocast / weights
+        dist = (frames[None, None, :] - index[..., None]).abs().float()  # (B, K', T)
+        half = (r.float() * self.config.max_window).clamp_min(1.0)[..., None]  # (B, K', 1)
+        mask = (dist <= half) & frame_mask[:, None, :]  # (B, K', T)
+        soft_edge = F.logsigmoid(half - dist + 1.0)  # differentiable in r_k
+        out, weights = self.local_attn(query, normed, mask, bias=soft_edge)
+        return out, weights.mean(dim=1)  # (B, K', H), (B, K', T)
+
+    def forward(
+        self,
+        motion: Tensor,
+        frame_mask: Tensor,
+        text: Tensor,
+        text_mask: Tensor,
+        timestamps: Tensor,
+    ) -> CrossTalkerOutput:
+        frame_mask, text_mask = frame_mask.bool(), text_mask.bool()
+        text = text.to(motion.dtype)
+        attn = self.text_attention(motion, frame_mask, text)  # (B, L, T)
+        scores = attn.masked_fill(~text_mask[..., None], 0.0).amax(dim=1)  # (B, T) Eq.2
+        index, valid = self.select(scores, frame_mask)  # (B, K')
+        normed = self.norm(motion)  # (B, T, H)
+        query = gather_frames(normed, index)  # (B, K', H)
+        r = self.receptive_field(normed, query, frame_mask, index, valid)
+        local, local_weights = self.local_window(normed, query, frame_mask, index, r)
+        segments, seg_mask = segment_pool(motion, frame_mask, self.config.segment_size)
+        glob, _ = self.global_attn(query, self.global_norm(segments), seg_mask)  # Eq.6
+        base = gather_frames(motion, index)  # (B, K', H)
+        fused = torch.cat([base + local, base + glob], dim=-1)  # (B, K', 2H) Eq.7
+        if self.time_embed is not None:
+            fused = fused + self.time_embed(timestamps.gather(1, index))  # seconds stay fp32
+        s_k = scores.gather(1, index)  # (B, K')
+        fused = fused * (1.0 + s_k - s_k.detach())[..., None]  # straight-through score gate
+        text_tokens = self.text_from_motion(
+            self.text_in(self.text_norm(text)), valid, context=fused
+        )
+        fused = self.motion_from_text(fused, text_mask, context=text_tokens)
+        fused = self.out_norm(fused) * valid[..., None].to(fused.dtype)
+        peak = scores.amax(dim=1, keepdim=True).clamp_min(1e-12)
+        return CrossTalkerOutput(
+            motion_tokens=fused,
+            text_tokens=text_tokens,
+            frame_indices=index,
+            frame_scores=(scores / peak).clamp(0.0, 1.0),
+            viewpoint_mask=valid,
+            receptive_field=r,
+            text_attention=attn,
+            local_attention=local_weights,
+        )
+
+
+class AllFramesFusion(nn.Module):
+    """MotionLLM / ViMoNet-style baseline: every frame becomes one token (no Cross Talker).
+
+    motion (B, T, H), frame_mask (B, T), timestamps (B, T) -> :class:`CrossTalkerOutput`
+    with K' = T, uniform scores over valid frames and no text tokens."""
+
+    def __init__(self, config: LLaMoConfig) -> None:
+        super().__init__()
+        h = config.hidden_size
+        self.proj = nn.Linear(h, 2 * h)
+        embed_time = config.use_timestamps and config.timestamp_mode == "embedding"
+        self.time_embed = TimestampEmbedding(2 * h) if embed_time else None
+
+    def forward(self, motion: Tensor, frame_mask: Tensor, timestamps: Tensor) -> CrossTalkerOutput:
+        b, t, h = motion.shape
+        frame_mask = frame_mask.bool()
+        tokens = self.proj(motion)  # (B, T, 2H)
+        if self.time_embed is not None:
+            tokens = tokens + self.time_embed(timestamps)
+        tokens = tokens * frame_mask[..., None].to(tokens.dtype)
+        return CrossTalkerOutput(
+            motion_tokens=tokens,
+            text_tokens=motion.new_zeros(b, 0, 2 * h),
+            frame_indices=torch.arange(t, device=motion.device).expand(b, t),
+            frame_scores=frame_mask.to(motion.dtype),
+            viewpoint_mask=frame_mask,
+            receptive_field=motion.new_zeros(b, t),
+        )

@@ -1,0 +1,87 @@
+"""``LLaMoModules``: everything between skeleton arrays and the LLM, in one module.
+
+motion encoder f_m -> [video encoder f_v + feature enhancer] -> Cross Talker (or the
+all-frames baseline) -> projector (2H -> LLM width). The model wrapper (``core.model``)
+splices ``FusionResult.tokens`` at its placeholder token, LLaVA style.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import Tensor, nn
+
+from core.config import LLaMoConfig
+from core.cross_talker import AllFramesFusion, CrossTalker, CrossTalkerOutput
+from core.feature_enhancer import FeatureEnhancer
+from core.motion_encoder import MotionEncoder
+from core.projector import build_projector
+from core.video_encoder import VideoEncoder
+
+
+@dataclass
+class FusionResult:
+    tokens: Tensor  # (B, K', Dllm) projected viewpoint tokens, ready to splice
+    token_mask: Tensor  # (B, K') bool, False for padding
+    frame_indices: Tensor  # (B, K') long, time order
+    frame_scores: Tensor  # (B, T) in [0, 1]
+    timestamps: Tensor  # (B, K') seconds of the chosen frames
+    receptive_field: Tensor | None = None  # (B, K') r_k
+    text_tokens: Tensor | None = None  # (B, L, Dllm) Eq.8 F_T, projected (optional use)
+    fusion: CrossTalkerOutput | None = None  # the raw fusion output, for inspection
+
+
+class LLaMoModules(nn.Module):
+    """forward(feats (B,T,33,4), frame_mask (B,T), is_3d (B,), text_embeds (B,L,Dllm),
+    text_mask (B,L), timestamps (B,T) seconds, video (B,T,3,S,S) | None) -> FusionResult."""
+
+    def __init__(self, config: LLaMoConfig) -> None:
+        super().__init__()
+        if config.llm_hidden_size is None:
+            raise ValueError("llm_hidden_size: set it from the LLM config before building modules")
+        self.config = config
+        self.motion_encoder = MotionEncoder(config)
+        self.video_encoder = VideoEncoder(config) if config.use_video else None
+        self.enhancer = FeatureEnhancer(config) if config.use_video else None
+        if config.fusion == "cross_talker":
+            self.fusion: nn.Module = CrossTalker(config)
+        else:
+            self.fusion = AllFramesFusion(config)
+        self.projector = build_projector(
+            config.projector, 2 * config.hidden_size, config.llm_hidden_size
+        )
+
+    def forward(
+        self,
+        feats: Tensor,
+        frame_mask: Tensor,
+        is_3d: Tensor,
+        text_embeds: Tensor,
+        text_mask: Tensor,
+        timestamps: Tensor,
+        video: Tensor | None = None,
+    ) -> FusionResult:
+        frame_mask = frame_mask.bool()
+        motion = self.motion_encoder(feats, frame_mask, is_3d)  # (B, T, H)
+        if video is not None and self.video_encoder is None:
+            raise ValueError(
+                "use_video: video frames were given but the config has use_video=False"
+            )
+        if self.enhancer is not None:
+            video_feats = None if video is None else self.video_encoder(video, frame_mask)
+            motion = self.enhancer(motion, video_feats, frame_mask)  # F~_M (B, T, H)
+        if isinstance(self.fusion, CrossTalker):
+            out = self.fusion(motion, frame_mask, text_embeds, text_mask, timestamps)
+        else:
+            out = self.fusion(motion, frame_mask, timestamps)
+        tokens = self.projector(out.motion_tokens) * out.viewpoint_mask[..., None].to(motion.dtype)
+        return FusionResult(
+            tokens=tokens,
+            token_mask=out.viewpoint_mask,
+            frame_indices=out.frame_indices,
+            frame_scores=out.frame_scores,
+            timestamps=timestamps.gather(1, out.frame_indices),
+            receptive_field=out.receptive_field,
+            text_tokens=self.projector(out.text_tokens),
+            fusion=out,
+        )
