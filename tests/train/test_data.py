@@ -1,0 +1,114 @@
+"""The training JSONL format: round trip, validation errors that name the line, dataset."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.errors import InputError
+from core.motion import save_motion
+from train.data import MotionDataset, Sample, load_jsonl, write_jsonl
+from train.qa import make_dialogues
+from train.synth import synthesize
+
+CONV = [{"from": "human", "value": "How many reps?"}, {"from": "gpt", "value": "3 reps."}]
+
+
+@pytest.fixture()
+def motion_file(tmp_path: Path) -> Path:
+    s = synthesize("squat", np.random.default_rng(0), reps=2)
+    (tmp_path / "motions").mkdir()
+    return save_motion(s.motion3d, tmp_path / "motions" / "a.npz")
+
+
+def _write(path: Path, lines: list[object]) -> Path:
+    path.write_text("\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n")
+    return path
+
+
+def test_round_trip_with_relative_paths_and_lazy_cached_dataset(
+    tmp_path: Path, motion_file: Path
+) -> None:
+    s = synthesize("squat", np.random.default_rng(0), reps=2)
+    d = make_dialogues(s.motion3d, s.labels, np.random.default_rng(1), n=2)
+    samples = [Sample(x.conversations(), motion=motion_file, meta=x.meta()) for x in d]
+    path = write_jsonl(tmp_path / "train.jsonl", samples)
+    first = json.loads(path.read_text().splitlines()[0])
+    assert first["motion"] == "motions/a.npz"  # relative to the JSONL's folder
+    loaded = load_jsonl(path)
+    assert [x.conversations for x in loaded] == [x.conversations for x in samples]
+    assert loaded[0].motion == motion_file.absolute() and loaded[0].meta["qtypes"]
+    ds = MotionDataset(loaded)
+    assert len(ds) == 2 and not ds._cache
+    ex = ds[0]
+    assert ex["motion"].num_frames == s.motion3d.num_frames and ex["video"] is None
+    assert ex["conversations"][0]["from"] == "human"
+    assert ds[0]["motion"] is ex["motion"]  # cached, not reloaded
+
+
+BAD_LINES = [
+    ("{not json", "bad JSON"),
+    ({"motion": "motions/a.npz"}, "missing key 'conversations'"),
+    ({"conversations": CONV}, "neither of 'motion' and 'video'"),
+    (
+        {"motion": "motions/a.npz", "video": "x.mp4", "conversations": CONV},
+        "both of 'motion' and 'video'",
+    ),
+    ({"motion": "motions/a.npz", "conversations": []}, "non-empty list"),
+    ({"motion": "motions/a.npz", "conversations": [CONV[1], CONV[0]]}, "alternate"),
+    ({"motion": "motions/a.npz", "conversations": [CONV[0], CONV[0]]}, "alternate"),
+    ({"motion": "motions/a.npz", "conversations": CONV[:1]}, "no answer"),
+    ({"motion": "motions/missing.npz", "conversations": CONV}, "not found"),
+    ({"motion": "motions/a.npz", "conversations": CONV, "extra": 1}, "unknown keys"),
+]
+
+
+@pytest.mark.parametrize("bad,message", BAD_LINES)
+def test_each_bad_line_is_reported_with_its_line_number(
+    tmp_path: Path, motion_file: Path, bad: object, message: str
+) -> None:
+    good = {"motion": "motions/a.npz", "conversations": CONV}
+    path = _write(tmp_path / "qa.jsonl", [good, "", bad])  # the bad one is line 3
+    with pytest.raises(InputError, match=message) as err:
+        load_jsonl(path)
+    assert f"{path}:3:" in str(err.value)
+
+
+def test_empty_file_and_video_samples(tmp_path: Path, motion_file: Path) -> None:
+    with pytest.raises(InputError, match="no samples"):
+        load_jsonl(_write(tmp_path / "empty.jsonl", [""]))
+    # A video line validates without the clip when asked, and the dataset then says what to run.
+    path = _write(tmp_path / "v.jsonl", [{"video": "clip.mp4", "conversations": CONV}])
+    with pytest.raises(InputError, match="not found"):
+        load_jsonl(path)
+    ds = MotionDataset(load_jsonl(path, check_files=False), prepared_dir=tmp_path)
+    with pytest.raises(InputError, match="train.prepare"):
+        ds.motion(0)
+
+
+def test_make_dataset_writes_checkable_train_and_heldout_splits(tmp_path: Path) -> None:
+    from train.make_dataset import SPLITS, main
+    from train.qa import check_answer
+
+    main(tmp_path, n_train=10, n_heldout=6, seed=0, dialogues=2, frac_2d=0.5)
+    train, held = load_jsonl(tmp_path / "train.jsonl"), load_jsonl(tmp_path / "heldout.jsonl")
+    assert len(train) == 10 and len(held) == 6
+    for split, samples in (("train", train), ("heldout", held)):
+        lo, hi = SPLITS["train"].heights[0]
+        for x in samples:
+            assert x.meta["split"] == split and x.motion.is_file()
+            answers = [c["value"] for c in x.conversations if c["from"] == "gpt"]
+            for qtype, target, answer in zip(
+                x.meta["qtypes"], x.meta["targets"], answers, strict=True
+            ):
+                assert check_answer(qtype, target, answer)
+            questions = [c["value"] for c in x.conversations if c["from"] == "human"]
+            assert len(questions) == len(x.meta["qtypes"])
+            height = x.meta["labels"]["params"]["height_m"]
+            # Held-out bodies come from outside the training height range.
+            assert (lo <= height <= hi) == (split == "train")
+    spaces = {x.meta["space"] for x in train + held}
+    assert spaces == {"world_metres", "image_normalized"}

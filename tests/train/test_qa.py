@@ -1,0 +1,187 @@
+"""Q&A answers are recomputed from the motion and machine-checkable."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pytest
+
+from core.analytics import count_reps
+from tests.conftest import real_path
+from train.qa import (
+    CHOICE_WORDS,
+    QA_TYPES,
+    TRAIN_PHRASINGS,
+    Target,
+    check_answer,
+    make_dialogues,
+    make_turn,
+    measure,
+)
+from train.synth import ACTIVITIES, synthesize
+
+
+def _perturbed(target: Target) -> str:
+    """An answer that states a wrong value for ``target``."""
+    if target.kind == "choice":
+        wrong = next(c for c in target.choices if c != target.value)
+        return f"I think it is {CHOICE_WORDS.get(wrong, (wrong,))[0]}."
+    unit = {"deg": "°", "s": " s"}.get(target.unit, "")
+    if target.unit == "index":
+        return f"Rep {int(target.value) + 1}."
+    if target.kind == "number":
+        return f"About {float(target.value) + 2 * target.tolerance + 1.5:.2f}{unit}."
+    lo, hi = target.value
+    shift = 2 * target.tolerance + 0.5
+    return f"From {lo + shift:.2f}{unit} to {hi + shift:.2f}{unit}."
+
+
+@pytest.mark.parametrize("activity", sorted(ACTIVITIES))
+@pytest.mark.parametrize("view", ["3d", "2d"])
+def test_generated_answers_check_and_perturbed_ones_do_not(activity: str, view: str) -> None:
+    rng = np.random.default_rng(zlib.crc32(f"{activity}-{view}".encode()))
+    s = synthesize(activity, rng)
+    motion = s.motion3d if view == "3d" else s.motion2d
+    dialogues = make_dialogues(motion, s.labels, rng, n=6)
+    assert dialogues and all(2 <= len(d.turns) <= 3 for d in dialogues)
+    for d in dialogues:
+        conv = d.conversations()
+        assert [c["from"] for c in conv] == ["human", "gpt"] * len(d.turns)
+        for turn in d.turns:
+            assert check_answer(turn.qtype, turn.target, turn.answer), (turn.question, turn.answer)
+            assert not check_answer(turn.qtype, turn.target, _perturbed(turn.target)), turn
+            assert check_answer(turn.qtype, turn.target.to_dict(), turn.answer)  # JSON round trip
+
+
+def test_every_question_type_is_made_somewhere_and_checks() -> None:
+    rng = np.random.default_rng(0)
+    seen: set[str] = set()
+    for activity in ACTIVITIES:
+        for _ in range(2):
+            s = synthesize(activity, rng, fault_prob=0.5)
+            facts = measure(s.motion3d, s.labels)
+            for q in QA_TYPES:
+                turn = make_turn(q, facts, rng)
+                if turn is not None:
+                    seen.add(q)
+                    assert check_answer(q, turn.target, turn.answer)
+    assert seen == set(QA_TYPES)
+
+
+def test_answers_are_measured_from_the_motion_not_the_labels() -> None:
+    rng = np.random.default_rng(3)
+    s = synthesize("squat", rng, reps=4, faults=[])
+    facts = measure(s.motion3d, s.labels)
+    turn = make_turn("rep_count", facts, rng)
+    assert turn is not None and turn.target.value == count_reps(s.motion3d, "squat").count == 4
+    # Mirroring the motion flips left/right answers (this is how answers stay balanced).
+    golf = synthesize("golf_swing", np.random.default_rng(4), handedness="right", faults=[])
+    facts_r = measure(golf.motion3d, golf.labels)
+    facts_l = measure(golf.motion3d.mirrored(), None, activity="golf_swing")
+    # The same seed picks the same joint (knee or elbow) for both; try until one differs.
+    pairs = [(make_turn("bend_compare", facts_r, np.random.default_rng(i)),
+              make_turn("bend_compare", facts_l, np.random.default_rng(i))) for i in range(8)]  # fmt: skip
+    r, m = next(p for p in pairs if p[0] is not None)
+    assert r is not None and m is not None and {r.target.value, m.target.value} == {"left", "right"}
+
+
+def test_left_right_answers_are_balanced() -> None:
+    rng = np.random.default_rng(12)
+    answers = []
+    for i in range(24):
+        activity = ("golf_swing", "lunge", "walking", "baseball_swing")[i % 4]
+        s = synthesize(activity, rng)
+        facts = measure(s.motion3d, s.labels)
+        for q in ("bend_compare", "front_foot"):
+            turn = make_turn(q, facts, rng)
+            if turn is not None:
+                answers.append(turn.target.value)
+    share = answers.count("left") / len(answers)
+    assert len(answers) >= 15 and 0.3 <= share <= 0.7, (len(answers), share)
+
+
+def test_check_answer_reads_free_text() -> None:
+    side = Target("choice", "left", choices=("left", "right"))
+    assert check_answer("bend_compare", side, "The left knee bends more than the right one.")
+    assert not check_answer("bend_compare", side, "Right, clearly more than the left.")
+    assert not check_answer("bend_compare", side, "I can't tell.")
+    count = Target("number", 3.0, 0.0, "count")
+    assert check_answer("rep_count", count, "You did three reps.")
+    assert check_answer("rep_count", count, "3 reps")
+    assert not check_answer("rep_count", count, "4 reps")
+    index = Target("number", 3.0, 0.0, "index")
+    assert check_answer("slowest_rep", index, "The third rep, at 2.1 s to 4.0 s, was the slowest.")
+    assert check_answer("slowest_rep", index, "Rep 3 took 2.0 s.")
+    assert not check_answer("slowest_rep", index, "The 2nd one.")
+    angle = Target("number", 95.0, 8.0, "deg")
+    assert check_answer("min_angle", angle, "At 1.2 s your knee closes to 99 degrees.")
+    assert not check_answer("min_angle", angle, "At 1.2 s your knee closes to 120°.")
+    span = Target("span", [1.0, 2.5], 0.35, "s")
+    assert check_answer("rep_span", span, "It runs from 1.2 s to 2.4 s.")
+    assert not check_answer("rep_span", span, "It runs from 1.2 s to 3.4 s.")
+    coach = Target(
+        "choice", "knees_caving", choices=("knees_caving", "shallow_depth", "heels_rising", "none")
+    )
+    assert check_answer("coach", coach, "Your knees cave in at the bottom; push them out.")
+    assert not check_answer("coach", coach, "It looks solid: no clear fault.")
+
+
+def test_phrasings_are_split_and_many() -> None:
+    for name, spec in QA_TYPES.items():
+        train, held = spec.phrasings("train"), spec.phrasings("heldout")
+        assert len(spec.questions) >= 5 and len(train) == TRAIN_PHRASINGS and held, name
+        assert not set(train) & set(held), name
+    s = synthesize("squat", np.random.default_rng(2), reps=3)
+    held_templates = {q for spec in QA_TYPES.values() for q in spec.phrasings("heldout")}
+    train_templates = {q for spec in QA_TYPES.values() for q in spec.phrasings("train")}
+    for d in make_dialogues(
+        s.motion3d, s.labels, np.random.default_rng(0), n=8, phrasing_split="heldout"
+    ):
+        for turn in d.turns:
+            spec = QA_TYPES[turn.qtype]
+            assert any(_matches(turn.question, t) for t in spec.phrasings("heldout"))
+            assert not any(_matches(turn.question, t) for t in spec.phrasings("train"))
+    assert held_templates and train_templates
+    with pytest.raises(ValueError, match="phrasing_split"):
+        make_dialogues(s.motion3d, s.labels, np.random.default_rng(0), phrasing_split="test")
+
+
+def _matches(question: str, template: str) -> bool:
+    """Does ``question`` come from ``template`` (placeholders match anything)?"""
+    import re
+
+    parts = re.split(r"\{[^}]*\}", template)
+    pattern = ".*".join(re.escape(p) for p in parts)
+    return re.fullmatch(pattern, question[0].lower() + question[1:], re.I) is not None
+
+
+def test_real_motion_answers_are_measured_and_check() -> None:
+    from core.analytics import joint_angles
+    from core.motion import load_motion
+
+    motion = load_motion(real_path("squat_landmarks_test.csv"))
+    angles = joint_angles(motion)
+    dialogues = make_dialogues(motion, None, np.random.default_rng(0), n=8, activity="squat")
+    kinds = set()
+    for d in dialogues:
+        for turn in d.turns:
+            kinds.add(turn.qtype)
+            assert check_answer(turn.qtype, turn.target, turn.answer)
+            assert not check_answer(turn.qtype, turn.target, _perturbed(turn.target))
+            assert turn.qtype not in ("coach", "fault_present", "fault_when")  # no labels
+            if turn.qtype == "min_angle":  # the target is the minimum of a measured angle
+                mins = [min(np.nanmin(v), 180.0) for v in angles.values() if np.isfinite(v).any()]
+                assert min(abs(m - turn.target.value) for m in mins) < 0.06
+    assert len(kinds) >= 3
+
+
+def test_units_pick_the_right_number_in_longer_answers() -> None:
+    count = Target("number", 4.0, 0.0, "count")
+    assert check_answer("rep_count", count, "Between 1.5 s and 9.0 s you did 4 squat reps.")
+    assert not check_answer("rep_count", count, "Between 1.5 s and 9.0 s you did 5 squat reps.")
+    tempo = Target("number", 3.0, 0.5, "ratio")
+    assert check_answer("golf_tempo", tempo, "Backswing 0.90 s, downswing 0.30 s: 3.1 to 1.")
+    assert not check_answer("golf_tempo", tempo, "Backswing 0.90 s, downswing 0.20 s: 4.5:1.")
+    when = Target("number", 2.1, 0.15, "s")
+    assert check_answer("golf_event_time", when, "Frame 63, which is 2.1 seconds in.")

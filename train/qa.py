@@ -1,0 +1,1022 @@
+"""Questions and answers that can be checked against a motion's geometry and timing.
+
+Every answer is recomputed from the motion itself through ``core.analytics`` (angles, reps,
+golf events), so it holds for real clips and synthetic ones alike; only fault questions use
+the synthesizer's labels (a fault is a coaching judgement the geometry alone does not name).
+Each turn carries a machine-checkable :class:`Target` (a number with a tolerance, a choice,
+or a time span in seconds), and :func:`check_answer` scores a model's free text against it.
+
+Question phrasings are split: the first four templates of each type are for training, the
+rest are held out (``phrasing_split="heldout"``) to test generalisation to new wording.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from core.analytics import (
+    BaseballSwingPhases,
+    GolfSwingEvents,
+    Rep,
+    baseball_swing_phases,
+    count_reps,
+    front_foot,
+    golf_swing_events,
+    guess_activity,
+    joint_angles,
+)
+from core.errors import InputError
+from core.motion import Motion
+from core.skeleton import Joint as J
+from train.synth import FAULTS, GOLF_EVENTS, SynthLabels
+
+TRAIN_PHRASINGS = 4  # templates [0, 4) are "train", the rest "heldout"
+SPLITS = ("train", "heldout")
+REP_EXERCISES = ("squat", "push_up", "lunge", "jumping_jack", "curl")
+# Which angle makes a rep "deep", and whether deeper means smaller (-1) or larger (+1).
+DEPTH_SIGNAL: dict[str, tuple[str, str, int]] = {
+    "squat": ("knee", "knees", -1),
+    "lunge": ("knee", "knees", -1),
+    "push_up": ("elbow", "elbows", -1),
+    "curl": ("elbow", "elbows", -1),
+    "jumping_jack": ("shoulder", "arms", 1),
+}
+ORDINALS = (
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+)
+CARDINALS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+             "eleven", "twelve")  # fmt: skip
+
+
+# -- targets, turns, dialogues -----------------------------------------------------------
+@dataclass(frozen=True)
+class Target:
+    """What a correct answer must contain.
+
+    kind "number": ``value`` within ``tolerance`` (``unit`` "deg", "s" or "" picks which
+    number in the text counts); "choice": ``value`` is the first of ``choices`` mentioned;
+    "span": ``value`` = [start_s, end_s], each within ``tolerance`` seconds.
+    """
+
+    kind: str
+    value: float | str | list[float]
+    tolerance: float = 0.0
+    unit: str = ""
+    choices: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("number", "choice", "span"):
+            raise ValueError(f"kind: expected number, choice or span, got {self.kind!r}")
+        if self.kind == "choice" and self.value not in self.choices:
+            raise ValueError(f"value: {self.value!r} is not one of choices {self.choices}")
+
+    def to_dict(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Target:
+        return cls(data["kind"], data["value"], float(data.get("tolerance", 0.0)),
+                   data.get("unit", ""), tuple(data.get("choices", ())))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str
+    answer: str
+    qtype: str
+    target: Target
+
+
+@dataclass
+class Dialogue:
+    """A multi-turn exchange about one motion."""
+
+    turns: list[Turn]
+
+    def conversations(self) -> list[dict[str, str]]:
+        out = []
+        for t in self.turns:
+            out += [{"from": "human", "value": t.question}, {"from": "gpt", "value": t.answer}]
+        return out
+
+    def meta(self) -> dict:
+        return {
+            "qtypes": [t.qtype for t in self.turns],
+            "targets": [t.target.to_dict() for t in self.turns],
+        }
+
+
+# -- facts measured once per motion ------------------------------------------------------
+@dataclass
+class Facts:
+    """Measurements the question makers draw on (all recomputed from the motion)."""
+
+    motion: Motion
+    angles: dict[str, np.ndarray]
+    activity: str | None
+    labels: SynthLabels | None = None
+    reps: list[Rep] = field(default_factory=list)
+    golf: GolfSwingEvents | None = None
+    baseball: BaseballSwingPhases | None = None
+    feet: np.ndarray | None = None
+
+    def t(self, frame: int) -> float:
+        return float(self.motion.timestamps[int(frame)])
+
+
+MIN_GUESS_CONFIDENCE = 0.5
+
+
+def measure(
+    motion: Motion, labels: SynthLabels | None = None, activity: str | None = None
+) -> Facts:
+    """Angles for every motion; reps, golf events or baseball phases when the activity (the
+    labels', the caller's, or a confident ``guess_activity``) calls for them."""
+    activity = activity or (labels.activity if labels else None)
+    if activity is None:
+        guess = guess_activity(motion)
+        activity = guess.label if guess.confidence >= MIN_GUESS_CONFIDENCE else None
+    facts = Facts(motion, joint_angles(motion), activity, labels)
+    if activity in REP_EXERCISES:
+        facts.reps = count_reps(motion, activity).reps
+    elif activity == "golf_swing":
+        facts.golf = golf_swing_events(motion, handedness=labels.handedness if labels else None)
+    elif activity == "baseball_swing":
+        try:
+            facts.baseball = baseball_swing_phases(motion)
+        except InputError:  # no clear swing in this view: just skip the swing questions
+            facts.baseball = None
+    if activity in ("lunge", "walking"):  # the only activities with a clearly leading foot
+        facts.feet = np.where(_feet_apart(motion), front_foot(motion), "")
+    return facts
+
+
+def _feet_apart(motion: Motion) -> np.ndarray:
+    """(T,) True where the ankles are clearly split front-to-back (3D: >= 0.15 m along the
+    facing direction; 2D: horizontal gap >= 40 % of the torso, which assumes a side view)."""
+    p = motion.positions()
+    gap = p[:, J.LEFT_ANKLE] - p[:, J.RIGHT_ANKLE]
+    if motion.dims == 3:
+        across = p[:, J.LEFT_HIP] - p[:, J.RIGHT_HIP]
+        facing = np.cross(across, [0.0, 1.0, 0.0])
+        facing /= np.linalg.norm(facing, axis=1, keepdims=True)
+        ahead = np.abs(np.sum(gap * facing, axis=1))
+        return np.nan_to_num(ahead) >= 0.15
+    torso = np.linalg.norm(
+        p[:, [J.LEFT_SHOULDER, J.RIGHT_SHOULDER]].mean(1) - p[:, [J.LEFT_HIP, J.RIGHT_HIP]].mean(1),
+        axis=1,
+    )
+    return np.nan_to_num(np.abs(gap[:, 0])) >= 0.4 * np.nan_to_num(torso, nan=np.inf)
+
+
+# -- question makers ---------------------------------------------------------------------
+Made = tuple[dict, Target] | None
+SIDES = ("left", "right")
+
+
+def _finite(x: np.ndarray) -> bool:
+    return bool(np.isfinite(x).any())
+
+
+def _bend_compare(f: Facts, rng: np.random.Generator) -> Made:
+    part = str(rng.choice(["knee", "elbow"]))
+    mins = {s: f.angles[f"{s}_{part}"] for s in SIDES}
+    if not all(_finite(v) for v in mins.values()):
+        return None
+    lo = {s: min(float(np.nanmin(v)), 180.0) for s, v in mins.items()}
+    if abs(lo["left"] - lo["right"]) < 10:  # too close to call from a pose estimate
+        return None
+    side = "left" if lo["left"] < lo["right"] else "right"
+    other = "right" if side == "left" else "left"
+    vals = {"part": part, "side": side, "other": other, "a1": lo[side], "a2": lo[other],
+            "time": f.t(int(np.nanargmin(mins[side])))}  # fmt: skip
+    return vals, Target("choice", side, choices=SIDES)
+
+
+ANGLE_PARTS = ("knee", "elbow", "hip", "shoulder")
+
+
+def _extreme(f: Facts, rng: np.random.Generator, largest: bool) -> Made:
+    side, part = str(rng.choice(SIDES)), str(rng.choice(ANGLE_PARTS))
+    series = f.angles[f"{side}_{part}"]
+    if not _finite(series):
+        return None
+    i = int(np.nanargmax(series) if largest else np.nanargmin(series))
+    # Smoothing can overshoot a straight limb past 180; an interior angle cannot.
+    angle = min(float(series[i]), 180.0)
+    vals = {"side": side, "part": part, "angle": angle, "time": f.t(i)}
+    return vals, Target("number", round(angle, 1), 8.0, "deg")
+
+
+def _min_angle(f: Facts, rng: np.random.Generator) -> Made:
+    return _extreme(f, rng, largest=False)
+
+
+def _max_angle(f: Facts, rng: np.random.Generator) -> Made:
+    return _extreme(f, rng, largest=True)
+
+
+def _max_lean(f: Facts, rng: np.random.Generator) -> Made:
+    lean = f.angles["spine_forward"]
+    if not _finite(lean):
+        return None
+    i = int(np.nanargmax(lean))
+    return {"angle": float(lean[i]), "time": f.t(i)}, Target(
+        "number", round(float(lean[i]), 1), 8.0, "deg"
+    )
+
+
+def _front_foot(f: Facts, rng: np.random.Generator) -> Made:
+    if f.feet is None:
+        return None
+    half = max(1, int(0.3 * f.motion.fps))
+    labels = f.feet
+    # Only ask where the answer holds for +-0.3 s, so a small timing slip cannot flip it.
+    ok = [i for i in range(half, len(labels) - half)
+          if labels[i] in SIDES and np.all(labels[i - half : i + half + 1] == labels[i])]  # fmt: skip
+    if not ok:
+        return None
+    i = int(rng.choice(ok))
+    side = str(labels[i])
+    return {"side": side, "time": f.t(i)}, Target("choice", side, choices=SIDES)
+
+
+def _rep_count(f: Facts, rng: np.random.Generator) -> Made:
+    if f.activity not in REP_EXERCISES or not f.reps:
+        return None
+    n = len(f.reps)
+    vals = {
+        "n": n,
+        "first": f.reps[0].start_s,
+        "last": f.reps[-1].end_s,
+        "what": _exercise_name(f.activity),
+    }
+    return vals, Target("number", float(n), 0.0, "count")
+
+
+def _exercise_name(activity: str | None) -> str:
+    return (activity or "movement").replace("_", " ")
+
+
+def _rep_vals(f: Facts, k: int) -> dict:
+    rep = f.reps[k]
+    return {"k": k + 1, "ord": ORDINALS[k] if k < len(ORDINALS) else f"{k + 1}th", "start": rep.start_s,
+            "end": rep.end_s, "dur": rep.duration, "peak": rep.peak_value, "n": len(f.reps)}  # fmt: skip
+
+
+def _slowest_rep(f: Facts, rng: np.random.Generator) -> Made:
+    if len(f.reps) < 2:
+        return None
+    d = np.array([r.duration for r in f.reps])
+    order = np.argsort(d)[::-1]
+    if d[order[0]] < 1.1 * d[order[1]]:  # no clear slowest rep
+        return None
+    k = int(order[0])
+    return _rep_vals(f, k), Target("number", float(k + 1), 0.0, "index")
+
+
+def _deepest_rep(f: Facts, rng: np.random.Generator) -> Made:
+    if len(f.reps) < 2 or f.activity not in DEPTH_SIGNAL:
+        return None
+    part, plural, direction = DEPTH_SIGNAL[f.activity]
+    peaks = np.array([r.peak_value for r in f.reps]) * direction
+    order = np.argsort(peaks)[::-1] if direction > 0 else np.argsort(peaks)
+    if abs(peaks[order[0]] - peaks[order[1]]) < 4:
+        return None
+    k = int(order[0])
+    vals = {**_rep_vals(f, k), "part": part, "plural": plural}
+    return vals, Target("number", float(k + 1), 0.0, "index")
+
+
+def _pick_rep(f: Facts, rng: np.random.Generator) -> int | None:
+    return int(rng.integers(len(f.reps))) if f.reps and len(f.reps) <= len(ORDINALS) else None
+
+
+def _rep_span(f: Facts, rng: np.random.Generator) -> Made:
+    k = _pick_rep(f, rng)
+    if k is None:
+        return None
+    rep = f.reps[k]
+    return _rep_vals(f, k), Target("span", [round(rep.start_s, 2), round(rep.end_s, 2)], 0.35, "s")
+
+
+def _rep_duration(f: Facts, rng: np.random.Generator) -> Made:
+    k = _pick_rep(f, rng)
+    if k is None:
+        return None
+    return _rep_vals(f, k), Target("number", round(f.reps[k].duration, 2), 0.35, "s")
+
+
+EVENT_WORDS = {
+    "address": "address", "toe_up": "toe-up position", "mid_backswing": "middle of the backswing",
+    "top": "top of the backswing", "mid_downswing": "middle of the downswing", "impact": "impact",
+    "mid_follow_through": "middle of the follow-through", "finish": "finish",
+}  # fmt: skip
+
+
+def _golf_event_time(f: Facts, rng: np.random.Generator) -> Made:
+    if f.golf is None:
+        return None
+    event = str(rng.choice(GOLF_EVENTS))
+    t = f.golf.times[event]
+    tol = max(0.15, 3.0 / f.motion.fps)
+    return {"event": EVENT_WORDS[event], "time": t, "frame": f.golf.frames[event]}, Target(
+        "number", round(t, 2), tol, "s"
+    )
+
+
+def _golf_tempo(f: Facts, rng: np.random.Generator) -> Made:
+    if f.golf is None or f.golf.downswing_s <= 0:
+        return None
+    g = f.golf
+    vals = {"tempo": g.tempo, "back": g.backswing_s, "down": g.downswing_s}
+    return vals, Target("number", round(g.tempo, 2), 0.5, "ratio")
+
+
+GOLF_PHASES = (("setup", "address", "toe_up"), ("backswing", "toe_up", "top"),
+               ("downswing", "top", "impact"), ("follow-through", "impact", "finish"))  # fmt: skip
+
+
+def _golf_phase(f: Facts, rng: np.random.Generator) -> Made:
+    if f.golf is None:
+        return None
+    fr = f.golf.frames
+    options = [(name, a, b) for name, a, b in GOLF_PHASES if fr[b] - fr[a] >= 5]
+    if not options:
+        return None
+    name, a, b = options[int(rng.integers(len(options)))]
+    i = int(rng.integers(fr[a] + 2, fr[b] - 1))  # keep clear of the phase boundaries
+    vals = {"phase": name, "time": f.t(i), "start": f.t(fr[a]), "end": f.t(fr[b])}
+    return vals, Target("choice", name, choices=tuple(p[0] for p in GOLF_PHASES))
+
+
+def _swing_duration(f: Facts, rng: np.random.Generator) -> Made:
+    if f.golf is None:
+        return None
+    t = f.golf.times
+    vals = {"dur": t["finish"] - t["address"], "start": t["address"], "end": t["finish"]}
+    return vals, Target("number", round(vals["dur"], 2), 0.25, "s")
+
+
+BASEBALL_WORDS = {"load": "load", "stride": "start of the stride", "foot_plant": "front foot plant",
+                  "contact": "contact", "follow_through": "follow-through"}  # fmt: skip
+
+
+def _baseball_event_time(f: Facts, rng: np.random.Generator) -> Made:
+    if f.baseball is None:
+        return None
+    event = str(rng.choice(list(BASEBALL_WORDS)))
+    t = f.baseball.times[event]
+    tol = max(0.15, 3.0 / f.motion.fps)
+    vals = {"event": BASEBALL_WORDS[event], "time": t, "frame": f.baseball.frames[event]}
+    return vals, Target("number", round(t, 2), tol, "s")
+
+
+def _landmarks(f: Facts) -> list[tuple[str, float]]:
+    if f.golf is not None:
+        return [(f"the {EVENT_WORDS[e]}", f.golf.times[e]) for e in GOLF_EVENTS]
+    if f.baseball is not None:
+        return [(f"the {w}", f.baseball.times[e]) for e, w in BASEBALL_WORDS.items()]
+    out = []
+    for k, rep in enumerate(f.reps[: len(ORDINALS)]):
+        out += [(f"the start of the {ORDINALS[k]} rep", rep.start_s),
+                (f"the deepest point of the {ORDINALS[k]} rep", f.t(rep.peak_frame))]  # fmt: skip
+    return out
+
+
+def _before_after(f: Facts, rng: np.random.Generator) -> Made:
+    marks = _landmarks(f)
+    if not marks:
+        return None
+    what, t = marks[int(rng.integers(len(marks)))]
+    offset = float(rng.uniform(0.3, 1.0)) * (1 if rng.random() < 0.5 else -1)
+    ref = t + offset
+    if not f.motion.start_time <= ref <= f.motion.timestamps[-1]:
+        ref = t - offset
+    choice = "before" if t < ref else "after"
+    vals = {"what": what, "ref": ref, "time": t, "choice": choice}
+    return vals, Target("choice", choice, choices=("before", "after"))
+
+
+FAULT_TEXT: dict[str, tuple[str, str]] = {
+    # fault -> (what it looks like, what to do about it)
+    "early_extension": ("early extension (the hips push towards the ball and the spine stands up "
+                        "in the downswing)", "keep your hips back and hold your spine angle through impact"),
+    "over_the_top": ("an over-the-top move (the hands and shoulders swing out towards the ball at "
+                     "the start of the downswing)", "start the downswing with the lower body and let the hands drop"),
+    "reverse_spine": ("a reverse spine angle (the upper body leans towards the target at the top)",
+                      "keep your upper body tilted slightly away from the target as you turn back"),
+    "sway": ("a sway (the hips slide away from the target in the backswing)",
+             "turn around your trail hip instead of sliding off it"),
+    "lunging": ("lunging (a long stride that carries the head and weight forward)",
+                "keep a shorter stride and let the hips rotate over a stable front leg"),
+    "casting": ("casting (the hands drift away from the body before contact)",
+                "keep the hands close and the knob pointing at the ball longer"),
+    "knees_caving": ("knees caving in (they move towards each other as you go down)",
+                     "push your knees out over your toes"),
+    "shallow_depth": ("shallow depth (the knees stay well short of 90 degrees)",
+                      "sit lower, hips to at least knee height"),
+    "heels_rising": ("heels rising off the floor at the bottom", "keep your weight on your mid-foot and heels"),
+    "sagging_hips": ("sagging hips (the hips drop below the line from shoulders to ankles)",
+                     "brace your core and squeeze your glutes to hold a straight line"),
+    "partial_range": ("a partial range of motion (the elbows do not bend through the full range)",
+                      "go through the full range on every rep"),
+    "forward_lean": ("too much forward lean of the torso", "keep your chest up and your torso upright"),
+    "partial_arm_raise": ("arms that stop short of overhead", "reach your hands all the way above your head"),
+    "swinging_torso": ("a swinging torso (leaning back to lift the weight)",
+                       "keep your torso still and lighten the weight"),
+    "limp": ("a limp (one knee bends much less than the other)", "check for pain and even out your stride"),
+}  # fmt: skip
+FAULT_WORDS: dict[str, tuple[str, ...]] = {
+    "early_extension": ("early extension",), "over_the_top": ("over-the-top", "over the top"),
+    "reverse_spine": ("reverse spine",), "sway": ("sway",), "lunging": ("lunging", "lunge forward"),
+    "casting": ("casting",), "knees_caving": ("knees caving", "knees cave", "caving"),
+    "shallow_depth": ("shallow",), "heels_rising": ("heels rising", "heels rise", "heels lift"),
+    "sagging_hips": ("sagging", "hips sag"), "partial_range": ("partial range",),
+    "forward_lean": ("forward lean", "leaning forward"), "partial_arm_raise": ("stop short", "short of overhead"),
+    "swinging_torso": ("swinging torso", "swinging"), "limp": ("limp",),
+    "none": ("no clear fault", "looks solid", "no major fault"),
+}  # fmt: skip
+ACTIVITY_WORDS: dict[str, tuple[str, ...]] = {
+    "golf_swing": ("golf",), "baseball_swing": ("baseball", "batting"), "squat": ("squat",),
+    "push_up": ("push-up", "push up", "pushup"), "lunge": ("lunge",), "jumping_jack": ("jumping jack",),
+    "curl": ("curl",), "walking": ("walk",), "standing": ("standing", "stand still"),
+}  # fmt: skip
+CHOICE_WORDS: dict[str, tuple[str, ...]] = {
+    **FAULT_WORDS, **ACTIVITY_WORDS, "follow-through": ("follow-through", "follow through"),
+    "yes": ("yes",), "no": ("no",),
+}  # fmt: skip
+
+
+def _fault_present(f: Facts, rng: np.random.Generator) -> Made:
+    if f.labels is None or not FAULTS.get(f.labels.activity):
+        return None
+    present = sorted({x.name for x in f.labels.faults})
+    absent = [x for x in FAULTS[f.labels.activity] if x not in present]
+    ask_present = bool(present) and (not absent or rng.random() < 0.5)  # balance yes / no
+    name = str(rng.choice(present if ask_present else absent))
+    first = next((x for x in f.labels.faults if x.name == name), None)
+    vals = {"fault": FAULT_TEXT[name][0], "short": name.replace("_", " "), "fix": FAULT_TEXT[name][1],
+            "start": f.t(first.start_frame) if first else 0.0, "end": f.t(first.end_frame) if first else 0.0}  # fmt: skip
+    answer = "yes" if ask_present else "no"
+    return {**vals, "choice": answer}, Target("choice", answer, choices=("yes", "no"))
+
+
+def _fault_when(f: Facts, rng: np.random.Generator) -> Made:
+    if f.labels is None or not f.labels.faults:
+        return None
+    x = f.labels.faults[0]
+    start, end = f.t(x.start_frame), f.t(min(x.end_frame, f.motion.num_frames - 1))
+    vals = {
+        "fault": FAULT_TEXT[x.name][0],
+        "short": x.name.replace("_", " "),
+        "start": start,
+        "end": end,
+    }
+    return vals, Target("span", [round(start, 2), round(end, 2)], 0.4, "s")
+
+
+def _evidence(f: Facts) -> str:
+    """One measured sentence to cite in open coaching answers."""
+    if f.golf is not None:
+        g = f.golf
+        sp = f.angles["spine_forward"]
+        a, i = sp[g.frames["address"]], sp[g.frames["impact"]]
+        return (f"Your spine leans {a:.0f}° at address ({g.times['address']:.1f} s) and {i:.0f}° at impact "
+                f"({g.times['impact']:.1f} s); tempo {g.tempo:.1f} to 1")  # fmt: skip
+    if f.reps and f.activity in DEPTH_SIGNAL:
+        part, _, direction = DEPTH_SIGNAL[f.activity]
+        peaks = [r.peak_value for r in f.reps]
+        best = max(peaks) if direction > 0 else min(peaks)
+        return f"You did {len(f.reps)} reps; your {part} angle reached {best:.0f}° at its extreme"
+    lean = f.angles["spine_forward"]
+    return (
+        f"Your trunk leans at most {np.nanmax(lean):.0f}° from vertical"
+        if _finite(lean)
+        else "I measured the clip"
+    )
+
+
+def _coach(f: Facts, rng: np.random.Generator) -> Made:
+    if f.labels is None or not FAULTS.get(f.labels.activity):
+        return None
+    choices = (*FAULTS[f.labels.activity], "none")
+    if not f.labels.faults:
+        vals = {"evidence": _evidence(f), "fault": "", "fix": "", "start": 0.0, "end": 0.0}
+        return {**vals, "none": True}, Target("choice", "none", choices=choices)
+    x = f.labels.faults[0]
+    vals = {"evidence": _evidence(f), "fault": FAULT_TEXT[x.name][0], "fix": FAULT_TEXT[x.name][1],
+            "start": f.t(x.start_frame), "end": f.t(min(x.end_frame, f.motion.num_frames - 1)), "none": False}  # fmt: skip
+    return vals, Target("choice", x.name, choices=choices)
+
+
+def _activity(f: Facts, rng: np.random.Generator) -> Made:
+    if f.activity not in ACTIVITY_WORDS:
+        return None
+    return {"what": ACTIVITY_WORDS[f.activity][0]}, Target(
+        "choice", f.activity, choices=tuple(ACTIVITY_WORDS)
+    )
+
+
+# -- registry ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QAType:
+    """One kind of question: a fact maker, question phrasings and answer templates.
+
+    ``answers`` maps a variant (the maker's ``vals["variant"]``, default "") to templates.
+    """
+
+    make: Callable[[Facts, np.random.Generator], Made]
+    questions: tuple[str, ...]
+    answers: dict[str, tuple[str, ...]]
+    weight: float = 1.0  # sampling weight; generic types that apply to every clip get less
+
+    def __post_init__(self) -> None:
+        if len(self.questions) < TRAIN_PHRASINGS + 1:
+            raise ValueError(
+                f"questions: need at least {TRAIN_PHRASINGS + 1} phrasings for a held-out split"
+            )
+
+    def phrasings(self, split: str) -> tuple[str, ...]:
+        if split not in SPLITS:
+            raise ValueError(f"phrasing_split: expected one of {SPLITS}, got {split!r}")
+        return (
+            self.questions[:TRAIN_PHRASINGS]
+            if split == "train"
+            else self.questions[TRAIN_PHRASINGS:]
+        )
+
+
+QA_TYPES: dict[str, QAType] = {
+    "bend_compare": QAType(
+        _bend_compare,
+        (
+            "Which {part} bends more, the left or the right?",
+            "Is my left or right {part} more bent?",
+            "Which side's {part} flexes the most?",
+            "Comparing both {part}s, which one bends deeper?",
+            "Left {part} or right {part}: which one closes more?",
+            "Which {part} reaches the smaller angle?",
+        ),
+        {
+            "": (
+                "The {side} {part} bends more: it closes to {a1:.0f}° at {time:.1f} s, against {a2:.0f}° for the {other} {part}.",
+                "Your {side} {part}. Its smallest angle is {a1:.0f}° (at {time:.1f} s); the {other} one only gets to {a2:.0f}°.",
+                "{side} — the {side} {part} goes down to {a1:.0f}°, the {other} stays at {a2:.0f}° or more.",
+            )
+        },
+    ),
+    "min_angle": QAType(
+        _min_angle,
+        (
+            "What is the smallest angle of my {side} {part}?",
+            "How far does my {side} {part} bend?",
+            "How closed does the {side} {part} get?",
+            "What's the minimum {side} {part} angle?",
+            "Tell me the tightest angle my {side} {part} reaches.",
+            "How much does the {side} {part} flex at most, in degrees?",
+        ),
+        {
+            "": (
+                "Your {side} {part} closes to about {angle:.0f}° at {time:.1f} s.",
+                "About {angle:.0f}°, reached at {time:.1f} s.",
+                "The {side} {part} angle bottoms out at {angle:.0f}° (at {time:.1f} s).",
+            )
+        },
+        weight=0.4,
+    ),
+    "max_angle": QAType(
+        _max_angle,
+        (
+            "What is the largest angle of my {side} {part}?",
+            "How straight does my {side} {part} get?",
+            "What's the maximum {side} {part} angle?",
+            "How far does the {side} {part} open?",
+            "Tell me the widest angle my {side} {part} reaches.",
+            "At its most extended, what is the {side} {part} angle?",
+        ),
+        {
+            "": (
+                "Your {side} {part} opens to about {angle:.0f}° at {time:.1f} s.",
+                "About {angle:.0f}°, at {time:.1f} s.",
+                "The {side} {part} angle peaks at {angle:.0f}° (at {time:.1f} s).",
+            )
+        },
+        weight=0.4,
+    ),
+    "max_lean": QAType(
+        _max_lean,
+        (
+            "How far does my upper body lean?",
+            "What is my maximum trunk lean?",
+            "How much do I bend forward at the waist?",
+            "What's the biggest torso angle from vertical?",
+            "How far from upright does my spine get?",
+            "By how many degrees does my trunk tilt at most?",
+        ),
+        {
+            "": (
+                "Your trunk leans up to {angle:.0f}° from vertical, at {time:.1f} s.",
+                "At most {angle:.0f}° (at {time:.1f} s).",
+            )
+        },
+        weight=0.4,
+    ),
+    "front_foot": QAType(
+        _front_foot,
+        (
+            "Which foot is in front at {time:.1f} s?",
+            "At {time:.1f} s, is my left or right foot forward?",
+            "Which foot leads at {time:.1f} s?",
+            "Looking at {time:.1f} s, which foot is ahead?",
+            "At the {time:.1f} second mark, which foot is further forward?",
+            "Which leg is in front around {time:.1f} s?",
+        ),
+        {
+            "": (
+                "Your {side} foot is in front at {time:.1f} s.",
+                "The {side} one.",
+                "{side} — at {time:.1f} s the {side} foot is ahead.",
+            )
+        },
+    ),
+    "rep_count": QAType(
+        _rep_count,
+        (
+            "How many reps did I do?",
+            "Count my repetitions.",
+            "How many {what}s are in this clip?",
+            "What's my rep count?",
+            "How many times did I repeat the movement?",
+            "Tell me the number of reps.",
+        ),
+        {
+            "": (
+                "{n} reps, from {first:.1f} s to {last:.1f} s.",
+                "You did {n} {what} reps.",
+                "I count {n} reps between {first:.1f} s and {last:.1f} s.",
+            )
+        },
+    ),
+    "slowest_rep": QAType(
+        _slowest_rep,
+        (
+            "Which rep was the slowest?",
+            "Which repetition took the longest?",
+            "Which of my reps was slowest?",
+            "In which rep did I move the slowest?",
+            "Which rep lasted the longest?",
+            "Point out my slowest repetition.",
+        ),
+        {
+            "": (
+                "Rep {k} (the {ord} one) was the slowest: {dur:.1f} s, from {start:.1f} s to {end:.1f} s.",
+                "Rep {k}. It took {dur:.1f} s ({start:.1f}-{end:.1f} s).",
+            )
+        },
+    ),
+    "deepest_rep": QAType(
+        _deepest_rep,
+        (
+            "Which rep was the deepest?",
+            "In which repetition did I go furthest?",
+            "Which rep had the most range?",
+            "Which of my reps was the deepest one?",
+            "Where did I get the most depth, which rep?",
+            "Which repetition reached the biggest range of motion?",
+        ),
+        {
+            "": (
+                "Rep {k} (the {ord} one): your {plural} reached {peak:.0f}° there.",
+                "Rep {k}, at {start:.1f}-{end:.1f} s, with a {part} angle of {peak:.0f}°.",
+            )
+        },
+    ),
+    "rep_span": QAType(
+        _rep_span,
+        (
+            "When does rep {k} start and end?",
+            "What is the time span of the {ord} rep?",
+            "From when to when is rep number {k}?",
+            "Give me the start and end times of rep {k}.",
+            "When did the {ord} repetition begin and finish?",
+            "Between which times is rep {k}?",
+        ),
+        {
+            "": (
+                "Rep {k} runs from {start:.1f} s to {end:.1f} s.",
+                "From {start:.1f} s to {end:.1f} s.",
+                "It starts at {start:.1f} s and ends at {end:.1f} s ({dur:.1f} s long).",
+            )
+        },
+    ),
+    "rep_duration": QAType(
+        _rep_duration,
+        (
+            "How long does rep {k} take?",
+            "What is the duration of the {ord} rep?",
+            "How many seconds is rep {k}?",
+            "How long did my {ord} repetition last?",
+            "Time for rep {k}?",
+            "How much time did I spend on the {ord} rep?",
+        ),
+        {"": ("Rep {k} takes {dur:.1f} s ({start:.1f} to {end:.1f} s).", "About {dur:.1f} s.")},
+    ),
+    "golf_event_time": QAType(
+        _golf_event_time,
+        (
+            "When is the {event}?",
+            "At what time do I reach the {event}?",
+            "What's the timestamp of the {event}?",
+            "When does the {event} happen?",
+            "Tell me when the {event} occurs.",
+            "At which second is the {event}?",
+        ),
+        {
+            "": (
+                "The {event} is at {time:.2f} s (frame {frame}).",
+                "At {time:.2f} s.",
+                "{time:.2f} s.",
+            )
+        },
+    ),
+    "baseball_event_time": QAType(
+        _baseball_event_time,
+        (
+            "When is the {event} in my swing?",
+            "At what time does the {event} happen?",
+            "What's the timestamp of the {event}?",
+            "When do I reach the {event}?",
+            "Tell me the time of the {event}.",
+            "At which second is the {event} of the swing?",
+        ),
+        {"": ("The {event} is at {time:.2f} s (frame {frame}).", "At {time:.2f} s.")},
+    ),
+    "golf_tempo": QAType(
+        _golf_tempo,
+        (
+            "What's my swing tempo?",
+            "What is my backswing to downswing ratio?",
+            "How is my tempo?",
+            "Give me my tempo ratio.",
+            "How much longer is my backswing than my downswing?",
+            "What rhythm does my swing have, as a ratio?",
+        ),
+        {
+            "": (
+                "Your tempo is {tempo:.1f} to 1: backswing {back:.2f} s, downswing {down:.2f} s.",
+                "{tempo:.1f}:1 (backswing {back:.2f} s, downswing {down:.2f} s). Tour players are near 3:1.",
+            )
+        },
+    ),
+    "golf_phase": QAType(
+        _golf_phase,
+        (
+            "What part of the swing is happening at {time:.2f} s?",
+            "Which phase am I in at {time:.2f} s?",
+            "At {time:.2f} s, is it the backswing, downswing or something else?",
+            "What swing phase is shown at {time:.2f} s?",
+            "Name the swing phase at {time:.2f} s.",
+            "Around {time:.2f} s, what am I doing in the swing?",
+        ),
+        {"": ("The {phase}: it runs from {start:.2f} s to {end:.2f} s.", "That's the {phase}.")},
+    ),
+    "swing_duration": QAType(
+        _swing_duration,
+        (
+            "How long is my swing from address to finish?",
+            "How long does the whole swing take?",
+            "What is the total swing time?",
+            "How many seconds from setup to finish?",
+            "Duration of the swing?",
+            "How long between address and the finish?",
+        ),
+        {
+            "": (
+                "{dur:.2f} s, from address at {start:.2f} s to the finish at {end:.2f} s.",
+                "About {dur:.2f} s.",
+            )
+        },
+    ),
+    "before_after": QAType(
+        _before_after,
+        (
+            "Does {what} come before or after {ref:.1f} s?",
+            "Is {what} before or after {ref:.1f} s?",
+            "Relative to {ref:.1f} s, when is {what}: before or after?",
+            "Does {what} happen after {ref:.1f} s?",
+            "Before or after {ref:.1f} s — when do I reach {what}?",
+            "Is {what} earlier or later than {ref:.1f} s?",
+        ),
+        {
+            "": (
+                "{choice} — {what} is at {time:.1f} s.",
+                "It comes {choice} {ref:.1f} s, at {time:.1f} s.",
+            )
+        },
+    ),
+    "fault_present": QAType(
+        _fault_present,
+        (
+            "Do I have {short}?",
+            "Is there any sign of {short}?",
+            "Can you see {short} in my form?",
+            "Am I showing {short}?",
+            "Check my clip for {short}: is it there?",
+            "Any {short} in this?",
+        ),
+        {
+            "yes": (
+                "Yes: I see {fault} from {start:.1f} s to {end:.1f} s. To fix it, {fix}.",
+                "Yes, between {start:.1f} s and {end:.1f} s. Try to {fix}.",
+            ),
+            "no": ("No, I don't see {short} here.", "No — your form shows no {short}."),
+        },
+    ),
+    "fault_when": QAType(
+        _fault_when,
+        (
+            "When does the {short} happen?",
+            "At what time do you see the {short}?",
+            "Where in the clip is the {short}?",
+            "Show me when the {short} starts and ends.",
+            "Between which times is the {short} visible?",
+            "When should I look for the {short}?",
+        ),
+        {
+            "": (
+                "From {start:.1f} s to {end:.1f} s: {fault}.",
+                "Between {start:.1f} s and {end:.1f} s.",
+            )
+        },
+    ),
+    "coach": QAType(
+        _coach,
+        (
+            "How can I improve?",
+            "What should I work on?",
+            "Any tips for me?",
+            "What's the main fault here?",
+            "Give me one thing to fix.",
+            "What would a coach tell me about this?",
+        ),
+        {
+            "fault": (
+                "The main thing is {fault}, from {start:.1f} s to {end:.1f} s. {evidence}. Work on this: {fix}.",
+                "I see {fault} between {start:.1f} s and {end:.1f} s. {evidence}. My tip: {fix}.",
+            ),
+            "none": (
+                "It looks solid: no clear fault. {evidence}. Keep it consistent.",
+                "No major fault that I can see. {evidence}.",
+            ),
+        },
+    ),
+    "activity": QAType(
+        _activity,
+        (
+            "What am I doing?",
+            "What exercise is this?",
+            "What movement is shown here?",
+            "Which activity is in this clip?",
+            "Name the movement.",
+            "What kind of motion is this?",
+        ),
+        {"": ("This is a {what} movement.", "You're doing a {what}.", "A {what}.")},
+        weight=0.4,
+    ),
+}
+"""Question type name -> maker, phrasings and answer templates."""
+
+
+def _variant(vals: dict) -> str:
+    if "choice" in vals and vals["choice"] in ("yes", "no"):
+        return str(vals["choice"])
+    if "none" in vals:
+        return "none" if vals["none"] else "fault"
+    return ""
+
+
+def make_turn(
+    qtype: str, facts: Facts, rng: np.random.Generator, phrasing_split: str = "train"
+) -> Turn | None:
+    """One question of ``qtype`` about the measured motion, or None when it does not apply."""
+    if qtype not in QA_TYPES:
+        raise ValueError(f"qtype: {qtype!r} is not one of {sorted(QA_TYPES)}")
+    spec = QA_TYPES[qtype]
+    made = spec.make(facts, rng)
+    if made is None:
+        return None
+    vals, target = made
+    questions = spec.phrasings(phrasing_split)
+    question = questions[int(rng.integers(len(questions)))].format(**vals)
+    answers = spec.answers[_variant(vals)]
+    answer = answers[int(rng.integers(len(answers)))].format(**vals)
+    return Turn(question[0].upper() + question[1:], answer[0].upper() + answer[1:], qtype, target)
+
+
+def make_dialogues(
+    motion: Motion,
+    labels: SynthLabels | None = None,
+    rng: np.random.Generator | None = None,
+    n: int = 4,
+    *,
+    phrasing_split: str = "train",
+    turns: tuple[int, int] = (2, 3),
+    activity: str | None = None,
+    facts: Facts | None = None,
+) -> list[Dialogue]:
+    """``n`` dialogues of 2-3 turns about ``motion``, each turn a different question type
+    that applies to it. ``labels`` (synthetic clips) add fault and activity questions;
+    ``activity`` names a real clip's activity so reps or golf events are measured."""
+    rng = rng if rng is not None else np.random.default_rng()
+    facts = facts or measure(motion, labels, activity)
+    # Try every type once: the ones that yield a turn are the ones this motion supports.
+    usable = [q for q in QA_TYPES if make_turn(q, facts, np.random.default_rng(0), phrasing_split)]
+    if not usable:
+        raise InputError("no question type applies to this motion; is the body visible?")
+    out = []
+    for _ in range(n):
+        k = int(rng.integers(turns[0], turns[1] + 1))
+        made: list[Turn] = []
+        w = np.array([QA_TYPES[q].weight for q in usable])
+        order = rng.choice(len(usable), size=len(usable), replace=False, p=w / w.sum())
+        for q in (usable[i] for i in order):  # a maker may decline with other random picks
+            turn = make_turn(str(q), facts, rng, phrasing_split)
+            if turn is not None:
+                made.append(turn)
+            if len(made) == k:
+                break
+        out.append(Dialogue(made))
+    return [d for d in out if d.turns]
+
+
+# -- answer checking ---------------------------------------------------------------------
+_NUM = re.compile(r"-?\d+(?:\.\d+)?")
+_UNIT_AFTER = {
+    "deg": re.compile(r"^\s*(°|deg|degree)"),
+    "s": re.compile(r"^\s*(s\b|sec|second)"),
+    "count": re.compile(r"^\s*(?:[a-z-]+\s+){0,2}(reps?\b|repetitions?\b|times\b)", re.I),
+    "ratio": re.compile(r"^\s*(:|to)\s*1\b"),
+}
+_INDEX = re.compile(r"\brep(?:etition)?\s*(?:number\s*|#\s*)?(\d+)|\b(\d+)(?:st|nd|rd|th)\b")
+
+
+def _numbers(text: str, unit: str) -> list[float]:
+    """Numbers in text order; those followed by ``unit`` first when the text has any."""
+    found = [(m.start(), float(m.group()), m.end()) for m in _NUM.finditer(text)]
+    if unit == "index":
+        hits = [(m.start(), float(m.group(1) or m.group(2))) for m in _INDEX.finditer(text)]
+        words = [(m.start(), float(ORDINALS.index(m.group(1).lower()) + 1))
+                 for m in re.finditer(r"\b(" + "|".join(ORDINALS) + r")\b", text, re.I)]  # fmt: skip
+        return [v for _, v in sorted(hits + words)] or [v for _, v, _ in found]
+    if unit in _UNIT_AFTER:
+        with_unit = [v for _, v, end in found if _UNIT_AFTER[unit].match(text[end:])]
+        if with_unit:
+            return with_unit
+    values = [v for _, v, _ in found]
+    if not values:  # spelled-out counts ("three reps")
+        values = [float(CARDINALS.index(m.group(1).lower()))
+                  for m in re.finditer(r"\b(" + "|".join(CARDINALS) + r")\b", text, re.I)]  # fmt: skip
+    return values
+
+
+def _first_choice(text: str, choices: tuple[str, ...]) -> str | None:
+    best: tuple[int, str] | None = None
+    for choice in choices:
+        for word in CHOICE_WORDS.get(choice, (choice.replace("_", " "),)):
+            m = re.search(r"\b" + re.escape(word), text, re.I)
+            if m and (best is None or m.start() < best[0]):
+                best = (m.start(), choice)
+    return best[1] if best else None
+
+
+def check_answer(qtype: str, target: Target | dict, text: str) -> bool:
+    """True when the free-text ``text`` states the target (number within tolerance, the
+    right choice mentioned first, or both ends of a time span)."""
+    if qtype not in QA_TYPES:
+        raise ValueError(f"qtype: {qtype!r} is not one of {sorted(QA_TYPES)}")
+    target = Target.from_dict(target) if isinstance(target, dict) else target
+    if target.kind == "choice":
+        return _first_choice(text, target.choices) == target.value
+    values = _numbers(text, target.unit)
+    if target.kind == "number":
+        return bool(values) and abs(values[0] - float(target.value)) <= target.tolerance + 1e-9
+    lo, hi = (float(v) for v in target.value)  # type: ignore[union-attr]
+    return (
+        len(values) >= 2
+        and abs(values[0] - lo) <= target.tolerance
+        and abs(values[1] - hi) <= target.tolerance
+    )
