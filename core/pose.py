@@ -36,7 +36,7 @@ from core.progress import ProgressFn, report
 from core.skeleton import NUM_JOINTS, Joint
 from core.video import VideoInfo, iter_frames, probe_video
 
-_CACHE_VERSION = "pose-v2"
+_CACHE_VERSION = "pose-v3"
 # MediaPipe world axes -> ours (y up, z towards the camera).
 MP_WORLD_TO_OURS = np.array([1.0, -1.0, -1.0], np.float32)
 
@@ -176,6 +176,65 @@ def _fill_gaps(values: np.ndarray, detected: np.ndarray, max_gap: int) -> np.nda
     return out
 
 
+# Kinematic tree from the hip midpoint outwards. Indices >= NUM_JOINTS are virtual nodes:
+# _HIP_MID = hip midpoint, _SHOULDER_MID = shoulder midpoint.
+_HIP_MID, _SHOULDER_MID = NUM_JOINTS, NUM_JOINTS + 1
+_J = Joint
+_BONE_TREE: tuple[tuple[int, int], ...] = (
+    (_HIP_MID, _J.LEFT_HIP), (_HIP_MID, _J.RIGHT_HIP), (_HIP_MID, _SHOULDER_MID),
+    (_SHOULDER_MID, _J.LEFT_SHOULDER), (_SHOULDER_MID, _J.RIGHT_SHOULDER),
+    (_SHOULDER_MID, _J.NOSE),
+    *((_J.NOSE, j) for j in range(_J.LEFT_EYE_INNER, _J.MOUTH_RIGHT + 1)),
+    (_J.LEFT_SHOULDER, _J.LEFT_ELBOW), (_J.LEFT_ELBOW, _J.LEFT_WRIST),
+    (_J.LEFT_WRIST, _J.LEFT_PINKY), (_J.LEFT_WRIST, _J.LEFT_INDEX), (_J.LEFT_WRIST, _J.LEFT_THUMB),
+    (_J.RIGHT_SHOULDER, _J.RIGHT_ELBOW), (_J.RIGHT_ELBOW, _J.RIGHT_WRIST),
+    (_J.RIGHT_WRIST, _J.RIGHT_PINKY), (_J.RIGHT_WRIST, _J.RIGHT_INDEX),
+    (_J.RIGHT_WRIST, _J.RIGHT_THUMB),
+    (_J.LEFT_HIP, _J.LEFT_KNEE), (_J.LEFT_KNEE, _J.LEFT_ANKLE), (_J.LEFT_ANKLE, _J.LEFT_HEEL),
+    (_J.LEFT_ANKLE, _J.LEFT_FOOT_INDEX),
+    (_J.RIGHT_HIP, _J.RIGHT_KNEE), (_J.RIGHT_KNEE, _J.RIGHT_ANKLE),
+    (_J.RIGHT_ANKLE, _J.RIGHT_HEEL), (_J.RIGHT_ANKLE, _J.RIGHT_FOOT_INDEX),
+)  # fmt: skip
+
+
+def stabilize_bone_lengths(world: np.ndarray, vis: np.ndarray, min_vis: float = 0.5) -> np.ndarray:
+    """Give every bone its median length over confident frames, keeping its direction.
+
+    One person's bones do not change length, but MediaPipe's monocular depth shrinks bones
+    that point at the camera (e.g. the shoulder line at the top of a down-the-line golf
+    swing). The skeleton is rebuilt from the hip midpoint outwards along ``_BONE_TREE``.
+    ``world``: (T, 33, 3) hip-centred metres; returns the same shape.
+    """
+    ext = np.concatenate(
+        [
+            world,
+            world[:, [_J.LEFT_HIP, _J.RIGHT_HIP]].mean(1, keepdims=True),
+            world[:, [_J.LEFT_SHOULDER, _J.RIGHT_SHOULDER]].mean(1, keepdims=True),
+        ],
+        axis=1,
+    )  # (T, 35, 3) fmt: skip
+    ext_vis = np.concatenate(
+        [
+            vis,
+            vis[:, [_J.LEFT_HIP, _J.RIGHT_HIP]].min(1, keepdims=True),
+            vis[:, [_J.LEFT_SHOULDER, _J.RIGHT_SHOULDER]].min(1, keepdims=True),
+        ],
+        axis=1,
+    )  # (T, 35) fmt: skip
+    out = ext.copy()
+    for parent, child in _BONE_TREE:
+        bone = ext[:, child] - ext[:, parent]  # (T, 3)
+        length = np.linalg.norm(bone, axis=-1)
+        ok = (ext_vis[:, parent] >= min_vis) & (ext_vis[:, child] >= min_vis) & (length > 1e-6)
+        if not ok.any():
+            out[:, child] = out[:, parent] + bone
+            continue
+        target = float(np.median(length[ok]))
+        direction = bone / np.maximum(length, 1e-6)[:, None]
+        out[:, child] = out[:, parent] + direction * target
+    return out[:, :NUM_JOINTS]
+
+
 def _to_track(raw: RawPoses, info: VideoInfo, max_gap_s: float, source: str) -> PoseTrack:
     """Fill short gaps, convert axes and build the ``PoseTrack``."""
     max_gap = int(np.floor(max_gap_s * info.fps + 1e-6))
@@ -185,6 +244,7 @@ def _to_track(raw: RawPoses, info: VideoInfo, max_gap_s: float, source: str) -> 
     image = _fill_gaps(raw.image, raw.detected, max_gap)
     world = _fill_gaps(world, raw.detected, max_gap)
     vis = _fill_gaps(raw.visibility, raw.detected, max_gap)
+    world = stabilize_bone_lengths(world, vis)
     m2 = Motion(image, vis, info.fps, Space.IMAGE_NORMALIZED)
     m3 = Motion(world, vis, info.fps, Space.WORLD_METRES)
     return PoseTrack(m2, m3, raw.detected, info.fps, (info.width, info.height), source)

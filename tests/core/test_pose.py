@@ -31,9 +31,9 @@ def test_golf_detection_and_3d_scale(golf_track) -> None:
     width = _shoulder_width(golf_track)[golf_track.detected]
     in_range = np.mean((width > 0.25) & (width < 0.55))
     print(f"golf 3D shoulder width in [0.25, 0.55] m: {in_range:.3f} of frames")
-    # Measured 0.826: at the top of the backswing (frames ~100-125) the shoulder line points
-    # at the camera and MediaPipe's 3D shrinks it to ~0.2 m (depth foreshortening).
-    assert in_range >= 0.80
+    # Raw MediaPipe depth gave 0.826 (the shoulder line pointing at the camera at the top of
+    # the backswing shrinks to ~0.2 m); stabilize_bone_lengths restores it.
+    assert in_range >= 0.90
     assert np.mean((width > 0.15) & (width < 0.55)) >= 0.99
     assert 0.25 < np.median(width) < 0.55
 
@@ -163,7 +163,10 @@ def test_to_track_flips_axes_and_keeps_detected_false() -> None:
     info = probe_video(real_path("cobra_pushups.mp4"))
     t = info.frame_count
     rng = np.random.default_rng(1)
-    world = rng.normal(size=(t, 33, 3)).astype(np.float32)
+    # A rigid pose moving through space: bone lengths are constant, so stabilizing them
+    # leaves the pose as it is and only the axis flip and hip centring show.
+    pose = rng.normal(size=(1, 33, 3)).astype(np.float32)
+    world = pose + rng.normal(size=(t, 1, 3)).astype(np.float32)  # (T, 33, 3)
     image = rng.uniform(size=(t, 33, 2)).astype(np.float32)
     detected = np.ones(t, bool)
     detected[10:13] = False  # 3 frames at 25 fps = 0.12 s: filled with max_gap_s=0.25
@@ -171,8 +174,29 @@ def test_to_track_flips_axes_and_keeps_detected_false() -> None:
     track = _to_track(raw, info, 0.25, "x")
     hips = 0.5 * (world[:, Joint.LEFT_HIP] + world[:, Joint.RIGHT_HIP])
     want = (world - hips[:, None]) * np.array([1, -1, -1], np.float32)
-    np.testing.assert_allclose(track.motion3d.joints[0], want[0], atol=1e-5)
+    np.testing.assert_allclose(track.motion3d.joints[0], want[0], atol=1e-4)
     assert not track.detected[10:13].any()
     assert (track.motion2d.visibility[10:13] > 0).all()
     # Frame 11 is halfway between the detected frames 9 and 13.
     np.testing.assert_allclose(track.motion2d.joints[11], (image[9] + image[13]) / 2, atol=1e-5)
+
+
+def test_stabilize_bone_lengths_restores_foreshortened_bones():
+    from core.pose import stabilize_bone_lengths
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(scale=0.3, size=(33, 3)).astype(np.float32)
+    world = np.repeat(base[None], 20, axis=0)  # (T, 33, 3) a rigid pose
+    world -= world[:, [Joint.LEFT_HIP, Joint.RIGHT_HIP]].mean(1, keepdims=True)
+    squashed = world.copy()
+    mid = squashed[5:8, [Joint.LEFT_SHOULDER, Joint.RIGHT_SHOULDER]].mean(1, keepdims=True)
+    # Shrink the shoulder line to a third in three frames, as depth foreshortening does.
+    squashed[5:8, [Joint.LEFT_SHOULDER, Joint.RIGHT_SHOULDER]] = (
+        mid + (squashed[5:8, [Joint.LEFT_SHOULDER, Joint.RIGHT_SHOULDER]] - mid) / 3
+    )
+    fixed = stabilize_bone_lengths(squashed, np.ones((20, 33), np.float32))
+    width = np.linalg.norm(fixed[:, Joint.LEFT_SHOULDER] - fixed[:, Joint.RIGHT_SHOULDER], axis=-1)
+    true = np.linalg.norm(base[Joint.LEFT_SHOULDER] - base[Joint.RIGHT_SHOULDER])
+    np.testing.assert_allclose(width, true, rtol=1e-4)
+    # Frames that were right stay right (up to the shared median lengths).
+    np.testing.assert_allclose(fixed[0], world[0], atol=1e-5)
