@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from core.config import LLaMoConfig
-from core.motion_encoder import Block, MultiHeadAttention, sinusoidal_embedding
+from core.layers import Block, MultiHeadAttention, sinusoidal_embedding
 
 TIME_SCALE = 100.0  # timestamps are embedded at 0.01 s resolution
 

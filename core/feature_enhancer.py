@@ -11,7 +11,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from core.config import LLaMoConfig
-from core.motion_encoder import Block
+from core.layers import Block
 
 
 class EnhancerLayer(nn.Module):

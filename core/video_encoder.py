@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from core.config import LLaMoConfig
 from core.errors import ModelFilesError
-from core.motion_encoder import sinusoidal_embedding
+from core.layers import sinusoidal_embedding
 
 CNN_CHANNELS = (32, 64, 128, 256)
 HF_CHUNK = 64  # frames per frozen-backbone call, to bound memory on long clips
