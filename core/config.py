@@ -34,6 +34,7 @@ class LLaMoConfig:
     attn_size: int = 128
     num_heads: int = 4
     num_viewpoints: int = 16
+    viewpoint_min_gap: int = 0
     segment_size: int = 8
     max_window: int = 16
     spatial_depth: int = 2
@@ -73,6 +74,7 @@ class LLaMoConfig:
         for name in positive:
             _require_int(self, name, minimum=1)
         _require_int(self, "enhancer_depth", minimum=0)
+        _require_int(self, "viewpoint_min_gap", minimum=0)
         for name in ("hidden_size", "attn_size"):
             if getattr(self, name) % self.num_heads:
                 raise ValueError(

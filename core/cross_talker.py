@@ -76,6 +76,30 @@ def segment_pool(motion: Tensor, frame_mask: Tensor, size: int) -> tuple[Tensor,
     return (x * weights).sum(dim=2) / count.clamp_min(1.0), count[..., 0] > 0
 
 
+def spread_topk(scores: Tensor, frame_mask: Tensor, k: int, gap: int) -> Tensor:
+    """Greedy top-k that first skips frames within ``gap`` of an earlier pick.
+
+    Plain Eq.2 top-K tends to pick runs of adjacent frames around one peak; a coach wants
+    distinct moments. Frames near a pick are only demoted, so when the valid frames run out
+    of spread the remaining best ones still fill the K slots. Returns (B, k) indices.
+    """
+    b, t = scores.shape
+    frames = torch.arange(t, device=scores.device)
+    picked = torch.zeros_like(frame_mask)
+    near = torch.zeros_like(frame_mask)
+    out = []
+    for _ in range(k):
+        # Valid unsuppressed frames rank by score (in [0, 1]), then suppressed ones, then
+        # masked ones; picked frames never again.
+        rank = torch.where(near, scores - 2.0, scores)
+        rank = rank.masked_fill(~frame_mask, -10.0).masked_fill(picked, -100.0)  # (B, T)
+        idx = rank.argmax(dim=1)  # (B,)
+        out.append(idx)
+        picked = picked | (frames[None, :] == idx[:, None])
+        near = near | ((frames[None, :] - idx[:, None]).abs() <= gap)
+    return torch.stack(out, dim=1)  # (B, k)
+
+
 class CrossTalker(nn.Module):
     """motion (B, T, H), frame_mask (B, T), text (B, L, Dt), text_mask (B, L),
     timestamps (B, T) seconds -> :class:`CrossTalkerOutput`."""
@@ -124,7 +148,11 @@ class CrossTalker(nn.Module):
         """Eq.2 top-K' of s_j over valid frames -> (indices (B, K') in time order, valid)."""
         t = scores.shape[1]
         k = min(self.config.num_viewpoints, t)
-        index = scores.masked_fill(~frame_mask, -1.0).topk(k, dim=1).indices  # (B, K')
+        gap = self.config.viewpoint_min_gap
+        if gap == 0:
+            index = scores.masked_fill(~frame_mask, -1.0).topk(k, dim=1).indices  # (B, K')
+        else:
+            index = spread_topk(scores.detach(), frame_mask, k, gap)  # (B, K')
         valid = frame_mask.gather(1, index)
         order = (index + (~valid).long() * t).argsort(dim=1)  # time order, padding last
         return index.gather(1, order), valid.gather(1, order)

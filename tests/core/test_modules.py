@@ -402,3 +402,18 @@ def test_llamo_modules_rejects_inconsistent_setup() -> None:
     modules = LLaMoModules(tiny())
     with pytest.raises(ValueError, match="use_video"):
         modules(**inputs(t=4), video=torch.rand(2, 4, 3, 16, 16))
+
+
+def test_viewpoint_min_gap_spreads_picks_and_still_fills_k():
+    from core.cross_talker import spread_topk
+
+    scores = torch.tensor([[0.1, 0.9, 0.95, 0.92, 0.2, 0.3, 0.8, 0.05]])
+    mask = torch.ones(1, 8, dtype=torch.bool)
+    mask[0, 5] = False
+    first3 = spread_topk(scores, mask, 3, gap=1)[0].tolist()
+    # 2 (best) suppresses its neighbours 1 and 3; then 6 (suppresses 7); then the best frame
+    # outside every window is 4 (0.2), although 3 and 1 score far higher.
+    assert first3 == [2, 6, 4]
+    all8 = spread_topk(scores, mask, 8, gap=1)[0].tolist()
+    assert sorted(all8) == list(range(8)) and all8[-1] == 5  # masked frame comes last
+    assert spread_topk(scores, mask, 3, gap=0)[0].tolist() == [2, 3, 1]

@@ -1,0 +1,136 @@
+"""LLM input length and time to first token: Cross Talker (K viewpoints) vs all frames.
+
+Both variants run on the default LLM (bundled SmolLM2-135M-Instruct) in the same process,
+on the real golf clip's 3D pose tiled to T frames, at the clip's own frame rate so the
+model uses exactly T frames. TTFT = time from ``stream_answer`` to its first answer
+(features, motion modules, prefill and the first greedy token), as wall-clock and as
+process CPU time (with ``--threads 1`` the latter is immune to other jobs on a shared
+machine). Medians after a warm-up; the two variants alternate within each repeat.
+
+    .venv/bin/python benchmarks/cross_talker_cost.py [--lengths 60 300 900] [--repeats 3]
+        [--threads N]
+
+Last line: ``RESULT tokens_ratio_T300=<x> ttft_ratio_T300=<y> ttft_cpu_ratio_T300=<z>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.config import LLaMoConfig  # noqa: E402
+from core.llm import load_llm  # noqa: E402
+from core.model import LLaMo, prepare_motion  # noqa: E402
+from core.motion import Motion  # noqa: E402
+
+CLIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "golf_swing_dtl.mp4"
+QUESTION = "What happens at the top of the backswing?"
+
+
+def tiled_motion(motion: Motion, frames: int) -> Motion:
+    """The real motion repeated end to end and cut to ``frames`` frames."""
+    reps = -(-frames // motion.num_frames)
+    joints = np.concatenate([motion.joints] * reps)[:frames]  # (T, 33, 3)
+    vis = np.concatenate([motion.visibility] * reps)[:frames]  # (T, 33)
+    return replace(motion, joints=joints, visibility=vis, start_time=0.0)
+
+
+def input_length(model: LLaMo, motion: Motion) -> int:
+    """Tokens the LLM reads for one question (prompt + motion tokens)."""
+    with torch.no_grad():
+        embeds, _ = model._prefill(motion, QUESTION, None, (), None)
+    return int(embeds.shape[1])
+
+
+def first_token(model: LLaMo, motion: Motion) -> tuple[float, float]:
+    """(wall seconds, process CPU seconds) until the first streamed answer."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    next(iter(model.stream_answer(motion, QUESTION, max_new_tokens=1)))
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def ttft(models: dict[str, LLaMo], motion: Motion, repeats: int) -> dict[str, tuple[float, float]]:
+    """Median (wall, CPU) TTFT per variant after a warm-up; the variants alternate within
+    each repeat so both see the same background load on a shared machine."""
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in models}
+    for i in range(repeats + 1):
+        for name, model in models.items():
+            timing = first_token(model, motion)
+            if i:
+                runs[name].append(timing)
+    return {
+        name: (statistics.median(w for w, _ in r), statistics.median(c for _, c in r))
+        for name, r in runs.items()
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lengths", type=int, nargs="+", default=[60, 300, 900])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--viewpoints", type=int, default=16)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads; 1 gives stable timings on a machine shared with other jobs",
+    )
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from core.pose import estimate_pose
+
+    source = estimate_pose(CLIP).motion3d
+    llm, tokenizer = load_llm(None)
+    base = LLaMoConfig(
+        fps=source.fps, num_viewpoints=args.viewpoints, max_frames=max(1024, *args.lengths)
+    )
+    torch.manual_seed(0)
+    models = {
+        "cross_talker": LLaMo.from_config(base, llm=llm, tokenizer=tokenizer),
+        "all_frames": LLaMo.from_config(
+            replace(base, fusion="all_frames"), llm=llm, tokenizer=tokenizer
+        ),
+    }
+    print(
+        f"device={models['cross_talker'].device} threads={torch.get_num_threads()} K={args.viewpoints}"
+    )
+    print(f"{'T':>5} {'variant':>13} {'LLM tokens':>11} {'TTFT wall s':>12} {'TTFT CPU s':>11}")
+    rows: dict[tuple[int, str], tuple[int, float, float]] = {}
+    for t in args.lengths:
+        motion = tiled_motion(source, t)
+        used = prepare_motion(motion, base).feats.shape[0]
+        if used != t:
+            raise RuntimeError(f"the model resampled T={t} to {used} frames")
+        timings = ttft(models, motion, args.repeats)
+        for name, model in models.items():
+            rows[t, name] = (input_length(model, motion), *timings[name])
+            tokens, wall, cpu = rows[t, name]
+            print(f"{t:>5} {name:>13} {tokens:>11} {wall:>12.3f} {cpu:>11.3f}", flush=True)
+    ratios = {}
+    for t in args.lengths:
+        cross, full = rows[t, "cross_talker"], rows[t, "all_frames"]
+        ratios[t] = [a / c for a, c in zip(full, cross, strict=True)]
+        print(
+            f"T={t}: {ratios[t][0]:.1f}x fewer tokens, {ratios[t][1]:.1f}x lower TTFT "
+            f"(wall), {ratios[t][2]:.1f}x (CPU time)"
+        )
+    ref = 300 if 300 in args.lengths else args.lengths[0]
+    tokens, wall, cpu = ratios[ref]
+    print(
+        f"RESULT tokens_ratio_T{ref}={tokens:.2f} ttft_ratio_T{ref}={wall:.2f} "
+        f"ttft_cpu_ratio_T{ref}={cpu:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

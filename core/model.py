@@ -1,0 +1,621 @@
+"""LLaMo: motion modules + a causal LLM, spliced LLaVA-style at the ``<motion>`` placeholder.
+
+The prompt text is split at ``<motion>`` and the piece is replaced by the sentinel id
+``MOTION_TOKEN_INDEX`` (never embedded). At forward time the K' projected viewpoint tokens
+of the Cross Talker (or the T tokens of the all-frames baseline) take its place; with
+``timestamp_mode="text"`` each motion token is preceded by the embedded text "t=1.23 s".
+
+Eq. 9-11: p(X_a | X_m, X_q) = prod_i p(x_i | X_m, X_q, X_a,<i), trained with next-token
+cross-entropy on the answer tokens only (labels are ``IGNORE_INDEX`` elsewhere).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from core.answer import Answer
+from core.config import STAGES, LLaMoConfig
+from core.errors import InputError, ModelFilesError
+from core.fusion import FusionResult, LLaMoModules
+from core.llm import load_llm, pick_device, prepare_tokenizer
+from core.motion import Motion
+from core.motion_features import motion_is_3d, motion_to_features
+from core.prompts import (
+    MOTION_PLACEHOLDER,
+    PROMPTS,
+    build_messages,
+    clean_text,
+    conversation_to_messages,
+    timestamp_text,
+)
+
+IGNORE_INDEX = -100  # label of every token that is not part of an answer (Eq. 11)
+MOTION_TOKEN_INDEX = -200  # placeholder sentinel, like LLaVA's IMAGE_TOKEN_INDEX
+MAX_QUESTION_TOKENS = 128  # language guidance of the Cross Talker (Eq. 1)
+MAX_TEXT_TOKENS = 2048
+CONFIG_FILE = "config.json"
+MODULES_FILE = "motion_modules.safetensors"
+LORA_DIR = "lora"
+META_FILE = "llamo.json"
+
+
+# -- motion preparation ---------------------------------------------------------------------
+@dataclass
+class MotionInput:
+    """One motion as the model sees it, and the way back to the original frames."""
+
+    feats: np.ndarray  # (T, 33, 4)
+    frame_mask: np.ndarray  # (T,) bool
+    is_3d: bool
+    timestamps: np.ndarray  # (T,) clip seconds
+    fps: float  # rate of the model frames
+    source_frames: np.ndarray  # (T,) index in the original motion of each model frame
+    source: Motion
+    video: np.ndarray | None = None  # (T, S, S, 3) uint8, aligned with the model frames
+
+
+def model_fps(motion: Motion, config: LLaMoConfig) -> float:
+    """``config.fps``, lowered when the clip would exceed ``config.max_frames``."""
+    if motion.duration * config.fps > config.max_frames + 0.5:
+        return config.max_frames / motion.duration
+    return config.fps
+
+
+def prepare_motion(
+    motion: Motion, config: LLaMoConfig, video: np.ndarray | None = None
+) -> MotionInput:
+    """Resample to the model's rate, compute features, keep the frame map back."""
+    if not isinstance(motion, Motion):
+        raise InputError(f"motion: expected a core.motion.Motion, got {type(motion).__name__}")
+    fps = model_fps(motion, config)
+    resampled = motion if abs(motion.fps - fps) < 1e-6 else motion.resample(fps)
+    feats, mask = motion_to_features(resampled)
+    if not mask.any():
+        raise InputError(
+            "motion: no frame shows enough of the body (at least half the body joints "
+            "visible); film the whole body and try again"
+        )
+    offsets = (resampled.timestamps - motion.start_time) * motion.fps
+    source = np.clip(np.rint(offsets), 0, motion.num_frames - 1).astype(np.int64)  # (T,)
+    if video is not None:
+        video = _check_video(video, motion.num_frames)[source]  # (T, S, S, 3)
+    return MotionInput(
+        feats, mask, motion_is_3d(resampled), resampled.timestamps, fps, source, motion, video
+    )
+
+
+def _check_video(video: np.ndarray, num_frames: int) -> np.ndarray:
+    video = np.asarray(video)
+    if video.ndim != 4 or video.shape[-1] != 3 or video.shape[1] != video.shape[2]:
+        raise InputError(f"video: expected person crops (T, S, S, 3), got {video.shape}")
+    if video.shape[0] != num_frames:
+        raise InputError(
+            f"video: {video.shape[0]} crops for a motion of {num_frames} frames; use "
+            "core.video.person_crops with the same pose track"
+        )
+    return video
+
+
+# -- text preparation -----------------------------------------------------------------------
+def render(tokenizer: object, messages: list[dict[str, str]], generation_prompt: bool) -> str:
+    return tokenizer.apply_chat_template(
+        messages, tokenize=False, add_generation_prompt=generation_prompt
+    )
+
+
+def tokenize_with_placeholder(tokenizer: object, text: str) -> list[int]:
+    """Token ids of ``text`` with ``MOTION_TOKEN_INDEX`` where ``<motion>`` stood."""
+    ids: list[int] = []
+    for i, part in enumerate(text.split(MOTION_PLACEHOLDER)):
+        if i:
+            ids.append(MOTION_TOKEN_INDEX)
+        if part:
+            ids += tokenizer(part, add_special_tokens=False)["input_ids"]
+    return ids
+
+
+def tokenize_conversation(
+    tokenizer: object, messages: list[dict[str, str]]
+) -> tuple[list[int], list[int]]:
+    """(ids, labels): labels copy the ids of assistant turns (their text and end-of-turn
+    marker) and are ``IGNORE_INDEX`` on the system prompt, user turns and role headers."""
+    ids: list[int] = []
+    labels: list[int] = []
+    prev = ""
+    for i, msg in enumerate(messages):
+        if i == 0 and msg["role"] == "system":
+            continue
+        is_answer = msg["role"] == "assistant"
+        next_is_answer = i + 1 < len(messages) and messages[i + 1]["role"] == "assistant"
+        prompt = not is_answer and (next_is_answer or i + 1 == len(messages))
+        text = render(tokenizer, messages[: i + 1], prompt)
+        if not text.startswith(prev):
+            raise ValueError(
+                "conversations: the chat template does not render turn by turn (two human "
+                f"turns in a row?); turn {i} changes the text before it"
+            )
+        piece = tokenize_with_placeholder(tokenizer, text[len(prev) :])
+        ids += piece
+        labels += piece if is_answer else [IGNORE_INDEX] * len(piece)
+        prev = text
+    return ids, labels
+
+
+def question_ids(tokenizer: object, questions: Sequence[str]) -> list[int]:
+    """Tokens of the user's questions: the language guidance of the Cross Talker (Eq. 1)."""
+    text = "\n".join(q for q in (clean_text(q) for q in questions) if q)
+    text = text or PROMPTS["default_question"].format()
+    return tokenizer(text, add_special_tokens=False)["input_ids"][-MAX_QUESTION_TOKENS:]
+
+
+# -- batches --------------------------------------------------------------------------------
+@dataclass
+class LLaMoBatch:
+    """Padded model input; ``input_ids`` hold ``MOTION_TOKEN_INDEX`` at the placeholder."""
+
+    feats: Tensor  # (B, T, 33, 4)
+    frame_mask: Tensor  # (B, T) bool
+    is_3d: Tensor  # (B,) bool
+    timestamps: Tensor  # (B, T) clip seconds
+    input_ids: Tensor  # (B, L) right-padded
+    attention_mask: Tensor  # (B, L) bool
+    labels: Tensor  # (B, L) IGNORE_INDEX outside the answers
+    text_ids: Tensor  # (B, Lq) question tokens
+    text_mask: Tensor  # (B, Lq) bool
+    video: Tensor | None = None  # (B, T, 3, S, S) float in [0, 1]
+    motions: list[MotionInput] = field(default_factory=list)
+
+    def to(self, device: torch.device) -> LLaMoBatch:
+        moved = {
+            f.name: getattr(self, f.name).to(device)
+            for f in fields(self)
+            if isinstance(getattr(self, f.name), Tensor)
+        }
+        return replace(self, **moved)
+
+
+def _pad(rows: Sequence[Sequence[int]], value: int) -> tuple[Tensor, Tensor]:
+    """Right-pad int lists -> (values (B, L), mask (B, L) bool)."""
+    length = max(1, max(len(r) for r in rows))
+    out = torch.full((len(rows), length), value, dtype=torch.long)
+    mask = torch.zeros(len(rows), length, dtype=torch.bool)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = torch.tensor(r, dtype=torch.long)
+        mask[i, : len(r)] = True
+    return out, mask
+
+
+def _stack_motions(motions: Sequence[MotionInput]) -> dict[str, Tensor | None]:
+    """Pad motions to the longest T (padding frames are masked)."""
+    b, t = len(motions), max(m.feats.shape[0] for m in motions)
+    feats = torch.zeros(b, t, *motions[0].feats.shape[1:])  # (B, T, 33, 4)
+    mask = torch.zeros(b, t, dtype=torch.bool)
+    times = torch.zeros(b, t)
+    with_video = [m.video is not None for m in motions]
+    if any(with_video) and not all(with_video):
+        raise InputError(f"video: example {with_video.index(False)} has no video crops")
+    video = None
+    if all(with_video):
+        sizes = {m.video.shape[1] for m in motions}
+        if len(sizes) > 1:
+            raise InputError(f"video: crops of different sizes {sorted(sizes)} in one batch")
+        size = sizes.pop()
+        video = torch.zeros(b, t, 3, size, size)  # (B, T, 3, S, S)
+    for i, m in enumerate(motions):
+        n = m.feats.shape[0]
+        feats[i, :n] = torch.from_numpy(m.feats)
+        mask[i, :n] = torch.from_numpy(m.frame_mask)
+        times[i, :n] = torch.from_numpy(m.timestamps.astype(np.float32))
+        if video is not None:
+            crops = torch.from_numpy(np.ascontiguousarray(m.video)).permute(0, 3, 1, 2)
+            video[i, :n] = crops.float() / 255.0  # (T, 3, S, S)
+    is_3d = torch.tensor([m.is_3d for m in motions], dtype=torch.bool)
+    return {"feats": feats, "frame_mask": mask, "timestamps": times, "is_3d": is_3d, "video": video}
+
+
+def make_batch(
+    motions: Sequence[MotionInput],
+    ids: Sequence[list[int]],
+    labels: Sequence[list[int]],
+    questions: Sequence[list[int]],
+    pad_id: int,
+) -> LLaMoBatch:
+    input_ids, attention = _pad(ids, pad_id)
+    label_ids, _ = _pad(labels, IGNORE_INDEX)
+    text_ids, text_mask = _pad(questions, pad_id)
+    return LLaMoBatch(
+        input_ids=input_ids,
+        attention_mask=attention,
+        labels=label_ids,
+        text_ids=text_ids,
+        text_mask=text_mask,
+        motions=list(motions),
+        **_stack_motions(motions),
+    )
+
+
+# -- the model ------------------------------------------------------------------------------
+class LLaMo(nn.Module):
+    """Motion modules (``motion_modules``; ``modules`` is taken by ``nn.Module.modules()``)
+    + a frozen causal LLM, optionally with a peft LoRA adapter (stage "lora")."""
+
+    def __init__(
+        self,
+        config: LLaMoConfig,
+        llm: nn.Module,
+        tokenizer: object,
+        *,
+        device: str | torch.device | None = None,
+        llm_in_memory: bool = False,
+    ) -> None:
+        super().__init__()
+        hidden = int(llm.config.hidden_size)
+        if config.llm_hidden_size not in (None, hidden):
+            raise ValueError(
+                f"llm_hidden_size: config says {config.llm_hidden_size}, the LLM has {hidden}"
+            )
+        self.config = replace(config, llm_hidden_size=hidden)
+        self._device, self.dtype = pick_device(device)
+        self.tokenizer = prepare_tokenizer(tokenizer)
+        self.llm_in_memory = llm_in_memory
+        self.motion_modules = LLaMoModules(self.config).to(self._device)
+        self.llm = llm.to(self._device, self.dtype).eval().requires_grad_(False)
+        self._lora_params: list[nn.Parameter] = []
+        self.set_stage(self.config.stage)
+
+    @classmethod
+    def from_config(
+        cls,
+        config: LLaMoConfig,
+        *,
+        llm: nn.Module | None = None,
+        tokenizer: object | None = None,
+        device: str | torch.device | None = None,
+    ) -> LLaMo:
+        """New model with random motion modules; the LLM is ``config.llm`` unless given."""
+        if (llm is None) != (tokenizer is None):
+            raise ValueError("llm/tokenizer: pass both or neither")
+        given = llm is not None
+        if llm is None:
+            llm, tokenizer = load_llm(config.llm, device=device)
+        elif _has_lora(llm):
+            raise ValueError("llm: pass the base model, not one that already has LoRA layers")
+        return cls(config, llm, tokenizer, device=device, llm_in_memory=given)
+
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    # -- stages and parameters --------------------------------------------------------------
+    def set_stage(self, stage: str) -> None:
+        """Switch the training stage: "align" freezes the whole LLM, "lora" adds (once) and
+        unfreezes its LoRA adapters. LLM base weights never train in either stage."""
+        if stage not in STAGES:
+            raise ValueError(f"stage: {stage!r} is not one of {list(STAGES)}")
+        if stage == "lora" and not self._lora_params:
+            from peft import LoraConfig, get_peft_model
+
+            lora = LoraConfig(
+                r=self.config.lora_r,
+                lora_alpha=self.config.lora_alpha,
+                lora_dropout=self.config.lora_dropout,
+                target_modules=list(self.config.lora_target_modules),
+                task_type="CAUSAL_LM",
+            )
+            self.llm = get_peft_model(self.llm, lora)
+            self._lora_params = [p for p in self.llm.parameters() if p.requires_grad]
+        for p in self._lora_params:
+            p.requires_grad_(stage == "lora")
+        self.config.stage = stage
+
+    def trainable_parameters(self) -> dict[str, nn.Parameter]:
+        """Name -> parameter of everything the optimizer should update."""
+        return {n: p for n, p in self.named_parameters() if p.requires_grad}
+
+    # -- data -------------------------------------------------------------------------------
+    def collate(self, examples: Sequence[dict]) -> LLaMoBatch:
+        """Training examples {"motion", "conversations", "video"?} -> padded batch (CPU)."""
+        if not examples:
+            raise ValueError("examples: need at least one example")
+        motions, ids, labels, questions = [], [], [], []
+        for i, ex in enumerate(examples):
+            if "motion" not in ex or "conversations" not in ex:
+                raise ValueError(f"examples[{i}]: needs 'motion' and 'conversations'")
+            motions.append(prepare_motion(ex["motion"], self.config, ex.get("video")))
+            messages = conversation_to_messages(ex["conversations"])
+            seq, lab = tokenize_conversation(self.tokenizer, messages)
+            seq, lab = seq[:MAX_TEXT_TOKENS], lab[:MAX_TEXT_TOKENS]
+            if all(v == IGNORE_INDEX for v in lab):
+                raise ValueError(f"examples[{i}]: no 'gpt' answer (within the token limit)")
+            ids.append(seq)
+            labels.append(lab)
+            human = [t["value"] for t in ex["conversations"] if t.get("from") == "human"]
+            questions.append(question_ids(self.tokenizer, human))
+        return make_batch(motions, ids, labels, questions, self._pad_id())
+
+    def _pad_id(self) -> int:
+        pad = self.tokenizer.pad_token_id
+        return int(pad if pad is not None else self.tokenizer.eos_token_id)
+
+    # -- forward (Eq. 9-11) -----------------------------------------------------------------
+    def forward(self, batch: LLaMoBatch) -> Tensor:
+        """Mean next-token cross-entropy over the answer tokens (Eq. 11)."""
+        batch = batch.to(self._device)
+        fusion = self.fuse(batch)
+        embeds, attention, labels = self.splice(batch, fusion)
+        return self.llm(inputs_embeds=embeds, attention_mask=attention, labels=labels).loss
+
+    def embed_tokens(self, ids: Tensor) -> Tensor:
+        return self.llm.get_input_embeddings()(ids)
+
+    def fuse(self, batch: LLaMoBatch) -> FusionResult:
+        """Motion modules on the batch; the questions' embeddings guide the Cross Talker."""
+        text = self.embed_tokens(batch.text_ids).float()  # (B, Lq, D)
+        return self.motion_modules(
+            batch.feats,
+            batch.frame_mask,
+            batch.is_3d,
+            text,
+            batch.text_mask,
+            batch.timestamps,
+            video=batch.video,
+        )
+
+    def _motion_embeds(self, fusion: FusionResult, b: int) -> Tensor:
+        """(N, D) embeddings replacing the placeholder of sample ``b``."""
+        valid = fusion.token_mask[b]
+        tokens = fusion.tokens[b][valid].to(self.dtype)  # (K'', D)
+        if not (self.config.use_timestamps and self.config.timestamp_mode == "text"):
+            return tokens
+        pieces = []
+        for token, seconds in zip(tokens, fusion.timestamps[b][valid].tolist(), strict=True):
+            ids = self.tokenizer(timestamp_text(seconds), add_special_tokens=False)["input_ids"]
+            pieces += [self.embed_tokens(torch.tensor(ids, device=self._device)), token[None]]
+        return torch.cat(pieces) if pieces else tokens
+
+    def splice(self, batch: LLaMoBatch, fusion: FusionResult) -> tuple[Tensor, Tensor, Tensor]:
+        """LLaVA-style splice -> (embeds (B, L', D), attention (B, L') bool, labels (B, L'))."""
+        rows, row_labels = [], []
+        for b in range(batch.input_ids.shape[0]):
+            keep = batch.attention_mask[b]
+            ids, labels = batch.input_ids[b][keep], batch.labels[b][keep]
+            where = (ids == MOTION_TOKEN_INDEX).nonzero()
+            if where.numel() != 1:
+                raise ValueError(f"input_ids: sample {b} needs exactly one motion placeholder")
+            p = int(where[0, 0])
+            motion = self._motion_embeds(fusion, b)
+            rows.append(
+                torch.cat([self.embed_tokens(ids[:p]), motion, self.embed_tokens(ids[p + 1 :])])
+            )
+            ignore = labels.new_full((motion.shape[0],), IGNORE_INDEX)
+            row_labels.append(torch.cat([labels[:p], ignore, labels[p + 1 :]]))
+        length = max(r.shape[0] for r in rows)
+        embeds = rows[0].new_zeros(len(rows), length, rows[0].shape[-1])  # (B, L', D)
+        attention = torch.zeros(len(rows), length, dtype=torch.bool, device=self._device)
+        labels = torch.full((len(rows), length), IGNORE_INDEX, device=self._device)
+        for b, (row, lab) in enumerate(zip(rows, row_labels, strict=True)):
+            embeds[b, : row.shape[0]] = row
+            attention[b, : row.shape[0]] = True
+            labels[b, : row.shape[0]] = lab
+        return embeds, attention, labels
+
+    # -- answering --------------------------------------------------------------------------
+    def _inference_batch(
+        self,
+        motion: Motion,
+        question: str,
+        video: np.ndarray | None,
+        history: Sequence[tuple[str, str]],
+        context: str | None,
+    ) -> LLaMoBatch:
+        if not isinstance(question, str) or not clean_text(question):
+            raise InputError("question: type a question about the motion")
+        prepared = prepare_motion(motion, self.config, video)
+        messages = build_messages(question, history, context=context)
+        ids = tokenize_with_placeholder(self.tokenizer, render(self.tokenizer, messages, True))
+        guidance = question_ids(self.tokenizer, [q for q, _ in history] + [question])
+        batch = make_batch(
+            [prepared], [ids], [[IGNORE_INDEX] * len(ids)], [guidance], self._pad_id()
+        )
+        return batch.to(self._device)
+
+    def _viewpoints(self, fusion: FusionResult, prepared: MotionInput) -> dict:
+        """Answer fields mapped back to the ORIGINAL motion's frames and clip seconds."""
+        valid = fusion.token_mask[0].cpu().numpy()
+        chosen = fusion.frame_indices[0].cpu().numpy()[valid]
+        frames = sorted({int(f) for f in prepared.source_frames[chosen]})
+        source = prepared.source
+        model_scores = fusion.frame_scores[0].float().cpu().numpy()  # (T,)
+        nearest = np.rint((source.timestamps - source.start_time) * prepared.fps)
+        nearest = np.clip(nearest, 0, len(model_scores) - 1).astype(np.int64)  # (T0,)
+        return {
+            "viewpoint_frames": frames,
+            "frame_scores": np.clip(model_scores[nearest], 0.0, 1.0),
+            "timestamps": [float(t) for t in source.timestamps[frames]],
+        }
+
+    def _prefill(
+        self,
+        motion: Motion,
+        question: str,
+        video: np.ndarray | None,
+        history: Sequence[tuple[str, str]],
+        context: str | None,
+    ) -> tuple[Tensor, dict]:
+        """(prompt embeddings with the motion spliced in (1, L', D), viewpoint fields)."""
+        batch = self._inference_batch(motion, question, video, history, context)
+        fusion = self.fuse(batch)
+        embeds, _, _ = self.splice(batch, fusion)
+        return embeds, self._viewpoints(fusion, batch.motions[0])
+
+    def _stop_ids(self) -> set[int]:
+        stop = {self.tokenizer.eos_token_id}
+        configured = getattr(self.llm.generation_config, "eos_token_id", None)
+        stop |= set(configured) if isinstance(configured, (list, tuple)) else {configured}
+        return {int(i) for i in stop if i is not None}
+
+    def _decode(self, ids: Sequence[int]) -> str:
+        return self.tokenizer.decode(list(ids), skip_special_tokens=True).strip()
+
+    def _greedy(self, embeds: Tensor, max_new_tokens: int) -> Iterator[int]:
+        """Greedy decoding with the KV cache; yields token ids until a stop token."""
+        stop = self._stop_ids()
+        out = self.llm(inputs_embeds=embeds, use_cache=True, logits_to_keep=1)
+        for step in range(max_new_tokens):
+            token = int(out.logits[0, -1].argmax())
+            if token in stop:
+                return
+            yield token
+            if step + 1 < max_new_tokens:
+                ids = torch.tensor([[token]], device=self._device)
+                out = self.llm(
+                    input_ids=ids,
+                    past_key_values=out.past_key_values,
+                    use_cache=True,
+                    logits_to_keep=1,
+                )
+
+    @torch.no_grad()
+    def stream_answer(
+        self,
+        motion: Motion,
+        question: str,
+        *,
+        video: np.ndarray | None = None,
+        history: Sequence[tuple[str, str]] = (),
+        max_new_tokens: int = 128,
+        context: str | None = None,
+    ) -> Iterator[Answer]:
+        """Answers whose text grows token by token; the last one has ``done=True``."""
+        if max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens: must be >= 1, got {max_new_tokens}")
+        embeds, views = self._prefill(motion, question, video, history, context)
+        ids: list[int] = []
+        text = ""
+        for token in self._greedy(embeds, max_new_tokens):
+            ids.append(token)
+            new_text = self._decode(ids)
+            # A trailing U+FFFD is half of a multi-byte character; wait for the rest.
+            if new_text != text and not new_text.endswith("\ufffd"):
+                text = new_text
+                yield Answer(text, done=False, **views)
+        yield Answer(self._decode(ids), done=True, **views)
+
+    @torch.no_grad()
+    def answer(
+        self,
+        motion: Motion,
+        question: str,
+        *,
+        video: np.ndarray | None = None,
+        history: Sequence[tuple[str, str]] = (),
+        max_new_tokens: int = 128,
+        context: str | None = None,
+    ) -> Answer:
+        """Greedy (deterministic) answer; ``context`` = analytics facts for the system prompt.
+
+        Uses transformers' ``generate``, an independent path from :meth:`stream_answer`'s
+        manual loop; tests check that both give the same text.
+        """
+        from transformers import GenerationConfig
+
+        if max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens: must be >= 1, got {max_new_tokens}")
+        embeds, views = self._prefill(motion, question, video, history, context)
+        stop = self._stop_ids()
+        settings = GenerationConfig(
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            num_beams=1,
+            eos_token_id=sorted(stop),
+            pad_token_id=self._pad_id(),
+        )
+        attention = torch.ones(embeds.shape[:2], dtype=torch.long, device=self._device)
+        out = self.llm.generate(
+            inputs_embeds=embeds, attention_mask=attention, generation_config=settings
+        )
+        ids = out[0].tolist()
+        cut = next((i for i, t in enumerate(ids) if t in stop), len(ids))
+        return Answer(self._decode(ids[:cut]), done=True, **views)
+
+    # -- saving and loading -----------------------------------------------------------------
+    def save_pretrained(self, directory: str | Path, *, dtype: torch.dtype | None = None) -> Path:
+        """config.json + motion_modules.safetensors (+ lora/ adapter); no pickle, no LLM.
+
+        ``dtype`` (e.g. ``torch.bfloat16``) stores the motion modules at lower precision to
+        halve the download; loading casts them back to the model's dtype.
+        """
+        from safetensors.torch import save_file, save_model
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.config.to_json(directory / CONFIG_FILE)
+        if dtype is None:
+            save_model(self.motion_modules, str(directory / MODULES_FILE))
+        else:
+            state = self.motion_modules.state_dict()
+            state = {
+                k: (v.to(dtype) if v.is_floating_point() else v).detach().cpu().contiguous()
+                for k, v in state.items()
+            }
+            save_file(state, str(directory / MODULES_FILE))
+        if self._lora_params:
+            self.llm.save_pretrained(str(directory / LORA_DIR), safe_serialization=True)
+        meta = {"format": "llamo-v1", "llm_in_memory": self.llm_in_memory}
+        (directory / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+        return directory
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        directory: str | Path,
+        *,
+        device: str | torch.device | None = None,
+        llm: nn.Module | None = None,
+        tokenizer: object | None = None,
+    ) -> LLaMo:
+        """Inverse of :meth:`save_pretrained`; pass ``llm``/``tokenizer`` again when the
+        model was built around an in-memory LLM (the LLM itself is never saved)."""
+        from safetensors.torch import load_model
+
+        directory = Path(directory)
+        if not (directory / CONFIG_FILE).is_file() or not (directory / MODULES_FILE).is_file():
+            raise ModelFilesError(
+                f"{directory}: not a saved LLaMo model (needs {CONFIG_FILE} and {MODULES_FILE}); "
+                "train one with train/finetune.py or point to the folder save_pretrained wrote"
+            )
+        config = LLaMoConfig.from_json(directory / CONFIG_FILE)
+        meta = json.loads((directory / META_FILE).read_text()) if (
+            directory / META_FILE).is_file() else {}  # fmt: skip
+        if meta.get("llm_in_memory") and llm is None:
+            raise ValueError(
+                f"{directory}: this model was built around an in-memory LLM; pass llm= and tokenizer="
+            )
+        stage = config.stage
+        model = cls.from_config(
+            replace(config, stage="align"), llm=llm, tokenizer=tokenizer, device=device
+        )
+        load_model(model.motion_modules, str(directory / MODULES_FILE), device=str(model.device))
+        if (directory / LORA_DIR).is_dir():
+            model._attach_lora(directory / LORA_DIR)
+        model.set_stage(stage)
+        return model
+
+    def _attach_lora(self, folder: Path) -> None:
+        from peft import PeftModel
+
+        self.llm = PeftModel.from_pretrained(self.llm, str(folder), is_trainable=True)
+        self._lora_params = [p for p in self.llm.parameters() if p.requires_grad]
+
+
+def _has_lora(llm: nn.Module) -> bool:
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    return any(isinstance(m, BaseTunerLayer) for m in llm.modules())

@@ -1,0 +1,123 @@
+"""The one registry of prompt templates (LLaVA-style conversation building).
+
+The motion enters the prompt as the text placeholder ``<motion>`` in the FIRST user turn.
+The model wrapper splits the rendered prompt at that string and splices the projected motion
+tokens there, so the placeholder is never a real token of the LLM's vocabulary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+MOTION_PLACEHOLDER = "<motion>"
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    """A named ``str.format`` template; ``fields`` are the names it needs."""
+
+    name: str
+    template: str
+    fields: tuple[str, ...] = ()
+
+    def format(self, **values: object) -> str:
+        missing = [f for f in self.fields if f not in values]
+        if missing:
+            raise ValueError(f"prompt {self.name!r}: missing values for {missing}")
+        return self.template.format(**values)
+
+
+PROMPTS: dict[str, PromptTemplate] = {
+    t.name: t
+    for t in (
+        PromptTemplate(
+            "system",
+            "You are LLaMo, a friendly sports and fitness coach. You see the player's motion "
+            "as a skeleton sequence. Answer briefly and concretely, name the moment (in "
+            "seconds) you refer to, and give one thing to practise.",
+        ),
+        PromptTemplate(
+            "system_with_context",
+            "{system}\nFacts measured from this clip:\n{context}",
+            ("system", "context"),
+        ),
+        # Language guidance for the Cross Talker when a turn has no words of its own.
+        PromptTemplate("default_question", "Describe this motion."),
+        PromptTemplate("user_motion", MOTION_PLACEHOLDER + "\n{question}", ("question",)),
+        # FiGMo-style textual time stamp written before each motion token (timestamp_mode "text").
+        PromptTemplate("timestamp", "t={seconds:.2f} s", ("seconds",)),
+    )
+}
+
+# ChatML, used only when a tokenizer ships without a chat template.
+FALLBACK_CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+def clean_text(text: str) -> str:
+    """User text with any literal placeholder removed (only the wrapper places it)."""
+    return text.replace(MOTION_PLACEHOLDER, "").strip()
+
+
+def system_prompt(context: str | None = None) -> str:
+    """The coach's system prompt, with analytics facts appended when given."""
+    system = PROMPTS["system"].format()
+    if context and context.strip():
+        return PROMPTS["system_with_context"].format(system=system, context=context.strip())
+    return system
+
+
+def build_messages(
+    question: str,
+    history: Sequence[tuple[str, str]] = (),
+    *,
+    context: str | None = None,
+) -> list[dict[str, str]]:
+    """Chat messages for ``question`` after ``history`` ((question, answer) pairs).
+
+    The motion placeholder sits in the first user turn, as during training.
+    """
+    turns: list[dict[str, str]] = []
+    for past_q, past_a in history:
+        turns += [{"from": "human", "value": past_q}, {"from": "gpt", "value": past_a}]
+    turns.append({"from": "human", "value": question})
+    return conversation_to_messages(turns, context=context)
+
+
+def conversation_to_messages(
+    conversations: Sequence[dict[str, str]], *, context: str | None = None
+) -> list[dict[str, str]]:
+    """Training-data turns ``{"from": "human"|"gpt", "value": ...}`` -> chat messages.
+
+    A literal ``<motion>`` in the data is dropped and the placeholder put at the start of
+    the first human turn, so every example has exactly one.
+    """
+    roles = {"human": "user", "gpt": "assistant"}
+    messages = [{"role": "system", "content": system_prompt(context)}]
+    placed = False
+    for i, turn in enumerate(conversations):
+        role = roles.get(turn.get("from", ""))
+        if role is None:
+            raise ValueError(
+                f"conversations[{i}]: 'from' must be 'human' or 'gpt', got {turn.get('from')!r}"
+            )
+        value = turn.get("value")
+        if not isinstance(value, str):
+            raise ValueError(f"conversations[{i}]: 'value' must be a string")
+        text = clean_text(value) if role == "user" else value.strip()
+        if role == "user" and not placed:
+            text, placed = PROMPTS["user_motion"].format(question=text), True
+        messages.append({"role": role, "content": text})
+    if not placed:
+        raise ValueError("conversations: needs at least one 'human' turn")
+    return messages
+
+
+def timestamp_text(seconds: float) -> str:
+    """'t=1.23 s' (FiGMo-style textual time of one motion token)."""
+    return PROMPTS["timestamp"].format(seconds=seconds)
