@@ -1,0 +1,179 @@
+"""``llamo-coach``: the coaching app's command line.
+
+    llamo-coach                         # open the web app on http://127.0.0.1:7860
+    llamo-coach ask CLIP "question"     # answer + the moments the model looked at
+    llamo-coach analyze CLIP            # key facts (phases, reps, angles, tempo)
+
+CLIP is a video (.mp4, .mov, .webm, .avi, ...) or a motion file (.npz, .npy, .csv, .json).
+Imports no torch at import time (the model loads inside ``Coach`` when first needed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from core.errors import InputError, ModelFilesError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
+
+
+class TqdmProgress:
+    """A ``ProgressFn`` (fraction, description) drawn as a tqdm bar on stderr."""
+
+    def __init__(self) -> None:
+        self.bar = tqdm(total=100, unit="%", file=sys.stderr, leave=False,
+                        bar_format="{desc:<40.40} {percentage:3.0f}%|{bar}| {elapsed}")  # fmt: skip
+
+    def __call__(self, fraction: float, desc: str) -> None:
+        self.bar.set_description_str(desc, refresh=False)
+        self.bar.update(max(0.0, round(100 * fraction, 1) - self.bar.n))
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _add_model_options(p: argparse.ArgumentParser, defaults: bool) -> None:
+    # Sub-commands repeat these with SUPPRESS so `llamo-coach --model X ask ...` is not reset.
+    d = (lambda v: v) if defaults else (lambda v: argparse.SUPPRESS)
+    p.add_argument("--model", default=d(None), metavar="DIR",
+                   help="trained LLaMo folder (default: the shipped model)")  # fmt: skip
+    p.add_argument("--llm", default=d(None), metavar="PATH",
+                   help="language model: HF folder or .gguf (default: bundled SmolLM2)")  # fmt: skip
+    p.add_argument("--device", default=d(None), help="cpu or cuda (default: cuda when present)")
+    p.add_argument("--threads", type=int, default=d(None),
+                   help="CPU threads for the model (default: one per core; try 1 on a busy machine)")  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``llamo-coach`` argument parser (no sub-command = open the web app)."""
+    parser = argparse.ArgumentParser(
+        prog="llamo-coach",
+        description="Local, private motion coaching: ask questions about a movement clip.",
+    )
+    _add_model_options(parser, defaults=True)
+    parser.add_argument("--host", default=DEFAULT_HOST,
+                        help="address to serve the app on (default 127.0.0.1: this computer only)")  # fmt: skip
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default 7860)")
+    sub = parser.add_subparsers(dest="command", metavar="{ui,ask,analyze}")
+    ui = sub.add_parser("ui", help="open the web app (the default)")
+    _add_model_options(ui, defaults=False)
+    ui.add_argument("--host", default=argparse.SUPPRESS)
+    ui.add_argument("--port", type=int, default=argparse.SUPPRESS)
+    ask = sub.add_parser("ask", help="answer one question about a clip")
+    ask.add_argument("clip", type=Path, help="video or motion file")
+    ask.add_argument("question", help='e.g. "When is the top of the backswing?"')
+    ask.add_argument("--max-new-tokens", type=int, default=128)
+    ask.add_argument("--export", type=Path, metavar="REPORT",
+                     help="also write a report (.md or .html)")  # fmt: skip
+    analyze = sub.add_parser("analyze", help="print the key facts of a clip")
+    analyze.add_argument("clip", type=Path, help="video or motion file")
+    analyze.add_argument("--overlay", type=Path, metavar="OUT.mp4",
+                         help="save the skeleton overlay video here")  # fmt: skip
+    for p in (ask, analyze):
+        _add_model_options(p, defaults=False)
+        p.add_argument("--activity", default="auto",
+                       help="golf_swing, baseball_swing, squat, ... (default: guess)")  # fmt: skip
+    return parser
+
+
+def _analyze(coach, args: argparse.Namespace):  # -> core.coach.Session
+    bar = TqdmProgress()
+    try:
+        return coach.analyze(args.clip, progress=bar, activity=args.activity)
+    finally:
+        bar.close()
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """Print the summary and facts; no language model is loaded."""
+    from core.coach import Coach
+
+    coach = Coach.load(args.model, args.llm, args.device, lazy=True, threads=args.threads)
+    session = _analyze(coach, args)
+    print(session.summary())
+    for fact in session.facts:
+        print(f"  - {fact}")
+    if args.overlay and session.overlay_path:
+        shutil.copyfile(session.overlay_path, args.overlay)
+        print(f"overlay written to {args.overlay}")
+    session.close()
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Stream the answer to stdout, then list the viewpoint frames with their times."""
+    from core.coach import Coach
+
+    coach = Coach.load(args.model, args.llm, args.device, lazy=True, threads=args.threads)
+    session = _analyze(coach, args)
+    bar = TqdmProgress()
+    coach.ensure_model(bar)
+    bar.close()
+    if coach.warning:
+        print(f"warning: {coach.warning}", file=sys.stderr)
+    shown, answer = 0, None
+    for answer in session.ask_stream(args.question, max_new_tokens=args.max_new_tokens):
+        print(answer.text[shown:], end="", flush=True)
+        shown = len(answer.text)
+    print()
+    print("\nViewpoint frames (the moments the model looked at):")
+    for kf in session.key_frames(answer):
+        print(f"  frame {kf.frame:5d} at {kf.seconds:6.2f} s")
+    if args.export:
+        fmt = "html" if args.export.suffix.lower() in (".html", ".htm") else "md"
+        print(f"report written to {session.export(args.export, fmt=fmt)}")
+    session.close()
+    return 0
+
+
+def _private_temp_files() -> None:
+    """Uploads in a folder of this run, deleted at exit; SIGTERM exits cleanly too.
+
+    Must run before gradio is imported: it reads ``GRADIO_TEMP_DIR`` at import time.
+    """
+    if "GRADIO_TEMP_DIR" not in os.environ:
+        uploads = tempfile.mkdtemp(prefix="llamo-uploads-")
+        os.environ["GRADIO_TEMP_DIR"] = uploads
+        atexit.register(shutil.rmtree, uploads, ignore_errors=True)
+    # The default SIGTERM kills without running atexit (session dirs would stay behind).
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    """Serve the web app on ``--host``:``--port`` (never a public share link)."""
+    _private_temp_files()
+    from app.ui import launch
+    from core.coach import Coach
+
+    coach = Coach.load(args.model, args.llm, args.device, lazy=True, threads=args.threads)
+    launch(coach, host=args.host, port=args.port)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``llamo-coach`` console script."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never fetch weights at run time
+    args = build_parser().parse_args(argv)
+    command = {"ask": cmd_ask, "analyze": cmd_analyze}.get(args.command, cmd_ui)
+    try:
+        return command(args)
+    except (InputError, ModelFilesError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,451 @@
+"""``Coach``: the one object the app, the CLI and the notebook talk to.
+
+A ``Coach`` holds one LLaMo model (loaded once, shared by every session; a lock serialises
+generation because one model serves several browser tabs). ``Coach.analyze`` turns a clip or
+a motion file into a ``Session``: the skeleton, an H.264 overlay, the analytics report and the
+activity guess, plus a private temp dir. ``Session.ask`` / ``ask_stream`` answer questions with
+the session's multi-turn history; ``Session.export`` writes a Markdown or HTML report.
+
+This module imports no torch at import time: the model modules are imported inside methods,
+so ``app/`` can import it and stay torch-free until a model is really needed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import shutil
+import tempfile
+import threading
+import uuid
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.answer import Answer
+from core.errors import InputError, ModelFilesError
+from core.motion import MOTION_SUFFIXES, Motion, PoseTrack, load_motion
+from core.paths import DEFAULT_MODEL_DIR
+from core.progress import ProgressFn, report
+from core.video import VIDEO_SUFFIXES
+from viz.report import write_report
+
+log = logging.getLogger(__name__)
+
+MAX_SECONDS = 120.0
+MAX_BYTES = 500 * 2**20
+MAX_QUESTION_CHARS = 500
+MAX_PROMPT_FACTS = 8
+UNTRAINED_WARNING = (
+    "No trained LLaMo weights found at {path}; using an UNTRAINED model on the bundled "
+    "SmolLM2 LLM. Answers will be poor until the default model is installed "
+    "(or pass --model DIR)."
+)
+
+
+def _link_or_copy(src: Path, dst: Path) -> Path:
+    """Hard-link when possible (same disk, instant), else copy."""
+    try:
+        dst.hardlink_to(src)
+    except OSError:
+        shutil.copy2(src, dst)
+    return dst
+
+
+def check_source(path: str | Path) -> tuple[Path, str]:
+    """``(path, "video" | "motion")`` or ``InputError`` saying which files are accepted."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in MOTION_SUFFIXES:
+        kind = "motion"
+    elif suffix in VIDEO_SUFFIXES:
+        kind = "video"
+    else:
+        raise InputError(
+            f"{path.name} is not a clip or a motion file. Use a video "
+            f"({', '.join(VIDEO_SUFFIXES[:4])}, ...) or a motion file "
+            f"({', '.join(MOTION_SUFFIXES)})."
+        )
+    if not path.is_file():
+        raise InputError(f"{path.name}: no such file. Check the path and try again.")
+    size = path.stat().st_size
+    if size == 0:
+        raise InputError(f"{path.name} is empty (0 bytes). Export or record it again.")
+    if size > MAX_BYTES:
+        raise InputError(
+            f"{path.name} is {size / 2**20:.0f} MiB; the limit is {MAX_BYTES / 2**20:.0f} MiB. "
+            "Trim the clip or export it at a lower resolution."
+        )
+    return path, kind
+
+
+def check_question(question: str) -> str:
+    """The stripped question, or ``InputError`` when it is empty or too long."""
+    q = (question or "").strip()
+    if not q:
+        raise InputError("The question is empty. Type a question about the movement first.")
+    if len(q) > MAX_QUESTION_CHARS:
+        raise InputError(
+            f"The question has {len(q)} characters; keep it under {MAX_QUESTION_CHARS}."
+        )
+    return q
+
+
+@dataclass
+class KeyFrame:
+    """One viewpoint frame of an answer, mapped onto the session's motion."""
+
+    frame: int  # index into Session.motion (and the video's frames for a clip)
+    seconds: float  # clip time
+
+    @property
+    def label(self) -> str:
+        return f"{self.seconds:.2f} s (frame {self.frame})"
+
+
+@dataclass(eq=False)  # identity: sessions live in sets and gr.State
+class Session:
+    """One analysed clip or motion file, its Q&A history and its private temp dir."""
+
+    coach: Coach
+    source: Path
+    kind: str  # "video" or "motion"
+    motion: Motion  # what the model reads: 3D world metres for clips
+    track: PoseTrack | None
+    report: Any  # core.analytics.MotionReport
+    guess: Any  # core.analytics.ActivityGuess (before any user override)
+    activity: str
+    workdir: Path
+    overlay_path: Path | None = None
+    history: list[tuple[str, Answer]] = field(default_factory=list)
+    current: Answer | None = None  # the answer being written or last written (for pictures)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    _crops: np.ndarray | None = field(default=None, repr=False)
+    closed: bool = False
+
+    # -- facts ----------------------------------------------------------------------------
+    @property
+    def facts(self) -> list[str]:
+        return list(self.report.facts)
+
+    @property
+    def fps(self) -> float:
+        return self.motion.fps
+
+    def summary(self) -> str:
+        """One line: activity (guessed or chosen), duration, frames."""
+        conf = getattr(self.guess, "confidence", None)
+        how = (
+            "chosen"
+            if self.activity != getattr(self.guess, "label", None)
+            else (f"guessed, {conf:.0%} sure" if conf is not None else "guessed")
+        )
+        return (
+            f"{self.activity.replace('_', ' ')} ({how}) - {self.motion.duration:.1f} s, "
+            f"{self.motion.num_frames} frames at {self.fps:.0f} fps"
+        )
+
+    # -- questions ------------------------------------------------------------------------
+    def ask(self, question: str, *, max_new_tokens: int = 128) -> Answer:
+        """The full answer (see ``ask_stream``)."""
+        *_, last = self.ask_stream(question, max_new_tokens=max_new_tokens)
+        return last
+
+    def ask_stream(self, question: str, *, max_new_tokens: int = 128) -> Iterator[Answer]:
+        """Answers whose text grows; the last one (``done``) joins the session history."""
+        if self.closed:
+            raise InputError("This session was closed; analyse the clip again.")
+        q = check_question(question)
+        self.coach.ensure_model()  # decides facts_in_prompt for a lazily loaded coach
+        history = [(hq, ha.text) for hq, ha in self.history]
+        last = None
+        for last in self.coach.stream_answer(
+            self.motion, q, video=self._video_input(), history=history,
+            context=self._context(), max_new_tokens=max_new_tokens,
+        ):  # fmt: skip
+            self.current = last
+            yield last
+        if last is not None:
+            self.history.append((q, last))
+
+    def _context(self) -> str | None:
+        if not self.coach.facts_in_prompt:
+            return None
+        # The timed facts (events, reps) come first; the angle ranges after them cost prompt
+        # tokens (about 11 s of CPU prefill for all of a golf report vs 3 s for none).
+        facts = self.facts[:MAX_PROMPT_FACTS]
+        return f"Activity: {self.activity.replace('_', ' ')}.\n" + "\n".join(facts)
+
+    def _video_input(self) -> np.ndarray | None:
+        """Person crops for a model that reads video (computed once per session)."""
+        if self.kind != "video" or not self.coach.uses_video:
+            return None
+        if self._crops is None:
+            from core.video import person_crops
+
+            self._crops = person_crops(self.source, self.track, size=self.coach.crop_size)
+        return self._crops
+
+    # -- key frames and pictures ----------------------------------------------------------
+    def key_frames(self, answer: Answer) -> list[KeyFrame]:
+        """The answer's viewpoint frames (frames of ``self.motion``) with clip times."""
+        n = self.motion.num_frames
+        frames = sorted({min(max(int(f), 0), n - 1) for f in answer.viewpoint_frames})
+        return [KeyFrame(f, float(self.motion.timestamps[f])) for f in frames]
+
+    def thumbnail(self, frame: int, size: int = 240) -> np.ndarray:
+        """(H, W, 3) uint8: the video frame with the skeleton, or the 3D skeleton."""
+        return self.thumbnails([frame], size)[0]
+
+    def thumbnails(self, frames: list[int], size: int = 240) -> list[np.ndarray]:
+        """Pictures of several frames (one pass over the video for a clip)."""
+        if self.kind == "video":
+            from viz.overlay import frame_thumbnails
+
+            return frame_thumbnails(self.source, self.track, frames, size=size)
+        return [self.skeleton_3d(f, size=(size, size)) for f in frames]
+
+    def skeleton_3d(self, frame: int, size: tuple[int, int] = (480, 480)) -> np.ndarray:
+        """(H, W, 3) uint8 render of the 3D skeleton at ``frame``."""
+        from viz.render3d import render_skeleton_3d
+
+        frame = int(np.clip(frame, 0, self.motion.num_frames - 1))
+        return render_skeleton_3d(self.motion, frame, size=size)
+
+    def events(self) -> dict[str, int]:
+        """Named frames of the report (golf events, baseball phases or rep bottoms)."""
+        rep = self.report
+        for result in (getattr(rep, "golf", None), getattr(rep, "baseball", None)):
+            if result is not None:
+                return dict(result.frames)
+        reps = getattr(rep, "reps", None)
+        if reps is not None:
+            return {f"rep {i}": r.peak_frame for i, r in enumerate(reps.reps, start=1)}
+        return {}
+
+    def angles_figure(self, highlight: list[int] | None = None) -> Any:
+        """Matplotlib figure of the report's key joint angles over time, with its events."""
+        from core.analytics import joint_angles
+        from viz.plots import plot_joint_angles
+
+        angles = joint_angles(self.track if self.track is not None else self.motion)
+        key = [name for name in getattr(self.report, "angles", {}) if name in angles]
+        shown = {name: angles[name] for name in key} if key else angles
+        return plot_joint_angles(shown, self.fps, events=self.events(), highlight=highlight)
+
+    def relevance_figure(self, answer: Answer) -> Any:
+        """Per-frame relevance of ``answer`` with its viewpoint frames marked."""
+        from viz.plots import plot_frame_relevance
+
+        scores = np.asarray(answer.frame_scores, dtype=np.float64)  # (T,) original frames
+        return plot_frame_relevance(scores, self.fps, [kf.frame for kf in self.key_frames(answer)])
+
+    # -- export and cleanup ---------------------------------------------------------------
+    def export(self, path: str | Path, fmt: str = "md") -> Path:
+        """Write a report (facts, Q&A, key frames) as ``fmt`` = ``"md"`` or ``"html"``."""
+        return write_report(self, Path(path), fmt)
+
+    def close(self) -> None:
+        """Delete the temp dir; the session cannot answer afterwards."""
+        self.closed = True
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class Coach:
+    """One model shared by many sessions. Build it with ``Coach.load``."""
+
+    def __init__(
+        self,
+        model: Any = None,
+        *,
+        loader: Any = None,
+        warning: str | None = None,
+        facts_in_prompt: bool | None = None,
+    ):
+        """``model``: a ready LLaMo, or ``loader() -> (model, warning)`` to load it later.
+
+        ``facts_in_prompt``: put the analytics facts in the system prompt. ``None`` = only
+        for the untrained fallback (a trained model was tuned without them, so for it they
+        would be a prompt it never saw; the untrained one can at least read them).
+        """
+        if model is None and loader is None:
+            raise ValueError("model: pass a model or a loader")
+        self._model = model
+        self._loader = loader
+        self.warning = warning
+        self.facts_in_prompt = facts_in_prompt
+        self._load_lock = threading.Lock()
+        self._generate_lock = threading.Lock()
+        self._sessions: weakref.WeakSet[Session] = weakref.WeakSet()
+        atexit.register(self.close)
+
+    @classmethod
+    def load(
+        cls,
+        model_dir: str | Path | None = None,
+        llm: str | None = None,
+        device: str | None = None,
+        *,
+        lazy: bool = False,
+        threads: int | None = None,
+    ) -> Coach:
+        """Coach on the model in ``model_dir`` (default: the shipped model).
+
+        Without shipped weights it falls back to an untrained LLaMo on the bundled LLM and
+        sets ``coach.warning``. ``lazy=True`` defers loading to the first need (the UI uses
+        it so the page opens at once and the first analysis shows the load in its progress).
+        ``threads``: torch CPU threads (None: torch's default, one per core). On a machine
+        busy with other work, 1 avoids OpenMP threads waiting on each other (measured on 2
+        shared cores: first answer token 0.5 s with 1 thread, 3-13 s with 2).
+        """
+        if threads is not None and threads < 1:
+            raise ValueError(f"threads: must be >= 1, got {threads}")
+        if model_dir is not None and not (Path(model_dir) / "config.json").is_file():
+            raise ModelFilesError(
+                f"{model_dir}: no LLaMo model there (config.json missing). Train one with "
+                "train/finetune.py or leave --model out to use the default model."
+            )
+        coach = cls(loader=lambda: _load_model(model_dir, llm, device, threads))
+        if not lazy:
+            coach.ensure_model()
+        return coach
+
+    # -- model ----------------------------------------------------------------------------
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def ensure_model(self, progress: ProgressFn | None = None) -> Any:
+        """The model, loading it on first use (once, whichever session asks first)."""
+        with self._load_lock:
+            if self._model is None:
+                report(progress, 0.0, "Loading the LLaMo model (first time only)")
+                self._model, warning = self._loader()
+                self.warning = warning or self.warning
+                if self.facts_in_prompt is None:
+                    self.facts_in_prompt = warning is not None
+                if self.warning:
+                    log.warning(self.warning)
+                report(progress, 1.0, "Model ready")
+        return self._model
+
+    @property
+    def model(self) -> Any:
+        return self.ensure_model()
+
+    @property
+    def uses_video(self) -> bool:
+        return bool(getattr(getattr(self.model, "config", None), "use_video", False))
+
+    @property
+    def crop_size(self) -> int:
+        return int(getattr(getattr(self.model, "config", None), "crop_size", 64))
+
+    def stream_answer(self, motion: Motion, question: str, **kwargs: Any) -> Iterator[Answer]:
+        """The model's streaming answer, holding the generation lock while it runs."""
+        model = self.ensure_model()
+        with self._generate_lock:
+            yield from model.stream_answer(motion, question, **kwargs)
+
+    # -- analysis -------------------------------------------------------------------------
+    def analyze(
+        self,
+        source: str | Path,
+        progress: ProgressFn | None = None,
+        activity: str | None = None,
+    ) -> Session:
+        """Skeleton, overlay, analytics and activity guess for a clip or motion file.
+
+        ``activity``: ``None`` or ``"auto"`` uses the guess; anything else overrides it.
+        Progress: pose 0-70 %, overlay 70-85 %, then analytics. The model is not needed here
+        (the UI calls ``ensure_model`` next, so its progress bar shows the first load).
+        """
+        path, kind = check_source(source)
+        workdir = Path(tempfile.mkdtemp(prefix="llamo-session-"))
+        try:
+            session = self._build_session(path, kind, workdir, progress, activity)
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
+        self._sessions.add(session)
+        report(progress, 1.0, "Ready for questions")
+        return session
+
+    def _build_session(self, path: Path, kind: str, workdir: Path,
+                       progress: ProgressFn | None, activity: str | None) -> Session:  # fmt: skip
+        from core.analytics import analyze_motion, guess_activity
+
+        track, overlay = None, None
+        if kind == "video":
+            from core.pose import estimate_pose
+            from viz.overlay import write_overlay
+
+            # Keep the clip's own name (the report is named after it), in a folder of its own
+            # so no name can clash with the files written next to it.
+            (workdir / "clip").mkdir()
+            local = _link_or_copy(path, workdir / "clip" / path.name)
+            track = estimate_pose(
+                local, progress=_scaled(progress, 0.0, 0.7), max_seconds=MAX_SECONDS
+            )
+            report(progress, 0.7, "Drawing the skeleton overlay")
+            overlay = write_overlay(local, track, workdir / f"{path.stem}-skeleton.mp4",
+                                    progress=_scaled(progress, 0.7, 0.85))  # fmt: skip
+            motion, path = track.motion3d, local
+        else:
+            report(progress, 0.0, f"Reading {path.name}")
+            try:
+                motion = load_motion(path)
+            except ValueError as err:
+                why = str(err).replace(f"{path}: ", "")  # the file is named once, not twice
+                raise InputError(f"{path.name} is not a usable motion file: {why}") from None
+        report(progress, 0.85, "Measuring angles, phases and reps")
+        subject = track if track is not None else motion
+        chosen = None if activity in (None, "", "auto") else activity
+        rep = analyze_motion(subject, activity=chosen)
+        # With a chosen activity the report's guess is that choice; keep the real guess too.
+        guess = rep.activity if chosen is None else guess_activity(subject)
+        return Session(self, path, kind, motion, track, rep, guess, rep.activity.label,
+                       workdir, overlay)  # fmt: skip
+
+    def close(self) -> None:
+        """Close every open session (deletes their temp dirs); also runs at exit."""
+        for session in list(self._sessions):
+            session.close()
+
+
+def _scaled(progress: ProgressFn | None, lo: float, hi: float) -> ProgressFn | None:
+    """Map a sub-task's 0-1 progress onto ``lo``-``hi`` of the whole."""
+    if progress is None:
+        return None
+    return lambda frac, desc: progress(lo + (hi - lo) * min(max(frac, 0.0), 1.0), desc)
+
+
+def _load_model(
+    model_dir: str | Path | None, llm: str | None, device: str | None, threads: int | None = None
+) -> tuple[Any, str | None]:
+    """(model, warning): the trained model, or an untrained one with a warning."""
+    import torch
+
+    from core.config import LLaMoConfig
+    from core.llm import load_llm
+    from core.model import LLaMo
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    path = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
+    # An explicit --llm replaces the LLM the model was saved with (same hidden size needed).
+    llm_kw = {}
+    if llm is not None:
+        llm_kw["llm"], llm_kw["tokenizer"] = load_llm(llm, device=device)
+    if (path / "config.json").is_file():
+        model = LLaMo.from_pretrained(path, device=device, **llm_kw)
+        warning = None
+    else:
+        model = LLaMo.from_config(LLaMoConfig(), device=device, **llm_kw)
+        warning = UNTRAINED_WARNING.format(path=path)
+    model.eval()
+    return model, warning

@@ -1,0 +1,76 @@
+"""``llamo-coach``: argument parsing, ``analyze`` and ``ask`` output, errors, the launcher."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app import cli
+from core.coach import Coach
+from tests.app.tiny import tiny_coach
+
+ROOT = Path(__file__).resolve().parents[2]
+SQUAT = ROOT / "examples" / "inputs" / "squat_synthetic.npz"
+
+
+def test_no_subcommand_is_the_local_web_app() -> None:
+    args = cli.build_parser().parse_args([])
+    assert args.command is None and args.host == "127.0.0.1" and args.port == 7860
+    args = cli.build_parser().parse_args(["ui", "--port", "8000", "--model", "m"])
+    assert args.port == 8000 and args.model == "m" and args.host == "127.0.0.1"
+
+
+def test_model_options_before_or_after_the_subcommand() -> None:
+    parser = cli.build_parser()
+    before = parser.parse_args(["--model", "runs/x", "ask", "clip.mp4", "When?"])
+    after = parser.parse_args(["ask", "clip.mp4", "When?", "--model", "runs/x", "--device", "cpu"])
+    assert before.model == after.model == "runs/x" and after.device == "cpu"
+    assert before.question == "When?" and before.activity == "auto"
+    assert parser.parse_args(["--threads", "1"]).threads == 1
+
+
+def test_analyze_prints_the_facts(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    assert cli.main(["analyze", str(SQUAT)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("squat (guessed") and "fps" in out[0]
+    assert any(re.search(r"3 squat rep", line) for line in out[1:])
+
+
+def test_bad_input_is_one_clear_line(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a clip")
+    assert cli.main(["analyze", str(notes)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: notes.txt is not a clip or a motion file")
+    assert not any("Traceback" in line for line in err)
+
+
+def test_ask_prints_answer_and_viewpoint_frames(monkeypatch, capsys, tmp_path: Path) -> None:
+    # The real Coach.load is exercised by the launcher test below; here a tiny model answers.
+    monkeypatch.setattr(Coach, "load", classmethod(lambda cls, *a, **k: tiny_coach()))
+    report = tmp_path / "r.html"
+    assert cli.main(["ask", str(SQUAT), "How many reps?", "--max-new-tokens", "4",
+                     "--export", str(report)]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "Viewpoint frames (the moments the model looked at):" in out
+    frames = re.findall(r"frame\s+(\d+) at\s+([\d.]+) s", out)
+    assert frames and all(0 <= int(f) < 400 for f, _ in frames)
+    assert report.is_file() and "How many reps?" in report.read_text()
+
+
+@pytest.mark.slow
+def test_launcher_answers_with_the_default_model(tmp_path: Path) -> None:
+    """``python app.py ask``: the real launcher, the default (or fallback) model, a real file."""
+    proc = subprocess.run(
+        [sys.executable, "app.py", "ask", str(SQUAT), "How many squats are there?",
+         "--max-new-tokens", "24"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert re.search(r"frame\s+\d+ at\s+[\d.]+ s", proc.stdout)
+    answer = proc.stdout.split("\nViewpoint frames")[0].strip()
+    assert answer  # some text was generated
