@@ -101,10 +101,15 @@ class KeyFrame:
 
     frame: int  # index into Session.motion (and the video's frames for a clip)
     seconds: float  # clip time
+    start: float | None = None  # span of the moment this frame stands for, if several frames
+    end: float | None = None
 
     @property
     def label(self) -> str:
-        return f"{self.seconds:.2f} s (frame {self.frame})"
+        text = f"{self.seconds:.2f} s (frame {self.frame})"
+        if self.start is not None and self.end is not None and self.end > self.start:
+            text += f", {self.start:.2f}-{self.end:.2f} s"
+        return text
 
 
 @dataclass(eq=False)  # identity: sessions live in sets and gr.State
@@ -192,10 +197,13 @@ class Session:
 
     # -- key frames and pictures ----------------------------------------------------------
     def key_frames(self, answer: Answer) -> list[KeyFrame]:
-        """The answer's viewpoint frames (frames of ``self.motion``) with clip times."""
+        """One frame per moment the answer looked at (runs of adjacent viewpoint frames are
+        merged; each keeps its most relevant frame), as frames of ``self.motion``."""
         n = self.motion.num_frames
-        frames = sorted({min(max(int(f), 0), n - 1) for f in answer.viewpoint_frames})
-        return [KeyFrame(f, float(self.motion.timestamps[f])) for f in frames]
+        return [
+            KeyFrame(min(max(m.peak_frame, 0), n - 1), m.peak, m.start, m.end)
+            for m in answer.moments()
+        ]
 
     def thumbnail(self, frame: int, size: int = 240) -> np.ndarray:
         """(H, W, 3) uint8: the video frame with the skeleton, or the 3D skeleton."""

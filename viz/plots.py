@@ -12,6 +12,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from core.answer import group_moments
+
 HIGHLIGHT_COLOUR = "#f5b700"
 
 
@@ -78,8 +80,11 @@ def plot_frame_relevance(
     if len(frames):
         ax.scatter(frames / fps, scores[frames], color=HIGHLIGHT_COLOUR, edgecolor="black",
                    zorder=3, s=45, label="viewpoint frames")  # fmt: skip
-        for f in frames:
-            ax.annotate(f"{f / fps:.2f}s", (f / fps, scores[f]), textcoords="offset points",
+        # One label per moment: adjacent viewpoint frames would print on top of each other.
+        for m in group_moments(list(frames), list(frames / fps), scores):
+            if m.end > m.start:
+                ax.axvspan(m.start, m.end, color=HIGHLIGHT_COLOUR, alpha=0.25, lw=0)
+            ax.annotate(f"{m.peak:.2f}s", (m.peak, scores[m.peak_frame]), textcoords="offset points",
                         xytext=(0, 7), ha="center", fontsize=7)  # fmt: skip
     ax.set(xlabel="time (s)", ylabel="relevance", ylim=(0, 1.12), xlim=(0, max(t[-1], 1 / fps)),
            title=title or "Where the model looked")  # fmt: skip

@@ -45,12 +45,14 @@ def test_plot_joint_angles_lines_events_highlight(tmp_path) -> None:
 def test_plot_frame_relevance_marks_viewpoints() -> None:
     t = np.arange(90)
     scores = np.exp(-0.5 * ((t - 40) / 6.0) ** 2)
-    fig = plot_frame_relevance(scores, 30.0, [38, 40, 45])
+    fig = plot_frame_relevance(scores, 30.0, [38, 40, 45, 80])
     ax = fig.axes[0]
     np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), scores)
     markers = ax.collections[-1].get_offsets()
-    np.testing.assert_allclose(np.asarray(markers)[:, 0], np.array([38, 40, 45]) / 30.0)
-    assert [tx.get_text() for tx in ax.texts] == ["1.27s", "1.33s", "1.50s"]
+    np.testing.assert_allclose(np.asarray(markers)[:, 0], np.array([38, 40, 45, 80]) / 30.0)
+    # 38, 40 and 45 are one moment (labelled at its peak, frame 40); 80 is another.
+    assert [tx.get_text() for tx in ax.texts] == ["1.33s", "2.67s"]
+    assert len(ax.patches) == 1  # the shaded span of the merged moment
     with pytest.raises(ValueError, match=r"viewpoint_frames: \[90\] outside"):
         plot_frame_relevance(scores, 30.0, [90])
 
