@@ -53,6 +53,8 @@ def _add_model_options(p: argparse.ArgumentParser, defaults: bool) -> None:
     p.add_argument("--device", default=d(None), help="cpu or cuda (default: cuda when present)")
     p.add_argument("--threads", type=int, default=d(None),
                    help="CPU threads for the model (default: one per core; try 1 on a busy machine)")  # fmt: skip
+    p.add_argument("--no-facts", dest="facts", action="store_false", default=d(True),
+                   help="do not give the model the measured facts; it answers from the motion alone")  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,7 +101,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     """Print the summary and facts; no language model is loaded."""
     from core.coach import Coach
 
-    coach = Coach.load(args.model, args.llm, args.device, lazy=True, threads=args.threads)
+    coach = Coach.load(
+        args.model,
+        args.llm,
+        args.device,
+        lazy=True,
+        threads=args.threads,
+        facts_in_prompt=args.facts,
+    )
     session = _analyze(coach, args)
     print(session.summary())
     for fact in session.facts:
@@ -115,7 +124,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
     """Stream the answer to stdout, then list the viewpoint frames with their times."""
     from core.coach import Coach
 
-    coach = Coach.load(args.model, args.llm, args.device, lazy=True, threads=args.threads)
+    coach = Coach.load(
+        args.model,
+        args.llm,
+        args.device,
+        lazy=True,
+        threads=args.threads,
+        facts_in_prompt=args.facts,
+    )
     session = _analyze(coach, args)
     bar = TqdmProgress()
     coach.ensure_model(bar)
@@ -156,7 +172,14 @@ def cmd_ui(args: argparse.Namespace) -> int:
     from app.ui import launch
     from core.coach import Coach
 
-    coach = Coach.load(args.model, args.llm, args.device, lazy=True, threads=args.threads)
+    coach = Coach.load(
+        args.model,
+        args.llm,
+        args.device,
+        lazy=True,
+        threads=args.threads,
+        facts_in_prompt=args.facts,
+    )
     launch(coach, host=args.host, port=args.port)
     return 0
 
