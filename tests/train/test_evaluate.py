@@ -1,0 +1,233 @@
+"""train.evaluate: metric functions on hand-made predictions, and the CLI end to end on a
+tiny trained checkpoint plus a text-only (blank-motion) ablation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from core.answer import Answer
+from tests.train.test_finetune import make_tiny_llm
+from train import evaluate
+from train.evaluate import (
+    COUNT_QTYPES,
+    EvalItem,
+    Prediction,
+    accuracy_by_type,
+    answer_items,
+    count_metrics,
+    criterion,
+    format_report,
+    parse_count,
+    parse_span,
+    recall_at_1,
+    score,
+    temporal_iou,
+)
+
+
+# -- single answers -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("Rep 2 runs from 1.2 s to 2.5 s.", (1.2, 2.5)),
+        ("It starts at 0.8 s and ends at 1.9 s (1.1 s long).", (0.8, 1.9)),
+        ("Between 3.0 s and 4.5 s.", (3.0, 4.5)),
+        ("from 1.4 to 1.6 s: a reverse spine", (1.4, 1.6)),
+        ("Rep 3 (2.1-2.9 s).", (2.1, 2.9)),
+        ("From 5.0 s to 4.0 s", (4.0, 5.0)),
+        ("I can't tell.", None),
+        ("About 1.5 s.", None),
+    ],
+)
+def test_parse_span(text: str, span: tuple[float, float] | None) -> None:
+    assert parse_span(text) == span
+
+
+def test_temporal_iou() -> None:
+    assert temporal_iou((0.0, 2.0), (1.0, 3.0)) == pytest.approx(1 / 3)
+    assert temporal_iou((1.0, 2.0), (1.0, 2.0)) == pytest.approx(1.0)
+    assert temporal_iou((0.0, 1.0), (2.0, 3.0)) == 0.0
+    assert temporal_iou((1.0, 1.5), (0.0, 2.0)) == pytest.approx(0.25)
+    assert temporal_iou(None, (0.0, 1.0)) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [("You did 3 reps.", 3), ("Three reps.", 3), ("12 squats", 12),
+     ("After 1.5 s you did 4 reps", 4), ("I count 5 squat reps between 1.0 s and 9.0 s", 5),
+     ("About 1.6 reps.", 1.6), ("Rep 3: 1.", 3), ("No idea.", None)],
+)  # fmt: skip
+def test_parse_count(text: str, count: float | None) -> None:
+    assert parse_count(text) == count
+
+
+def test_recall_and_count_metrics_on_known_values() -> None:
+    ious = [0.4, 0.5, 0.69, 0.7, 0.9]
+    assert recall_at_1(ious, 0.5) == pytest.approx(4 / 5)
+    assert recall_at_1(ious, 0.7) == pytest.approx(2 / 5)
+    assert np.isnan(recall_at_1([], 0.5))
+    m = count_metrics([3, 5, None, 2], [3, 3, 2, 4])  # errors 0, 2, 2 (None -> 0), 2
+    assert (m.n, m.unparsed) == (4, 1)
+    assert m.obo == pytest.approx(0.25) and m.mae == pytest.approx(1.5)
+    with pytest.raises(ValueError, match="predictions"):
+        count_metrics([1], [1, 2])
+
+
+def test_accuracy_by_type_counts_correct_and_total() -> None:
+    preds = [Prediction("s", q, "?", 0, "", ok) for q, ok in
+             [("a", True), ("a", False), ("b", True), ("a", True)]]  # fmt: skip
+    assert accuracy_by_type(preds) == {"a": (2, 3), "b": (1, 1)}
+
+
+def test_criterion_states_the_rule_of_each_target_kind() -> None:
+    assert criterion({"kind": "span", "value": [0, 1], "tolerance": 0.35, "unit": "s"}) == (
+        "span: both ends within ±0.35 s"
+    )
+    assert criterion({"kind": "number", "value": 3, "tolerance": 0, "unit": "count"}) == (
+        "number: exact count"
+    )
+    assert criterion({"kind": "number", "value": 90, "tolerance": 10, "unit": "deg"}) == (
+        "number: within ±10°"
+    )
+    assert criterion({"kind": "choice", "value": "yes", "choices": ["yes", "no"]}).startswith(
+        "choice"
+    )
+
+
+# -- a scripted model through the real pipeline -------------------------------------------------------
+def _span(lo: float, hi: float, tol: float) -> dict:
+    return {"kind": "span", "value": [lo, hi], "tolerance": tol, "unit": "s", "choices": []}
+
+
+def _count(n: int) -> dict:
+    return {"kind": "number", "value": float(n), "tolerance": 0.0, "unit": "count", "choices": []}
+
+
+SCRIPT = [  # (qtype, target, the model's answer)
+    ("rep_count", _count(3), "You did 3 reps."),  # right
+    ("rep_count", _count(5), "4 reps."),  # wrong, within one
+    ("rep_count", _count(2), "No idea."),  # wrong, no number -> 0
+    ("rep_span", _span(1.0, 2.0, 0.35), "From 1.0 s to 2.0 s."),  # right, IoU 1
+    ("rep_span", _span(1.0, 2.0, 0.35), "From 1.5 s to 2.5 s."),  # wrong, IoU 1/3
+    ("fault_when", _span(0.0, 1.0, 0.4), "Between 0.2 s and 0.8 s."),  # right, IoU 0.6
+    (
+        "before_after",
+        {
+            "kind": "choice",
+            "value": "before",
+            "tolerance": 0.0,
+            "unit": "",
+            "choices": ["before", "after"],
+        },
+        "After, at 2.0 s.",
+    ),  # fmt: skip
+]
+
+
+class ScriptedModel:
+    """Answers each question with the scripted text (no LLM involved)."""
+
+    config = SimpleNamespace(use_video=False)
+
+    def __init__(self) -> None:
+        self.by_question = {f"q{i}": text for i, (_, _, text) in enumerate(SCRIPT)}
+        self.motions: list[object] = []
+
+    def answer(self, motion, question, *, video=None, history=(), max_new_tokens=48) -> Answer:
+        self.motions.append(motion)
+        return Answer(self.by_question[question], [], np.zeros(1), [])
+
+
+def test_known_predictions_give_the_hand_computed_metrics() -> None:
+    items = [EvalItem(i, f"s{i}", f"q{i}", [], q, t) for i, (q, t, _) in enumerate(SCRIPT)]
+    dataset = [{"motion": f"motion-{i}", "video": None} for i in range(len(SCRIPT))]
+    model = ScriptedModel()
+    preds = answer_items(model, items, dataset)
+    assert model.motions == [f"motion-{i}" for i in range(len(SCRIPT))]
+    s = score("scripted", "-", preds, count_qtypes=COUNT_QTYPES)
+    assert s.per_type == {"before_after": (0, 1), "fault_when": (1, 1), "rep_count": (1, 3),
+                          "rep_span": (1, 2)}  # fmt: skip
+    assert s.accuracy == pytest.approx(3 / 7)
+    assert s.grounding["R@1 IoU=0.5"] == pytest.approx(2 / 3)
+    assert s.grounding["R@1 IoU=0.7"] == pytest.approx(1 / 3)
+    assert s.mean_iou == pytest.approx((1 + 1 / 3 + 0.6) / 3)
+    assert (s.counting.n, s.counting.unparsed) == (3, 1)
+    assert s.counting.obo == pytest.approx(2 / 3) and s.counting.mae == pytest.approx(1.0)
+    # a text-only model gets the blank motion instead of the clip
+    blank_model = ScriptedModel()
+    answer_items(blank_model, items, dataset, blank="BLANK")
+    assert blank_model.motions == ["BLANK"] * len(SCRIPT)
+
+    report = format_report([s], items, command="python -m train.evaluate ...", data="x.jsonl",
+                           recipes={"scripted": "by hand"})  # fmt: skip
+    assert "| scripted | 42.9% | 66.7% | 33.3% | 0.64 | 66.7% | 1.00 |" in report
+    assert "| rep_count | number: exact count | 3 | 33.3% |" in report
+    assert "| rep_span | span: both ends within ±0.35 s | 2 | 50.0% |" in report
+    assert "| scripted | 3 | 66.7% | 1.00 | 1 |" in report  # counting: n, OBO, MAE, no number
+
+
+# -- the CLI on real (tiny) checkpoints -----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny_setup(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A held-out set from train.make_dataset, a tiny LLM, and two 2-step checkpoints:
+    the full recipe and the text-only (blank motion) one."""
+    from train import make_dataset
+    from train.finetune import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("evaluate")
+    make_dataset.main(root / "data", n_train=6, n_heldout=3, seed=0)
+    lines = (root / "data" / "heldout.jsonl").read_text().splitlines()
+    texts = [t["value"] for line in lines for t in json.loads(line)["conversations"]]
+    llm = make_tiny_llm(root / "llm", texts)
+    yaml_path = Path(__file__).resolve().parents[2] / "train/configs/tiny.yaml"
+    base = [f"train_data={root / 'data' / 'train.jsonl'}", f"model.llm={llm}",
+            "stages.0.steps=1", "stages.1.steps=1"]  # fmt: skip
+    full = train(TrainConfig.from_yaml(yaml_path, base), out_dir=root / "full")
+    text = train(
+        TrainConfig.from_yaml(yaml_path, [*base, "motion_input=blank"]), out_dir=root / "text"
+    )
+    return {"root": root, "full": full.model_dir, "text": text.model_dir}
+
+
+def test_cli_writes_a_report_with_every_table(tiny_setup: dict) -> None:
+    root = tiny_setup["root"]
+    assert (tiny_setup["text"] / "blank_motion.npz").is_file()
+    out = root / "report.md"
+    code = evaluate.main([
+        "--checkpoint", str(tiny_setup["full"]), "--data", str(root / "data"), "--out", str(out),
+        "--ablation", f"text-only={tiny_setup['text']}", "--limit", "4", "--max-new-tokens", "6",
+    ])  # fmt: skip
+    assert code == 0
+    report = out.read_text()
+    for heading in ("## Models", "## Summary (ablation)", "## Accuracy per question type",
+                    "## Temporal grounding", "## Repetition counting"):  # fmt: skip
+        assert heading in report
+    assert "text-only: every motion replaced by one fixed pose" in report
+    assert "python -m train.evaluate --checkpoint" in report
+    # the saved predictions agree with the report and with check_answer
+    from train.data import load_jsonl
+    from train.qa import check_answer
+
+    heldout = evaluate.eval_items(load_jsonl(root / "data" / "heldout.jsonl"), 4)
+    data = json.loads(out.with_suffix(".json").read_text())
+    assert list(data) == ["text-only", "full"]
+    for name, scores in data.items():
+        preds = scores["predictions"]
+        assert len(preds) == 4
+        for p, item in zip(preds, heldout, strict=True):
+            assert p["correct"] == check_answer(item.qtype, item.target, p["text"])
+        acc = np.mean([p["correct"] for p in preds])
+        assert f"| {name} | {100 * acc:.1f}% |" in report
+
+
+def test_cli_rejects_a_folder_that_is_no_model(tiny_setup: dict, capsys) -> None:
+    root = tiny_setup["root"]
+    with pytest.raises(SystemExit):
+        evaluate.main(["--checkpoint", str(root), "--data", str(root / "data"),
+                       "--out", str(root / "r.md")])  # fmt: skip
+    assert "not a saved LLaMo model" in capsys.readouterr().err

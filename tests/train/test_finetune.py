@@ -1,0 +1,344 @@
+"""train.finetune: config validation, data order, a real tiny training run, exact resume,
+atomic checkpoints, and the 2-process CPU launch (slow).
+
+The LLM is a tiny random Llama with a BPE tokenizer trained here, saved as a normal
+Hugging Face folder and loaded through ``core.llm.load_llm`` like the real one.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from core.motion import save_motion
+from core.prompts import system_prompt
+from train import finetune
+from train.finetune import (
+    TrainConfig,
+    apply_override,
+    atomic_dir,
+    epoch_order,
+    lr_factor,
+    step_indices,
+    train,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+TINY_YAML = REPO / "train" / "configs" / "tiny.yaml"
+ACTIVITIES = ("squat", "curl", "jumping_jack", "lunge")
+
+
+# -- fixtures: a tiny LLM and a handful of labelled synthetic clips -------------------------------
+def make_tiny_llm(folder: Path, texts: list[str]) -> Path:
+    """A 2-layer random Llama and a 400-token byte-level BPE trained on ``texts``."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400,
+        special_tokens=specials,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    bpe.train_from_iterator([system_prompt(), "user assistant system", *texts], trainer)
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>"
+    )
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
+        eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, tie_word_embeddings=True,
+    )  # fmt: skip
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+def make_examples(folder: Path, n: int, seed: int = 0) -> list[dict]:
+    """``n`` JSONL records (rep-count and rep-timing questions) with their motion files."""
+    from train.synth import synthesize
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    records = []
+    for i in range(n):
+        activity = ACTIVITIES[i % len(ACTIVITIES)]
+        sample = synthesize(activity, rng, fps=20.0, reps=int(rng.integers(1, 4)))
+        path = save_motion(sample.motion3d, folder / f"clip{i:03d}.npz")
+        reps = sample.labels.reps
+        start, end = (f / 20.0 for f in reps[0])
+        records.append({
+            "motion": str(path),
+            "conversations": [
+                {"from": "human", "value": "How many reps did I do?"},
+                {"from": "gpt", "value": f"You did {len(reps)} reps."},
+                {"from": "human", "value": "When was the first rep?"},
+                {"from": "gpt", "value": f"From {start:.2f} s to {end:.2f} s."},
+            ],
+            "meta": {"activity": activity, "reps": len(reps)},
+        })  # fmt: skip
+    return records
+
+
+def write_jsonl(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("finetune")
+    records = make_examples(root / "clips", 8)
+    texts = [t["value"] for r in records for t in r["conversations"]]
+    llm = make_tiny_llm(root / "llm", texts)
+    return {"root": root, "llm": llm, "train": write_jsonl(root / "train.jsonl", records)}
+
+
+def tiny_config(assets: dict, *extra: str) -> TrainConfig:
+    """tiny.yaml pointed at the test data and the tiny LLM, plus ``extra`` overrides."""
+    sets = [f"train_data={assets['train']}", f"model.llm={assets['llm']}", *extra]
+    return TrainConfig.from_yaml(TINY_YAML, sets)
+
+
+def module_weights(model_dir: Path) -> dict[str, torch.Tensor]:
+    """Every trained tensor in a saved model folder (motion modules + LoRA adapter)."""
+    out = {f"m.{k}": v for k, v in load_file(model_dir / "motion_modules.safetensors").items()}
+    lora = model_dir / "lora" / "adapter_model.safetensors"
+    if lora.is_file():
+        out |= {f"lora.{k}": v for k, v in load_file(lora).items()}
+    return out
+
+
+# -- pure pieces ------------------------------------------------------------------------------------
+def test_epoch_order_and_step_indices_are_pure_and_cover_every_example() -> None:
+    assert np.array_equal(epoch_order(10, 3, 1), epoch_order(10, 3, 1))
+    assert not np.array_equal(epoch_order(10, 3, 0), epoch_order(10, 3, 1))
+    # 4 steps of 5 over 10 examples = two full epochs, each a permutation
+    seen = [step_indices(s, 10, 5, seed=3) for s in range(4)]
+    assert sorted(seen[0] + seen[1]) == list(range(10))
+    assert sorted(seen[2] + seen[3]) == list(range(10))
+    assert seen[0] + seen[1] == epoch_order(10, 3, 0).tolist()
+    # a step straddling an epoch boundary takes the tail of one and the head of the next
+    assert step_indices(1, 10, 7, seed=3) == (
+        epoch_order(10, 3, 0)[7:].tolist() + epoch_order(10, 3, 1)[:4].tolist()
+    )
+
+
+def test_lr_factor_warms_up_then_decays_to_the_floor() -> None:
+    factors = [lr_factor(s, warmup=2, total=10, min_ratio=0.1) for s in range(10)]
+    assert factors[0] == pytest.approx(0.5) and factors[1] == pytest.approx(1.0)
+    assert factors[2] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(factors[2:], factors[3:], strict=False))
+    assert lr_factor(10, 2, 10, 0.1) == pytest.approx(0.1)
+
+
+def test_apply_override_sets_nested_keys_and_list_items() -> None:
+    data = {"model": {"fusion": "cross_talker"}, "stages": [{"steps": 1}, {"steps": 2}]}
+    apply_override(data, "model.fusion=all_frames")
+    apply_override(data, "stages.1.steps=7")
+    apply_override(data, "model.use_timestamps=false")
+    assert data["model"] == {"fusion": "all_frames", "use_timestamps": False}
+    assert data["stages"][1]["steps"] == 7
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        apply_override(data, "model.fusion")
+    with pytest.raises(ValueError, match="not an index"):
+        apply_override(data, "stages.5.steps=1")
+
+
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ("batch_size=0", "batch_size"),
+        ("grad_accum=-1", "grad_accum"),
+        ("stages.0.lr=-0.1", "stages.lr"),
+        ("stages.0.warmup_steps=9", "stages.warmup_steps"),
+        ("stages.0.name=finetune", "stages.name"),
+        ("model.fusion=everything", "model.fusion"),
+        ("model.hidden_size=33", "model.hidden_size"),
+        ("mixed_precision=fp8", "mixed_precision"),
+        ("motion_input=video", "motion_input"),
+        ("weight_decay=2", "weight_decay"),
+        ("stages=[{name: lora, steps: 1, lr: 0.1}, {name: align, steps: 1, lr: 0.1}]", "stages"),
+        ("bogus=1", "unknown keys"),
+    ],
+)
+def test_config_errors_name_the_field(override: str, field: str) -> None:
+    with pytest.raises(ValueError) as err:
+        TrainConfig.from_yaml(TINY_YAML, ["train_data=x.jsonl", override])
+    assert str(err.value).startswith(field) or field in str(err.value)
+
+
+def test_cli_reports_a_bad_config_as_a_usage_error(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        finetune.main(["--config", str(TINY_YAML), "--set", "batch_size=0"])
+    assert exit_info.value.code == 2
+    assert "batch_size" in capsys.readouterr().err
+
+
+@dataclass
+class _Batch:
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    labels: torch.Tensor
+
+
+def test_collate_limited_cuts_text_but_never_every_answer() -> None:
+    ids = torch.arange(10).repeat(2, 1)  # (2, 10)
+    labels = torch.full((2, 10), finetune.IGNORE_INDEX)
+    labels[0, 2:4] = 1  # row 0 answers early, row 1 only at the end
+    labels[1, 8:] = 1
+    batch = _Batch(ids, torch.ones(2, 10, dtype=torch.bool), labels)
+    same = finetune.collate_limited(lambda ex: batch, 10, [])
+    assert same is batch
+    with pytest.raises(ValueError, match=r"max_seq_len: 6 .* rows \[1\]"):
+        finetune.collate_limited(lambda ex: batch, 6, [])
+    labels[1, 4] = 1
+    cut = finetune.collate_limited(lambda ex: batch, 6, [])
+    assert cut.input_ids.shape == (2, 6) and cut.labels.shape == (2, 6)
+
+
+def test_atomic_dir_replaces_whole_or_not_at_all(tmp_path: Path) -> None:
+    final = tmp_path / "ckpt"
+    with atomic_dir(final) as tmp:
+        (tmp / "a.txt").write_text("one")
+    assert (final / "a.txt").read_text() == "one"
+    with pytest.raises(RuntimeError), atomic_dir(final) as tmp:
+        (tmp / "a.txt").write_text("two")
+        raise RuntimeError("disk full")
+    assert (final / "a.txt").read_text() == "one"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
+
+
+# -- real training runs ----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def full_run(assets: dict, tmp_path_factory: pytest.TempPathFactory):
+    """5 steps (2 align + 3 LoRA), a checkpoint after every step, all kept. Dropout in
+    both stages, so a resume that lost the RNG state would see other masks."""
+    out = tmp_path_factory.mktemp("run-a")
+    config = tiny_config(
+        assets, "stages.0.steps=2", "stages.1.steps=3", "save_every=1", "keep_checkpoints=0",
+        "stages.0.lr=0.02", "stages.1.lr=0.02", "model.dropout=0.1", "model.lora_dropout=0.1",
+    )  # fmt: skip
+    return config, train(config, out_dir=out)
+
+
+def _fixed_batch_loss(model_dir: Path | None, config: TrainConfig, records_path: Path) -> float:
+    """Loss of a model on all training examples at once (dropout off)."""
+    from core.model import LLaMo
+
+    finetune.seed_everything(config.seed)
+    if model_dir is None:
+        model = LLaMo.from_config(config.llamo_config(), device="cpu")
+    else:
+        model = LLaMo.from_pretrained(model_dir, device="cpu")
+    examples = finetune.load_train_examples(
+        TrainConfig.from_dict({**config.to_dict(), "train_data": str(records_path)})
+    )
+    model.eval()
+    with torch.no_grad():
+        return float(model(model.collate([examples[i] for i in range(len(examples))])))
+
+
+def test_training_lowers_the_loss_and_writes_outputs(full_run, assets: dict) -> None:
+    config, result = full_run
+    assert [row["step"] for row in result.history] == [1, 2, 3, 4, 5]
+    assert [row["stage"] for row in result.history] == ["align"] * 2 + ["lora"] * 3
+    assert all(np.isfinite(row["loss"]) for row in result.history)
+    before = _fixed_batch_loss(None, config, assets["train"])
+    after = _fixed_batch_loss(result.model_dir, config, assets["train"])
+    assert after < before - 0.02, (before, after)
+    with (result.out_dir / "loss.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [float(r["loss"]) for r in rows] == [row["loss"] for row in result.history]
+    assert (result.out_dir / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the final model is a complete save_pretrained folder with its LoRA adapter
+    names = {p.name for p in result.model_dir.iterdir()}
+    assert {"config.json", "motion_modules.safetensors", "lora", "train_config.yaml"} <= names
+
+
+@pytest.mark.parametrize("resume_step", [1, 3])
+def test_resume_reproduces_the_uninterrupted_run_bit_exactly(
+    full_run, resume_step: int, tmp_path: Path
+) -> None:
+    config, result = full_run
+    source = result.out_dir / "checkpoints" / f"step-{resume_step:06d}"
+    assert (source / "trainer_state.json").is_file()
+    shutil.copytree(source, tmp_path / "checkpoints" / source.name)
+    resumed = train(config, out_dir=tmp_path, resume="latest")
+    assert [r["loss"] for r in resumed.history] == [r["loss"] for r in result.history]
+    assert [r["lr"] for r in resumed.history] == [r["lr"] for r in result.history]
+    want, got = module_weights(result.model_dir), module_weights(resumed.model_dir)
+    assert want.keys() == got.keys() and any(k.startswith("lora.") for k in want)
+    for name in want:
+        assert torch.equal(want[name], got[name]), name
+
+
+def test_resume_refuses_a_changed_batch_size(full_run, tmp_path: Path) -> None:
+    config, result = full_run
+    shutil.copytree(result.out_dir / "checkpoints", tmp_path / "checkpoints")
+    changed = TrainConfig.from_dict({**config.to_dict(), "batch_size": 3})
+    with pytest.raises(ValueError, match="batch_size"):
+        train(changed, out_dir=tmp_path, resume="latest")
+
+
+def test_failed_checkpoint_write_leaves_no_partial_folder(
+    assets: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tiny_config(assets, "stages.0.steps=1", "stages.1.steps=2", "save_every=1",
+                         "keep_checkpoints=0")  # fmt: skip
+    real_save = torch.save
+
+    def failing_save(obj, path, *args, **kwargs):
+        # the model and the optimizer are already in the temporary folder at this point
+        if Path(path).name == "scheduler.pt" and ".tmp-step-000002" in str(path):
+            raise OSError("simulated disk failure")
+        return real_save(obj, path, *args, **kwargs)
+
+    monkeypatch.setattr(finetune.torch, "save", failing_save)
+    with pytest.raises(OSError, match="simulated"):
+        train(config, out_dir=tmp_path)
+    monkeypatch.setattr(finetune.torch, "save", real_save)
+    entries = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
+    assert entries == ["step-000001"]
+    state = json.loads((tmp_path / "checkpoints/step-000001/trainer_state.json").read_text())
+    assert state["step"] == 1
+    # and the run continues from the intact checkpoint
+    resumed = train(config, out_dir=tmp_path, resume="latest")
+    assert [r["step"] for r in resumed.history] == [1, 2, 3]
+
+
+@pytest.mark.slow
+def test_two_process_cpu_launch_trains_and_checkpoints(assets: dict, tmp_path: Path) -> None:
+    """accelerate launch with train/accelerate/cpu2.yaml: 2 gloo processes on the CPU."""
+    cmd = [
+        str(Path(sys.executable).parent / "accelerate"), "launch",
+        "--config_file", str(REPO / "train/accelerate/cpu2.yaml"), "--main_process_port", "29517",
+        "-m", "train.finetune", "--config", str(TINY_YAML), "--out", str(tmp_path),
+        "--set", f"train_data={assets['train']}", "--set", f"model.llm={assets['llm']}",
+        "--set", "stages.0.steps=2", "--set", "stages.1.steps=2", "--set", "batch_size=1",
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    state = json.loads((tmp_path / "checkpoints/step-000004/trainer_state.json").read_text())
+    assert state["num_processes"] == 2 and state["examples_per_step"] == 2
+    assert len(torch.load(tmp_path / "checkpoints/step-000004/rng.pt", weights_only=False)) == 2
+    with (tmp_path / "loss.csv").open() as f:
+        losses = [float(r["loss"]) for r in csv.DictReader(f)]
+    assert len(losses) == 4 and all(np.isfinite(losses))

@@ -1,0 +1,732 @@
+"""Two-stage LLaMo training: stage "align" (LLM frozen) then stage "lora" (adds LoRA).
+
+    python -m train.finetune --config train/configs/default.yaml [--resume [DIR]] [--out DIR]
+        [--set model.fusion=all_frames --set stages.1.steps=200 ...]
+    accelerate launch --config_file train/accelerate/ddp.yaml -m train.finetune --config ...
+
+Runs the same on one CPU, several GPUs or several machines through ``accelerate``.
+Exact resume: the data order is a pure function of (seed, step), and every checkpoint holds
+the trainable weights, optimizer, scheduler and the python/numpy/torch RNG states of every
+process, so a resumed run reproduces the losses of an uninterrupted one bit for bit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import random
+import re
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import asdict, dataclass, field, fields, replace
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from core.config import STAGES, LLaMoConfig
+from core.motion import Motion, load_motion, save_motion
+
+IGNORE_INDEX = -100  # label of non-answer tokens (core.model.IGNORE_INDEX)
+MIXED_PRECISIONS = ("auto", "no", "bf16", "fp16")
+MOTION_INPUTS = ("real", "blank")
+CHECKPOINT_PREFIX = "step-"
+BLANK_MOTION_FILE = "blank_motion.npz"
+TRAIN_CONFIG_FILE = "train_config.yaml"
+BLANK_FRAMES = 40
+
+
+# -- configuration --------------------------------------------------------------------------
+@dataclass
+class StageConfig:
+    """One training stage: ``name`` is "align" (our modules only) or "lora" (adds LoRA)."""
+
+    name: str
+    steps: int
+    lr: float
+    warmup_steps: int = 0
+
+    def __post_init__(self) -> None:
+        if self.name not in STAGES:
+            raise ValueError(f"stages.name: {self.name!r} is not one of {list(STAGES)}")
+        _check_int("stages.steps", self.steps, 0)
+        _check_int("stages.warmup_steps", self.warmup_steps, 0)
+        if self.warmup_steps > self.steps:
+            raise ValueError(
+                f"stages.warmup_steps: {self.warmup_steps} exceeds the stage's {self.steps} steps"
+            )
+        _check_positive("stages.lr", self.lr)
+        self.lr = float(self.lr)
+
+
+@dataclass
+class TrainConfig:
+    """Everything one training run needs; ``model`` holds ``LLaMoConfig`` overrides.
+
+    Relative paths are taken from the working directory (the repo root in our commands).
+    ``motion_input: blank`` trains the text-only ablation: every motion is replaced by one
+    fixed standing pose, so the model sees the question but nothing of the movement.
+    """
+
+    train_data: str
+    stages: list[StageConfig]
+    model: dict = field(default_factory=dict)
+    eval_data: str | None = None
+    out_dir: str = "runs/default"
+    batch_size: int = 4
+    grad_accum: int = 1
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    min_lr_ratio: float = 0.1
+    seed: int = 0
+    save_every: int = 100
+    keep_checkpoints: int = 2
+    max_seq_len: int = 512
+    num_workers: int = 0
+    mixed_precision: str = "auto"
+    motion_input: str = "real"
+    torch_threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.train_data, str) or not self.train_data:
+            raise ValueError(f"train_data: must be a path to a JSONL file, got {self.train_data!r}")
+        self.stages = [s if isinstance(s, StageConfig) else _stage(s) for s in self.stages or []]
+        if not self.stages:
+            raise ValueError("stages: give at least one stage (align and/or lora)")
+        names = [s.name for s in self.stages]
+        if names not in (["align"], ["lora"], ["align", "lora"]):
+            raise ValueError(f"stages: expected [align], [lora] or [align, lora], got {names}")
+        for name in ("batch_size", "grad_accum", "save_every", "max_seq_len"):
+            _check_int(name, getattr(self, name), 1)
+        for name in ("seed", "keep_checkpoints", "num_workers"):
+            _check_int(name, getattr(self, name), 0)
+        if self.torch_threads is not None:
+            _check_int("torch_threads", self.torch_threads, 1)
+        _check_positive("max_grad_norm", self.max_grad_norm)
+        for name in ("weight_decay", "min_lr_ratio"):
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not 0 <= value <= 1
+            ):
+                raise ValueError(f"{name}: must be a number in [0, 1], got {value!r}")
+        if self.mixed_precision not in MIXED_PRECISIONS:
+            raise ValueError(
+                f"mixed_precision: {self.mixed_precision!r} is not one of {list(MIXED_PRECISIONS)}"
+            )
+        if self.motion_input not in MOTION_INPUTS:
+            raise ValueError(
+                f"motion_input: {self.motion_input!r} is not one of {list(MOTION_INPUTS)}"
+            )
+        if not isinstance(self.model, dict):
+            raise ValueError(f"model: must be a mapping of LLaMoConfig fields, got {self.model!r}")
+        self.llamo_config()  # validates the overrides now, not after minutes of loading
+
+    @property
+    def total_steps(self) -> int:
+        return sum(s.steps for s in self.stages)
+
+    def llamo_config(self, stage: str | None = None) -> LLaMoConfig:
+        """The model config: defaults, then ``model`` overrides (errors say ``model.<field>``)."""
+        data = dict(self.model)
+        data["stage"] = stage or self.stages[0].name
+        try:
+            return LLaMoConfig.from_dict(data)
+        except ValueError as err:
+            raise ValueError(f"model.{err}") from None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        if not isinstance(data, dict):
+            raise ValueError(f"config: expected a mapping, got {type(data).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"config: unknown keys {unknown}; valid keys are {sorted(known)}")
+        missing = [k for k in ("train_data", "stages") if k not in data]
+        if missing:
+            raise ValueError(f"{missing[0]}: required but missing from the config")
+        return cls(**data)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, overrides: Sequence[str] = ()) -> TrainConfig:
+        """Load ``path`` and apply ``--set key.sub=value`` overrides (values parsed as YAML)."""
+        path = Path(path)
+        if not path.is_file():
+            raise ValueError(f"config: {path} does not exist")
+        data = yaml.safe_load(path.read_text()) or {}
+        for item in overrides:
+            apply_override(data, item)
+        return cls.from_dict(data)
+
+
+def _stage(data: object) -> StageConfig:
+    if not isinstance(data, dict):
+        raise ValueError(f"stages: each stage must be a mapping, got {data!r}")
+    known = {f.name for f in fields(StageConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"stages: unknown keys {unknown}; valid keys are {sorted(known)}")
+    for key in ("name", "steps", "lr"):
+        if key not in data:
+            raise ValueError(f"stages.{key}: required but missing")
+    return StageConfig(**data)
+
+
+def _check_int(name: str, value: object, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name}: must be an integer >= {minimum}, got {value!r}")
+
+
+def _check_positive(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{name}: must be a positive number, got {value!r}")
+
+
+def apply_override(data: dict, item: str) -> None:
+    """``a.b=value`` or ``stages.1.steps=5``: set a nested key; the value is parsed as YAML."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key:
+        raise ValueError(f"--set: expected KEY=VALUE, got {item!r}")
+    parts = key.split(".")
+    node: object = data
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ValueError(
+                    f"--set {key}: {part!r} is not an index of a {len(node)}-item list"
+                )
+            if last:
+                node[int(part)] = yaml.safe_load(raw)
+            else:
+                node = node[int(part)]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = yaml.safe_load(raw)
+            else:
+                node = node.setdefault(part, {})
+        else:
+            raise ValueError(f"--set {key}: {'.'.join(parts[:i])} is not a mapping or list")
+
+
+# -- schedule and data order -------------------------------------------------------------------
+def lr_factor(step: int, warmup: int, total: int, min_ratio: float) -> float:
+    """Linear warm-up over ``warmup`` steps, then cosine decay to ``min_ratio`` at ``total``."""
+    if warmup and step < warmup:
+        return (step + 1) / warmup
+    span = max(total - warmup, 1)
+    progress = min(max(step - warmup, 0) / span, 1.0)
+    return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
+    """The shuffled example order of one epoch; a pure function of (seed, epoch)."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+def step_indices(step: int, n: int, per_step: int, seed: int) -> list[int]:
+    """Example indices of optimizer step ``step`` (0-based) across all processes and
+    micro-batches: the next ``per_step`` items of the concatenated epoch orders."""
+    out: list[int] = []
+    pos = step * per_step
+    while len(out) < per_step:
+        epoch, offset = divmod(pos, n)
+        take = min(per_step - len(out), n - offset)
+        out += epoch_order(n, seed, epoch)[offset : offset + take].tolist()
+        pos += take
+    return out
+
+
+# -- RNG states ---------------------------------------------------------------------------------
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def rng_state() -> dict:
+    state = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+# -- checkpoints ----------------------------------------------------------------------------------
+@contextmanager
+def atomic_dir(final: Path) -> Iterator[Path]:
+    """Yield a temporary sibling of ``final``; on success it replaces ``final`` in one
+    rename, on failure it is deleted, so ``final`` is never left half-written."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".tmp-{final.name}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        yield tmp
+        if final.exists():
+            # A rename cannot replace a non-empty directory: move the old one aside first.
+            old = final.parent / f".old-{final.name}-{os.getpid()}"
+            os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def checkpoint_dirs(out_dir: Path) -> list[Path]:
+    """Complete checkpoints under ``out_dir/checkpoints``, oldest first."""
+    root = out_dir / "checkpoints"
+    if not root.is_dir():
+        return []
+    found = [p for p in root.iterdir() if p.is_dir() and re.fullmatch(r"step-\d+", p.name)]
+    return sorted(found, key=lambda p: int(p.name[len(CHECKPOINT_PREFIX) :]))
+
+
+def resolve_resume(out_dir: Path, resume: str | None) -> Path | None:
+    """None, the latest checkpoint of ``out_dir`` ("latest"), or an explicit folder."""
+    if resume is None:
+        return None
+    if resume != "latest":
+        path = Path(resume)
+        if not (path / "trainer_state.json").is_file():
+            raise ValueError(f"--resume: {path} is not a checkpoint (no trainer_state.json)")
+        return path
+    found = checkpoint_dirs(out_dir)
+    if not found:
+        raise ValueError(
+            f"--resume: no checkpoint under {out_dir / 'checkpoints'}; start without --resume"
+        )
+    return found[-1]
+
+
+# -- model and data ---------------------------------------------------------------------------------
+def build_model(
+    config: TrainConfig, device: torch.device, checkpoint: Path | None
+) -> torch.nn.Module:
+    """A fresh LLaMo (from ``config.model``), or the one saved in ``checkpoint/model``."""
+    from core.model import LLaMo
+
+    if checkpoint is not None:
+        return LLaMo.from_pretrained(checkpoint / "model", device=device)
+    return LLaMo.from_config(config.llamo_config(), device=device)
+
+
+def load_train_examples(config: TrainConfig) -> Sequence[dict]:
+    """The training examples (``LLaMo.collate`` inputs) of ``config.train_data``."""
+    from train.data import MotionDataset
+
+    path = Path(config.train_data)
+    if not path.is_file():
+        raise ValueError(
+            f"train_data: {path} does not exist; build it with python -m train.make_dataset"
+        )
+    return MotionDataset.from_jsonl(path)
+
+
+def make_blank_motion(examples: Sequence[dict], limit: int = 64) -> Motion:
+    """One fixed pose (the mean pose of the first ``limit`` training motions), held for
+    ``BLANK_FRAMES`` frames: the motion input of the text-only ablation."""
+    motions = [examples[i]["motion"] for i in range(min(limit, len(examples)))]
+    ref = motions[0]
+    same = [
+        m for m in motions if m.space == ref.space and m.joints.shape[1:] == ref.joints.shape[1:]
+    ]
+    pose = np.mean([m.joints.mean(axis=0) for m in same], axis=0)  # (J, C)
+    joints = np.repeat(pose[None], BLANK_FRAMES, axis=0)  # (T, J, C)
+    vis = np.ones(joints.shape[:2], np.float32)
+    return Motion(joints, vis, ref.fps, ref.space, skeleton=ref.skeleton)
+
+
+class BlankMotion:
+    """A view of a dataset whose every motion (and video) is replaced by ``blank``."""
+
+    def __init__(self, examples: Sequence[dict], blank: Motion) -> None:
+        self.examples, self.blank = examples, blank
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getitem__(self, i: int) -> dict:
+        return {**self.examples[i], "motion": self.blank, "video": None}
+
+
+def load_blank_motion(model_dir: Path) -> Motion | None:
+    """The blank motion a text-only checkpoint was trained with, or None."""
+    path = Path(model_dir) / BLANK_MOTION_FILE
+    return load_motion(path) if path.is_file() else None
+
+
+def collate_limited(collate: Callable[[list], object], max_seq_len: int, examples: list) -> object:
+    """``collate`` then cut the text to ``max_seq_len`` tokens (the motion tokens come on
+    top); an example left without any answer token is an error, not a silent NaN loss."""
+    batch = collate(examples)
+    if batch.input_ids.shape[1] <= max_seq_len:
+        return batch
+    cut = {
+        name: getattr(batch, name)[:, :max_seq_len]
+        for name in ("input_ids", "attention_mask", "labels")
+    }
+    no_answer = ((cut["labels"] != IGNORE_INDEX).sum(dim=1) == 0).nonzero().flatten().tolist()
+    if no_answer:
+        raise ValueError(
+            f"max_seq_len: {max_seq_len} text tokens cut every answer of batch rows {no_answer} "
+            f"(longest row has {batch.input_ids.shape[1]}); raise max_seq_len"
+        )
+    return replace(batch, **cut)
+
+
+def to_device(batch: object, device: torch.device) -> object:
+    """Move every tensor in a (nested) batch, or a batch object with ``.to``, to ``device``."""
+    if isinstance(batch, torch.Tensor) or callable(getattr(batch, "to", None)):
+        return batch.to(device)
+    if isinstance(batch, dict):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(to_device(v, device) for v in batch)
+    return batch
+
+
+# -- the trainer --------------------------------------------------------------------------------------
+@dataclass
+class TrainResult:
+    """What a run leaves behind: the final model folder and the per-step history."""
+
+    out_dir: Path
+    model_dir: Path
+    history: list[dict]
+
+
+HISTORY_FIELDS = ("step", "stage", "loss", "lr", "grad_norm", "seconds")
+# Fields that must match between a checkpoint and the resuming config for an exact resume.
+RESUME_FIELDS = ("train_data", "model", "seed", "batch_size", "grad_accum", "motion_input")
+
+
+class Trainer:
+    """Runs the stages of a ``TrainConfig`` under one ``accelerate.Accelerator``."""
+
+    def __init__(self, config: TrainConfig, out_dir: str | Path | None = None) -> None:
+        from accelerate import Accelerator
+        from accelerate.utils import DistributedDataParallelKwargs
+
+        self.config = config
+        self.out_dir = Path(out_dir or config.out_dir)
+        if config.torch_threads:
+            torch.set_num_threads(config.torch_threads)
+        self.accelerator = Accelerator(
+            mixed_precision=_mixed_precision(config.mixed_precision),
+            cpu=not torch.cuda.is_available(),
+            # align-stage ablations leave some modules unused (e.g. all_frames skips the
+            # Cross Talker's selection path); DDP must not wait for their gradients.
+            kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
+        )
+        if self.accelerator.distributed_type == "FSDP":
+            # Checkpoints here are save_pretrained + one optimizer file written by rank 0;
+            # under FSDP both would hold rank 0's shard only. Fail now, not at resume time.
+            raise ValueError(
+                "distributed_type: FSDP is not supported by train.finetune's checkpoints yet "
+                "(they would hold one shard); launch with train/accelerate/ddp.yaml"
+            )
+        self.step = 0
+        self.started = time.perf_counter()
+        self.history: list[dict] = []
+        self.seconds_before = 0.0
+        self.blank: Motion | None = None
+        self._n_examples = 0
+
+    @property
+    def per_step(self) -> int:
+        """Examples per optimizer step over all processes and micro-batches."""
+        return self.config.batch_size * self.config.grad_accum * self.accelerator.num_processes
+
+    def run(self, resume: str | None = None) -> TrainResult:
+        cfg, acc = self.config, self.accelerator
+        seed_everything(cfg.seed)
+        examples = load_train_examples(cfg)
+        if cfg.motion_input == "blank":
+            self.blank = make_blank_motion(examples)
+            examples = BlankMotion(examples, self.blank)
+        self._n_examples = len(examples)
+        checkpoint = resolve_resume(self.out_dir, resume)
+        model = build_model(cfg, acc.device, checkpoint)
+        ckpt_state = self._restore(checkpoint) if checkpoint else None
+        self.started = time.perf_counter()
+        bar = _progress_bar(cfg.total_steps, self.step, disable=not acc.is_main_process)
+        end = 0
+        for index, stage in enumerate(cfg.stages):
+            end += stage.steps
+            if self.step >= end:
+                continue
+            resume_here = ckpt_state is not None and ckpt_state["stage_index"] == index
+            model = self._run_stage(
+                model, examples, index, end, checkpoint if resume_here else None, bar
+            )
+        bar.close()
+        model_dir = self._save_final(model)
+        return TrainResult(self.out_dir, model_dir, list(self.history))
+
+    def _restore(self, checkpoint: Path) -> dict:
+        """Step, history and this process's RNG state from ``checkpoint``."""
+        state = json.loads((checkpoint / "trainer_state.json").read_text())
+        saved, now = state["config"], self.config.to_dict()
+        for name in RESUME_FIELDS:
+            if saved.get(name) != now[name]:
+                raise ValueError(
+                    f"{name}: the checkpoint {checkpoint} was trained with {saved.get(name)!r}, "
+                    f"the config now says {now[name]!r}; an exact resume needs the same value"
+                )
+        if state["num_processes"] != self.accelerator.num_processes:
+            raise ValueError(
+                f"num_processes: {checkpoint} was written by {state['num_processes']} processes, "
+                f"this run has {self.accelerator.num_processes}; resume with the same launch config"
+            )
+        self.step, self.history = state["step"], state["history"]
+        self.seconds_before = self.history[-1]["seconds"] if self.history else 0.0
+        states = torch.load(checkpoint / "rng.pt", weights_only=False)  # our own file
+        set_rng_state(states[self.accelerator.process_index])
+        return state
+
+    def _optimizer(self, model: torch.nn.Module, stage: StageConfig) -> tuple:
+        params = [p for p in model.trainable_parameters().values() if p.requires_grad]
+        decay = [p for p in params if p.ndim >= 2]  # no decay on biases and norm gains
+        no_decay = [p for p in params if p.ndim < 2]
+        groups = [
+            {"params": decay, "weight_decay": self.config.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ]
+        optimizer = torch.optim.AdamW(groups, lr=stage.lr)
+        cfg = self.config
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda s: lr_factor(s, stage.warmup_steps, stage.steps, cfg.min_lr_ratio)
+        )
+        return params, optimizer, scheduler
+
+    def _run_stage(self, model, examples, index: int, end: int, checkpoint: Path | None, bar):
+        """Steps ``self.step .. end`` of stage ``index``; returns the unwrapped model."""
+        cfg, acc = self.config, self.accelerator
+        stage = cfg.stages[index]
+        if model.config.stage != stage.name:
+            model.set_stage(stage.name)
+        params, optimizer, scheduler = self._optimizer(model, stage)
+        if checkpoint is not None:
+            optimizer.load_state_dict(torch.load(checkpoint / "optimizer.pt", weights_only=True))
+            scheduler.load_state_dict(torch.load(checkpoint / "scheduler.pt", weights_only=True))
+        # The scheduler stays unprepared: accelerate would step it once per process.
+        wrapped, optimizer = acc.prepare(model, optimizer)
+        wrapped.train()
+        loader = self._loader(model, examples, self.step, end)
+        batches = iter(loader)
+        while self.step < end:
+            loss = self._train_step(wrapped, optimizer, batches)
+            grad_norm = acc.clip_grad_norm_(params, cfg.max_grad_norm)
+            optimizer.step()
+            lr = scheduler.get_last_lr()[0]
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            self.step += 1
+            self._log(stage.name, loss, lr, grad_norm, bar)
+            if self.step % cfg.save_every == 0 or self.step == end:
+                self.save_checkpoint(acc.unwrap_model(wrapped), optimizer, scheduler, index)
+        model = acc.unwrap_model(wrapped)
+        acc.free_memory()
+        return model
+
+    def _train_step(self, wrapped, optimizer, batches: Iterator) -> torch.Tensor:
+        """Forward/backward over ``grad_accum`` micro-batches; returns the mean loss."""
+        acc, accum = self.accelerator, self.config.grad_accum
+        total = torch.zeros((), device=acc.device)
+        for micro in range(accum):
+            batch = to_device(next(batches), acc.device)
+            sync = micro == accum - 1
+            with nullcontext() if sync else acc.no_sync(wrapped):
+                loss = wrapped(batch)
+                acc.backward(loss / accum)
+            total += loss.detach().float() / accum
+        return acc.reduce(total, reduction="mean")
+
+    def _loader(self, model, examples, start: int, end: int) -> torch.utils.data.DataLoader:
+        """This process's micro-batches for steps ``start .. end`` in their fixed order."""
+        cfg, acc = self.config, self.accelerator
+        rank, nproc, bs = acc.process_index, acc.num_processes, cfg.batch_size
+        micro_batches = []
+        for step in range(start, end):
+            indices = step_indices(step, len(examples), self.per_step, cfg.seed)
+            for micro in range(cfg.grad_accum):
+                offset = (micro * nproc + rank) * bs
+                micro_batches.append(indices[offset : offset + bs])
+        return torch.utils.data.DataLoader(
+            examples,
+            batch_sampler=micro_batches,
+            collate_fn=partial(collate_limited, model.collate, cfg.max_seq_len),
+            num_workers=cfg.num_workers,
+            # A private generator: creating the loader must not draw from the global RNG,
+            # or a resumed run would see different dropout masks.
+            generator=torch.Generator().manual_seed(cfg.seed),
+        )
+
+    def _log(self, stage: str, loss: torch.Tensor, lr: float, grad_norm, bar) -> None:
+        seconds = self.seconds_before + time.perf_counter() - self.started
+        row = {
+            "step": self.step,
+            "stage": stage,
+            "loss": float(loss),
+            "lr": float(lr),
+            "grad_norm": float(grad_norm) if grad_norm is not None else float("nan"),
+            "seconds": round(seconds, 3),
+        }
+        self.history.append(row)
+        bar.set_description(f"train {stage}")
+        bar.set_postfix(loss=f"{row['loss']:.4f}", lr=f"{row['lr']:.2e}")
+        bar.update(1)
+
+    # -- outputs ---------------------------------------------------------------------------------
+    def save_checkpoint(self, model, optimizer, scheduler, stage_index: int) -> Path:
+        """Write ``checkpoints/step-N`` atomically (main process) and prune old ones."""
+        from accelerate.utils import gather_object
+
+        acc, cfg = self.accelerator, self.config
+        mine = rng_state()
+        states = gather_object([mine])  # one RNG state per process, in rank order
+        final = self.out_dir / "checkpoints" / f"{CHECKPOINT_PREFIX}{self.step:06d}"
+        if acc.is_main_process:
+            epoch, position = divmod(self.step * self.per_step, self._n_examples)
+            state = {
+                "step": self.step,
+                "stage_index": stage_index,
+                "stage": cfg.stages[stage_index].name,
+                "num_processes": acc.num_processes,
+                "examples_per_step": self.per_step,
+                "epoch": epoch,
+                "epoch_position": position,
+                "data_order": epoch_order(self._n_examples, cfg.seed, epoch).tolist(),
+                "history": self.history,
+                "config": cfg.to_dict(),
+            }
+            with atomic_dir(final) as tmp:
+                self._write_model(model, tmp / "model")
+                torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+                torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
+                torch.save(states, tmp / "rng.pt")
+                (tmp / "trainer_state.json").write_text(json.dumps(state))
+            self._prune()
+        acc.wait_for_everyone()
+        set_rng_state(mine)  # saving must not shift the random stream of the next step
+        return final
+
+    def _write_model(self, model, folder: Path) -> None:
+        """``save_pretrained`` plus the training config (and the blank motion, if any)."""
+        model.save_pretrained(folder)
+        (folder / TRAIN_CONFIG_FILE).write_text(
+            yaml.safe_dump(self.config.to_dict(), sort_keys=False)
+        )
+        if self.blank is not None:
+            save_motion(self.blank, folder / BLANK_MOTION_FILE)
+
+    def _prune(self) -> None:
+        keep = self.config.keep_checkpoints
+        old = checkpoint_dirs(self.out_dir)
+        for path in old[: max(len(old) - keep, 0)] if keep else []:
+            shutil.rmtree(path)
+
+    def _save_final(self, model) -> Path:
+        """The final model in ``out/model`` plus ``loss.csv`` and ``loss.png`` in ``out``."""
+        acc = self.accelerator
+        model_dir = self.out_dir / "model"
+        if acc.is_main_process:
+            with atomic_dir(model_dir) as tmp:
+                self._write_model(model, tmp)
+            write_history(self.history, self.out_dir)
+        acc.wait_for_everyone()
+        return model_dir
+
+
+def write_history(history: list[dict], out_dir: Path) -> tuple[Path, Path]:
+    """``loss.csv`` (one row per step) and ``loss.png`` (the curve, stages shaded)."""
+    from train.plots import save_loss_curve
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path = out_dir / "loss.csv"
+    with csv_path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
+        writer.writeheader()
+        writer.writerows(history)
+    return csv_path, save_loss_curve(history, out_dir / "loss.png")
+
+
+def _mixed_precision(choice: str) -> str | None:
+    """ "auto": what ``accelerate launch`` asked for, else bf16 on a GPU and fp32 on CPU."""
+    if choice != "auto":
+        return choice
+    if os.environ.get("ACCELERATE_MIXED_PRECISION"):
+        return None  # let accelerate read the launcher's choice
+    return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
+
+
+def _progress_bar(total: int, initial: int, *, disable: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, disable=disable, unit="step", dynamic_ncols=True)
+
+
+def train(
+    config: TrainConfig, *, out_dir: str | Path | None = None, resume: str | None = None
+) -> TrainResult:
+    """Run (or resume) ``config``; ``resume`` is "latest" or a checkpoint folder."""
+    return Trainer(config, out_dir).run(resume)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m train.finetune", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--config", required=True, help="training YAML (see train/configs/)")
+    parser.add_argument("--out", help="output folder (default: out_dir of the config)")
+    parser.add_argument(
+        "--resume", nargs="?", const="latest", default=None,
+        help="continue from the latest checkpoint of the output folder, or from the given one",
+    )  # fmt: skip
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override a config value, e.g. --set model.fusion=all_frames --set stages.1.steps=50",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    try:
+        config = TrainConfig.from_yaml(args.config, args.overrides)
+    except ValueError as err:
+        parser.error(str(err))
+    result = train(config, out_dir=args.out, resume=args.resume)
+    if result.history:
+        last = result.history[-1]
+        print(
+            f"done: {last['step']} steps, loss {last['loss']:.4f}, {last['seconds']:.0f} s; model in {result.model_dir}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
