@@ -19,10 +19,14 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
 from core.errors import InputError, ModelFilesError
+
+if TYPE_CHECKING:  # imported inside the commands, so `--help` and parse errors stay instant
+    from core.coach import Coach
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
@@ -97,18 +101,17 @@ def _analyze(coach, args: argparse.Namespace):  # -> core.coach.Session
         bar.close()
 
 
-def cmd_analyze(args: argparse.Namespace) -> int:
-    """Print the summary and facts; no language model is loaded."""
+def _coach(args: argparse.Namespace) -> Coach:
+    """The Coach the options ask for, loading its model only when first needed."""
     from core.coach import Coach
 
-    coach = Coach.load(
-        args.model,
-        args.llm,
-        args.device,
-        lazy=True,
-        threads=args.threads,
-        facts_in_prompt=args.facts,
-    )
+    return Coach.load(args.model, args.llm, args.device, lazy=True, threads=args.threads,
+                      facts_in_prompt=args.facts)  # fmt: skip
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """Print the summary and facts; no language model is loaded."""
+    coach = _coach(args)
     session = _analyze(coach, args)
     print(session.summary())
     for fact in session.facts:
@@ -122,16 +125,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """Stream the answer to stdout, then list the viewpoint frames with their times."""
-    from core.coach import Coach
-
-    coach = Coach.load(
-        args.model,
-        args.llm,
-        args.device,
-        lazy=True,
-        threads=args.threads,
-        facts_in_prompt=args.facts,
-    )
+    coach = _coach(args)
     session = _analyze(coach, args)
     bar = TqdmProgress()
     coach.ensure_model(bar)
@@ -145,7 +139,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     print()
     print("\nViewpoint frames (the moments the model looked at):")
     for kf in session.key_frames(answer):
-        print(f"  frame {kf.frame:5d} at {kf.seconds:6.2f} s")
+        print(f"  {kf.label}")
     if args.export:
         fmt = "html" if args.export.suffix.lower() in (".html", ".htm") else "md"
         print(f"report written to {session.export(args.export, fmt=fmt)}")
@@ -170,16 +164,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
     """Serve the web app on ``--host``:``--port`` (never a public share link)."""
     _private_temp_files()
     from app.ui import launch
-    from core.coach import Coach
 
-    coach = Coach.load(
-        args.model,
-        args.llm,
-        args.device,
-        lazy=True,
-        threads=args.threads,
-        facts_in_prompt=args.facts,
-    )
+    coach = _coach(args)
     launch(coach, host=args.host, port=args.port)
     return 0
 

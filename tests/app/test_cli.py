@@ -57,8 +57,8 @@ def test_ask_prints_answer_and_viewpoint_frames(monkeypatch, capsys, tmp_path: P
                      "--export", str(report)]) == 0  # fmt: skip
     out = capsys.readouterr().out
     assert "Viewpoint frames (the moments the model looked at):" in out
-    frames = re.findall(r"frame\s+(\d+) at\s+([\d.]+) s", out)
-    assert frames and all(0 <= int(f) < 400 for f, _ in frames)
+    frames = re.findall(r"([\d.]+) s \(frame (\d+)\)", out)
+    assert frames and all(0 <= int(f) < 400 for _, f in frames)
     assert report.is_file() and "How many reps?" in report.read_text()
 
 
@@ -71,6 +71,6 @@ def test_launcher_answers_with_the_default_model(tmp_path: Path) -> None:
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert re.search(r"frame\s+\d+ at\s+[\d.]+ s", proc.stdout)
+    assert re.search(r"[\d.]+ s \(frame \d+\)", proc.stdout)
     answer = proc.stdout.split("\nViewpoint frames")[0].strip()
     assert answer  # some text was generated
