@@ -19,6 +19,16 @@ PROJECTORS = ("mlp2x_gelu", "linear")
 STAGES = ("align", "lora")
 
 
+def check_keys(cls: type, data: object, where: str) -> None:
+    """Raise ``ValueError`` unless ``data`` is a mapping whose keys are fields of ``cls``."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected a mapping, got {type(data).__name__}")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {unknown}; valid keys are {sorted(known)}")
+
+
 @dataclass
 class LLaMoConfig:
     """Sizes follow the paper's symbols: H (hidden_size), d (attn_size, Eq.1),
@@ -159,12 +169,7 @@ class LLaMoConfig:
     @classmethod
     def from_dict(cls, data: dict) -> LLaMoConfig:
         """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError`` naming them."""
-        if not isinstance(data, dict):
-            raise ValueError(f"config: expected a JSON object, got {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"config: unknown keys {unknown}; valid keys are {sorted(known)}")
+        check_keys(cls, data, "config")
         return cls(**data)
 
     @classmethod

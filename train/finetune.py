@@ -24,7 +24,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -32,7 +32,7 @@ import numpy as np
 import torch
 import yaml
 
-from core.config import STAGES, LLaMoConfig
+from core.config import STAGES, LLaMoConfig, check_keys
 from core.motion import Motion, load_motion, save_motion
 
 IGNORE_INDEX = -100  # label of non-answer tokens (core.model.IGNORE_INDEX)
@@ -149,12 +149,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
-        if not isinstance(data, dict):
-            raise ValueError(f"config: expected a mapping, got {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"config: unknown keys {unknown}; valid keys are {sorted(known)}")
+        check_keys(cls, data, "config")
         missing = [k for k in ("train_data", "stages") if k not in data]
         if missing:
             raise ValueError(f"{missing[0]}: required but missing from the config")
@@ -173,12 +168,7 @@ class TrainConfig:
 
 
 def _stage(data: object) -> StageConfig:
-    if not isinstance(data, dict):
-        raise ValueError(f"stages: each stage must be a mapping, got {data!r}")
-    known = {f.name for f in fields(StageConfig)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(f"stages: unknown keys {unknown}; valid keys are {sorted(known)}")
+    check_keys(StageConfig, data, "stages")
     for key in ("name", "steps", "lr"):
         if key not in data:
             raise ValueError(f"stages.{key}: required but missing")
