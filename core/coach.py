@@ -31,7 +31,7 @@ from core.errors import InputError, ModelFilesError
 from core.motion import MOTION_SUFFIXES, Motion, PoseTrack, load_motion
 from core.paths import DEFAULT_MODEL_DIR
 from core.progress import ProgressFn, report
-from core.video import VIDEO_SUFFIXES
+from core.video import VIDEO_SUFFIXES, check_file_size
 from viz.report import write_report
 
 log = logging.getLogger(__name__)
@@ -72,14 +72,7 @@ def check_source(path: str | Path) -> tuple[Path, str]:
         )
     if not path.is_file():
         raise InputError(f"{path.name}: no such file. Check the path and try again.")
-    size = path.stat().st_size
-    if size == 0:
-        raise InputError(f"{path.name} is empty (0 bytes). Export or record it again.")
-    if size > MAX_BYTES:
-        raise InputError(
-            f"{path.name} is {size / 2**20:.0f} MiB; the limit is {MAX_BYTES / 2**20:.0f} MiB. "
-            "Trim the clip or export it at a lower resolution."
-        )
+    check_file_size(path, MAX_BYTES)
     return path, kind
 
 

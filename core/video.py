@@ -65,14 +65,7 @@ def _check_file(path: Path, max_bytes: int) -> None:
                 f"{path.name} is a {kind} image renamed to {path.suffix}, not a video. "
                 "Record or export a video clip instead."
             )
-    size = path.stat().st_size
-    if size == 0:
-        raise InputError(f"{path.name} is empty (0 bytes). Export the video again.")
-    if size > max_bytes:
-        raise InputError(
-            f"{path.name} is {size / 2**20:.0f} MiB; the limit is {max_bytes / 2**20:.0f} MiB. "
-            "Trim the clip or export it at a lower resolution."
-        )
+    check_file_size(path, max_bytes)
 
 
 def _parse_probe(path: Path, log: str) -> VideoInfo:
@@ -97,6 +90,18 @@ def _parse_probe(path: Path, log: str) -> VideoInfo:
     if rotation in (90, 270):
         w, h = h, w
     return VideoInfo(path, float(fps.group(1)), frame_count, w, h, stream.group(1), rotation)
+
+
+def check_file_size(path: Path, max_bytes: int) -> None:
+    """``InputError`` for an empty file or one over ``max_bytes`` (uploads and clips)."""
+    size = path.stat().st_size
+    if size == 0:
+        raise InputError(f"{path.name} is empty (0 bytes). Export or record it again.")
+    if size > max_bytes:
+        raise InputError(
+            f"{path.name} is {size / 2**20:.0f} MiB; the limit is {max_bytes / 2**20:.0f} MiB. "
+            "Trim the clip or export it at a lower resolution."
+        )
 
 
 def probe_video(
