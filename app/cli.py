@@ -26,7 +26,7 @@ from tqdm import tqdm
 from core.errors import InputError, ModelFilesError
 
 if TYPE_CHECKING:  # imported inside the commands, so `--help` and parse errors stay instant
-    from core.coach import Coach
+    from app.coach import Coach
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _analyze(coach, args: argparse.Namespace):  # -> core.coach.Session
+def _analyze(coach, args: argparse.Namespace):  # -> app.coach.Session
     bar = TqdmProgress()
     try:
         return coach.analyze(args.clip, progress=bar, activity=args.activity)
@@ -103,7 +103,7 @@ def _analyze(coach, args: argparse.Namespace):  # -> core.coach.Session
 
 def _coach(args: argparse.Namespace) -> Coach:
     """The Coach the options ask for, loading its model only when first needed."""
-    from core.coach import Coach
+    from app.coach import Coach
 
     return Coach.load(args.model, args.llm, args.device, lazy=True, threads=args.threads,
                       facts_in_prompt=args.facts)  # fmt: skip
@@ -138,8 +138,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         shown = len(answer.text)
     print()
     print("\nViewpoint frames (the moments the model looked at):")
-    for kf in session.key_frames(answer):
-        print(f"  {kf.label}")
+    for m in session.moments(answer):
+        print(f"  {m.label}")
     if args.export:
         fmt = "html" if args.export.suffix.lower() in (".html", ".htm") else "md"
         print(f"report written to {session.export(args.export, fmt=fmt)}")

@@ -1,6 +1,6 @@
 """Event handlers of the coaching page: plain functions of the coach and the tab's session.
 
-Each browser tab keeps its own ``core.coach.Session`` in a ``gr.State``; handlers take it
+Each browser tab keeps its own ``app.coach.Session`` in a ``gr.State``; handlers take it
 and return the new one. User mistakes (``InputError``) become ``gr.Error`` with the same
 message; an unexpected failure is logged with its traceback on the server and the tab gets a
 short ``gr.Error``, so one tab's failure never shows a stack trace or touches another tab.
@@ -18,7 +18,7 @@ from typing import Any
 
 import gradio as gr
 
-from core.coach import Coach, Session
+from app.coach import Coach, Session, check_question
 from core.errors import InputError, ModelFilesError
 from core.progress import ProgressFn
 
@@ -136,9 +136,9 @@ def chat_messages(session: Session, pending: str | None = None, partial: str = "
 
 def gallery_items(session: Session, answer: Any) -> list[tuple[Any, str]]:
     """(thumbnail, "1.23 s (frame 37)") for each viewpoint frame of ``answer``."""
-    frames = session.key_frames(answer)
-    images = session.thumbnails([kf.frame for kf in frames])
-    return [(image, kf.label) for image, kf in zip(images, frames, strict=True)]
+    frames = session.moments(answer)
+    images = session.thumbnails([m.peak_frame for m in frames])
+    return [(image, m.label) for image, m in zip(images, frames, strict=True)]
 
 
 @user_errors
@@ -152,9 +152,7 @@ def ask(
     """
     if not isinstance(session, Session):
         raise InputError(NO_CLIP)
-    question = (question or "").strip()
-    if not question:
-        raise InputError("The question is empty. Type a question about the movement first.")
+    question = check_question(question)
     for i, answer in enumerate(session.ask_stream(question)):
         chat = chat_messages(session, question, answer.text)
         yield chat, "", gr.skip(), gr.skip()
@@ -171,11 +169,11 @@ def show_frame(session: Session | None, index: int | None) -> tuple[Any, str]:
     """
     if not isinstance(session, Session) or session.current is None:
         raise InputError("Ask a question first; then choose one of the frames it shows.")
-    frames = session.key_frames(session.current)
+    frames = session.moments(session.current)
     if index is None or not 0 <= int(index) < len(frames):
         raise InputError("That frame is no longer shown; choose one of the current thumbnails.")
-    kf = frames[int(index)]
-    return session.skeleton_3d(kf.frame), f"3D skeleton at {kf.label}"
+    m = frames[int(index)]
+    return session.skeleton_3d(m.peak_frame), f"3D skeleton at {m.label}"
 
 
 @user_errors

@@ -14,12 +14,13 @@ from typing import Any
 import gradio as gr
 
 from app import handlers
+from app.coach import Coach
 from core.analytics import ACTIVITIES
-from core.coach import Coach
-from core.motion import MOTION_SUFFIXES
+from core.limits import MAX_UPLOAD_BYTES
+from core.motion_io import MOTION_SUFFIXES
+from core.pose.video import VIDEO_SUFFIXES
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples" / "inputs"
-VIDEO_TYPES = [".mp4", ".mov", ".webm", ".avi", ".mkv", ".m4v"]
 ACTIVITY_CHOICES = [("auto (guess from the movement)", "auto")] + [
     (name.replace("_", " "), name) for name in ACTIVITIES if name != "unknown"
 ]
@@ -50,7 +51,7 @@ def _input_column() -> dict[str, Any]:
             video = gr.Video(label="Clip: upload or record with the webcam",
                              sources=["upload", "webcam"], elem_id="clip-input", height=320,
                              include_audio=True)  # fmt: skip
-            videos = example_files(tuple(VIDEO_TYPES))
+            videos = example_files(VIDEO_SUFFIXES)
             if videos:
                 gr.Examples(videos, inputs=[video], label="Example clips (made by our own code)")
         with gr.Tab("Motion file"):
@@ -153,7 +154,7 @@ def launch(
     kwargs.pop("share", None)
     block = not kwargs.pop("prevent_thread_lock", False)
     demo.launch(
-        server_name=host, server_port=port, share=False, max_file_size="500mb",
+        server_name=host, server_port=port, share=False, max_file_size=f"{MAX_UPLOAD_BYTES // 2**20}mb",
         allowed_paths=[str(EXAMPLES_DIR)], css=CSS, footer_links=[], quiet=True,
         prevent_thread_lock=True, **kwargs,
     )  # fmt: skip

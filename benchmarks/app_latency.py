@@ -35,7 +35,7 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 
-    from core.coach import Coach
+    from app.coach import Coach
 
     t0 = time.perf_counter()
     coach = Coach.load(args.model, device="cpu", threads=args.threads or None)

@@ -27,9 +27,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.config import LLaMoConfig  # noqa: E402
-from core.llm import load_llm  # noqa: E402
-from core.model import LLaMo, prepare_motion  # noqa: E402
+from core.llamo.config import LLaMoConfig  # noqa: E402
+from core.llamo.inputs import prepare_motion  # noqa: E402
+from core.llamo.llm import load_llm  # noqa: E402
+from core.llamo.model import LLaMo  # noqa: E402
 from core.motion import Motion  # noqa: E402
 
 CLIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "golf_swing_dtl.mp4"

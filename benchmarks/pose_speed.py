@@ -14,7 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.pose import estimate_pose  # noqa: E402
-from core.video import probe_video  # noqa: E402
+from core.pose.video import probe_video  # noqa: E402
 
 DEFAULT_VIDEO = (
     Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "golf_swing_dtl.mp4"

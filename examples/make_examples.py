@@ -22,7 +22,8 @@ import cv2
 import imageio_ffmpeg
 import numpy as np
 
-from core.motion import Motion, save_motion
+from core.motion import Motion
+from core.motion_io import save_motion
 from core.skeleton import Joint as J
 from train.synth import Camera, synthesize
 

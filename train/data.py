@@ -6,11 +6,13 @@ One sample per line::
                                                   {"from": "gpt", "value": "..."}],
      "meta": {"qtypes": [...], "targets": [...], "activity": "squat", "split": "train"}}
 
-Exactly one of ``"motion"`` (any file ``core.motion.load_motion`` reads) or ``"video"`` (a
+Exactly one of ``"motion"`` (any file ``core.motion_io.load_motion`` reads) or ``"video"`` (a
 clip; ``train.prepare`` turns it into a motion) is given, as a path relative to the JSONL
 file's folder. ``conversations`` alternate human/gpt, starting with human and ending with
-gpt. ``meta`` is optional; ``meta["crops"]`` may name a ``.npy`` of person crops
-(T, S, S, 3) uint8 written by ``train.prepare``.
+gpt. A ``gpt`` turn may add ``"moments": [[start_s, end_s], ...]``: the clip times (seconds;
+an instant is ``[t, t]``) its answer refers to; they are the Cross Talker's grounding targets
+and the evaluation's. ``meta`` is optional; ``meta["crops"]`` may name a ``.npy`` of person
+crops (T, S, S, 3) uint8 written by ``train.prepare``.
 """
 
 from __future__ import annotations
@@ -23,9 +25,12 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import InputError
-from core.motion import Motion, load_motion
+from core.motion import Motion
+from core.motion_io import load_motion
 
 ROLES = ("human", "gpt")
+TURN_KEYS = frozenset({"from", "value"})
+GPT_TURN_KEYS = TURN_KEYS | {"moments"}
 KNOWN_KEYS = frozenset({"motion", "video", "conversations", "meta"})
 
 
@@ -70,8 +75,14 @@ def check_conversations(conv: object, where: str) -> None:
     if not isinstance(conv, list) or not conv:
         raise InputError(f"{where}: 'conversations' must be a non-empty list of turns")
     for i, turn in enumerate(conv):
-        if not isinstance(turn, dict) or set(turn) != {"from", "value"}:
-            raise InputError(f"{where}: turn {i} must be an object with exactly 'from' and 'value'")
+        allowed = (
+            GPT_TURN_KEYS if isinstance(turn, dict) and turn.get("from") == "gpt" else TURN_KEYS
+        )
+        if not isinstance(turn, dict) or not TURN_KEYS <= set(turn) <= allowed:
+            raise InputError(
+                f"{where}: turn {i} must be an object with 'from' and 'value' (and, on a gpt "
+                "turn, optionally 'moments')"
+            )
         if turn["from"] not in ROLES:
             raise InputError(f"{where}: turn {i} has from={turn['from']!r}; use 'human' or 'gpt'")
         want = ROLES[i % 2]
@@ -82,10 +93,41 @@ def check_conversations(conv: object, where: str) -> None:
             )
         if not isinstance(turn["value"], str) or not turn["value"].strip():
             raise InputError(f"{where}: turn {i} has an empty or non-text 'value'")
+        if "moments" in turn:
+            check_moments(turn["moments"], f"{where}: turn {i}")
     if conv[-1]["from"] != "gpt":
         raise InputError(
             f"{where}: the last turn is a question with no answer; end with a 'gpt' turn"
         )
+
+
+def check_moments(moments: object, where: str) -> list[tuple[float, float]]:
+    """``[[start_s, end_s], ...]`` as (start, end) pairs, or InputError saying what is wrong."""
+    if not isinstance(moments, list) or not moments:
+        raise InputError(f"{where}: 'moments' must be a non-empty list of [start_s, end_s] pairs")
+    out = []
+    for pair in moments:
+        ok = (
+            isinstance(pair, list)
+            and len(pair) == 2
+            and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1e5
+                for v in pair
+            )
+        )
+        if not ok or pair[1] < pair[0]:
+            raise InputError(
+                f"{where}: moment {pair!r} must be [start_s, end_s] with 0 <= start_s <= end_s "
+                "(seconds of the clip; an instant is [t, t])"
+            )
+        out.append((float(pair[0]), float(pair[1])))
+    return out
+
+
+def turn_moments(conversations: list[dict]) -> list[list[tuple[float, float]]]:
+    """Per gpt turn (in order), its moments (empty when the turn names none)."""
+    return [check_moments(t["moments"], "moments") if "moments" in t else []
+            for t in conversations if t["from"] == "gpt"]  # fmt: skip
 
 
 def parse_sample(obj: object, root: Path, where: str, *, check_files: bool = True) -> Sample:
@@ -210,4 +252,5 @@ class MotionDataset:
             "conversations": s.conversations,
             "video": crops,
             "meta": s.meta,
+            "moments": turn_moments(s.conversations),
         }

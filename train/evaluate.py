@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shlex
 import sys
 import time
@@ -26,42 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
+from train.answers import read_count, read_span
+
 IOU_THRESHOLDS = (0.5, 0.7)
-NUMBER = r"(\d+(?:\.\d+)?)"
-SPAN_PATTERN = re.compile(
-    NUMBER + r"\s*(?:s|sec|secs|seconds)?\s*(?:to|until|till|and|-|–|—)\s*(?:t\s*=\s*)?" + NUMBER
-)
-SECONDS_PATTERN = re.compile(NUMBER + r"\s*(?:s\b|sec|second)")
-COUNT_WORDS = {
-    w: i
-    for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
-        "fourteen fifteen sixteen seventeen eighteen nineteen twenty".split()
-    )
-}
-COUNT_BEFORE_UNIT = re.compile(NUMBER + r"\s+(?:[a-z-]+\s+)?(?:reps?|repetitions?|times)\b", re.I)
-FIRST_NUMBER = re.compile(NUMBER)
-COUNT_WORD = re.compile(r"\b(" + "|".join(COUNT_WORDS) + r")\b", re.I)
 
 
 # -- metrics on single answers --------------------------------------------------------------
-def parse_span(text: str) -> tuple[float, float] | None:
-    """The answer's time span, ordered (start, end), or None.
-
-    Like ``train.qa.check_answer``: the first two numbers written with a seconds unit
-    ("starts at 1.2 s and ends at 2.5 s"); else the first "A to B" / "A-B" / "between A
-    and B" pair ("from 1.2 to 2.5 s")."""
-    seconds = [float(m.group(1)) for m in SECONDS_PATTERN.finditer(text)]
-    if len(seconds) >= 2:
-        a, b = seconds[:2]
-    else:
-        match = SPAN_PATTERN.search(text)
-        if match is None:
-            return None
-        a, b = float(match.group(1)), float(match.group(2))
-    return (min(a, b), max(a, b))
-
-
 def temporal_iou(pred: tuple[float, float] | None, target: tuple[float, float]) -> float:
     """Intersection over union of two time spans (seconds); 0 for a missing prediction."""
     if pred is None:
@@ -69,17 +38,6 @@ def temporal_iou(pred: tuple[float, float] | None, target: tuple[float, float]) 
     inter = max(0.0, min(pred[1], target[1]) - max(pred[0], target[0]))
     union = max(pred[1], target[1]) - min(pred[0], target[0])
     return inter / union if union > 0 else float(pred == tuple(target))
-
-
-def parse_count(text: str) -> float | None:
-    """The answer's count: the first number written before "rep(s)", "repetition(s)" or
-    "times" (one word may sit between: "3 squat reps"); else its first number; else a
-    number word up to twenty; else None. Decimals are kept ("about 1.6 reps" -> 1.6)."""
-    match = COUNT_BEFORE_UNIT.search(text) or FIRST_NUMBER.search(text)
-    if match is not None:
-        return float(match.group(1))
-    word = COUNT_WORD.search(text)
-    return float(COUNT_WORDS[word.group(1).lower()]) if word else None
 
 
 # -- aggregate metrics ------------------------------------------------------------------------
@@ -233,9 +191,9 @@ def judge(item: EvalItem, text: str) -> Prediction:
     pred = Prediction(item.sample, item.qtype, item.question, item.target["value"], text,
                       bool(check_answer(item.qtype, item.target, text)))  # fmt: skip
     if item.target["kind"] == "span":
-        pred.iou = temporal_iou(parse_span(text), tuple(item.target["value"]))
+        pred.iou = temporal_iou(read_span(text), tuple(item.target["value"]))
     if item.qtype in COUNT_QTYPES:
-        pred.count = parse_count(text)
+        pred.count = read_count(text)
     return pred
 
 
@@ -281,7 +239,7 @@ def evaluate_checkpoint(name: str, checkpoint: str | Path, items: Sequence[EvalI
     """Load one saved model, answer every item, aggregate."""
     import torch
 
-    from core.model import LLaMo
+    from core.llamo.model import LLaMo
     from train.finetune import load_blank_motion
 
     start = time.perf_counter()
@@ -369,7 +327,7 @@ def _grounding_section(scores: Sequence[ModelScores]) -> list[str]:
     rows = []
     for s in scores:
         spans = [p for p in s.predictions if p.iou is not None]
-        missing = sum(parse_span(p.text) is None for p in spans)
+        missing = sum(read_span(p.text) is None for p in spans)
         rows.append((s.name, len(spans), _pct(s.grounding["R@1 IoU=0.5"]),
                      _pct(s.grounding["R@1 IoU=0.7"]), _num(s.mean_iou), missing))  # fmt: skip
     return out + _table(["model", "n", "R@1 IoU=0.5", "R@1 IoU=0.7", "mean IoU", "no span"], rows)

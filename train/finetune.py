@@ -32,10 +32,12 @@ import numpy as np
 import torch
 import yaml
 
-from core.config import STAGES, LLaMoConfig, check_keys
-from core.motion import Motion, load_motion, save_motion
+from core.checks import check_keys, require_int, require_number
+from core.llamo.config import STAGES, LLaMoConfig
+from core.llamo.inputs import IGNORE_INDEX
+from core.motion import Motion
+from core.motion_io import load_motion, save_motion
 
-IGNORE_INDEX = -100  # label of non-answer tokens (core.model.IGNORE_INDEX)
 MIXED_PRECISIONS = ("auto", "no", "bf16", "fp16")
 MOTION_INPUTS = ("real", "blank")
 CHECKPOINT_PREFIX = "step-"
@@ -57,13 +59,13 @@ class StageConfig:
     def __post_init__(self) -> None:
         if self.name not in STAGES:
             raise ValueError(f"stages.name: {self.name!r} is not one of {list(STAGES)}")
-        _check_int("stages.steps", self.steps, 0)
-        _check_int("stages.warmup_steps", self.warmup_steps, 0)
+        require_int("stages.steps", self.steps, 0)
+        require_int("stages.warmup_steps", self.warmup_steps, 0)
         if self.warmup_steps > self.steps:
             raise ValueError(
                 f"stages.warmup_steps: {self.warmup_steps} exceeds the stage's {self.steps} steps"
             )
-        _check_positive("stages.lr", self.lr)
+        require_number("stages.lr", self.lr)
         self.lr = float(self.lr)
 
 
@@ -105,12 +107,12 @@ class TrainConfig:
         if names not in (["align"], ["lora"], ["align", "lora"]):
             raise ValueError(f"stages: expected [align], [lora] or [align, lora], got {names}")
         for name in ("batch_size", "grad_accum", "save_every", "max_seq_len"):
-            _check_int(name, getattr(self, name), 1)
+            require_int(name, getattr(self, name), 1)
         for name in ("seed", "keep_checkpoints", "num_workers"):
-            _check_int(name, getattr(self, name), 0)
+            require_int(name, getattr(self, name), 0)
         if self.torch_threads is not None:
-            _check_int("torch_threads", self.torch_threads, 1)
-        _check_positive("max_grad_norm", self.max_grad_norm)
+            require_int("torch_threads", self.torch_threads, 1)
+        require_number("max_grad_norm", self.max_grad_norm)
         for name in ("weight_decay", "min_lr_ratio"):
             value = getattr(self, name)
             if (
@@ -173,16 +175,6 @@ def _stage(data: object) -> StageConfig:
         if key not in data:
             raise ValueError(f"stages.{key}: required but missing")
     return StageConfig(**data)
-
-
-def _check_int(name: str, value: object, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name}: must be an integer >= {minimum}, got {value!r}")
-
-
-def _check_positive(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{name}: must be a positive number, got {value!r}")
 
 
 def apply_override(data: dict, item: str) -> None:
@@ -320,7 +312,7 @@ def build_model(
     config: TrainConfig, device: torch.device, checkpoint: Path | None
 ) -> torch.nn.Module:
     """A fresh LLaMo (from ``config.model``), or the one saved in ``checkpoint/model``."""
-    from core.model import LLaMo
+    from core.llamo.model import LLaMo
 
     if checkpoint is not None:
         return LLaMo.from_pretrained(checkpoint / "model", device=device)

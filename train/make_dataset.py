@@ -21,7 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from core.errors import InputError
-from core.motion import save_motion
+from core.motion_io import save_motion
 from train.data import Sample, write_jsonl
 from train.qa import make_dialogues, measure
 from train.synth import ACTIVITIES, sample_camera, synthesize

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from core.errors import InputError, ModelFilesError
 from core.pose import estimate_pose
-from core.video import person_crops
+from core.pose.video import person_crops
 from train.data import Sample, load_jsonl, prepared_motion_path, write_jsonl
 
 CROP_SIZE = 64

@@ -12,13 +12,14 @@ rest are held out (``phrasing_split="heldout"``) to test generalisation to new w
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from core.analytics import (
+    EXERCISES,
+    GOLF_EVENTS,
     BaseballSwingPhases,
     GolfSwingEvents,
     Rep,
@@ -32,11 +33,11 @@ from core.analytics import (
 from core.errors import InputError
 from core.motion import Motion
 from core.skeleton import Joint as J
-from train.synth import FAULTS, GOLF_EVENTS, SynthLabels
+from train.answers import ORDINALS, read_choice, read_numbers, read_span
+from train.synth import FAULTS, SynthLabels
 
 TRAIN_PHRASINGS = 4  # templates [0, 4) are "train", the rest "heldout"
 SPLITS = ("train", "heldout")
-REP_EXERCISES = ("squat", "push_up", "lunge", "jumping_jack", "curl")
 # Which angle makes a rep "deep", and whether deeper means smaller (-1) or larger (+1).
 DEPTH_SIGNAL: dict[str, tuple[str, str, int]] = {
     "squat": ("knee", "knees", -1),
@@ -45,20 +46,6 @@ DEPTH_SIGNAL: dict[str, tuple[str, str, int]] = {
     "curl": ("elbow", "elbows", -1),
     "jumping_jack": ("shoulder", "arms", 1),
 }
-ORDINALS = (
-    "first",
-    "second",
-    "third",
-    "fourth",
-    "fifth",
-    "sixth",
-    "seventh",
-    "eighth",
-    "ninth",
-    "tenth",
-)
-CARDINALS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-             "eleven", "twelve")  # fmt: skip
 
 
 # -- targets, turns, dialogues -----------------------------------------------------------
@@ -150,7 +137,7 @@ def measure(
         guess = guess_activity(motion)
         activity = guess.label if guess.confidence >= MIN_GUESS_CONFIDENCE else None
     facts = Facts(motion, joint_angles(motion), activity, labels)
-    if activity in REP_EXERCISES:
+    if activity in EXERCISES:
         facts.reps = count_reps(motion, activity).reps
     elif activity == "golf_swing":
         facts.golf = golf_swing_events(motion, handedness=labels.handedness if labels else None)
@@ -255,7 +242,7 @@ def _front_foot(f: Facts, rng: np.random.Generator) -> Made:
 
 
 def _rep_count(f: Facts, rng: np.random.Generator) -> Made:
-    if f.activity not in REP_EXERCISES or not f.reps:
+    if f.activity not in EXERCISES or not f.reps:
         return None
     n = len(f.reps)
     vals = {
@@ -964,45 +951,6 @@ def make_dialogues(
 
 
 # -- answer checking ---------------------------------------------------------------------
-_NUM = re.compile(r"-?\d+(?:\.\d+)?")
-_UNIT_AFTER = {
-    "deg": re.compile(r"^\s*(°|deg|degree)"),
-    "s": re.compile(r"^\s*(s\b|sec|second)"),
-    "count": re.compile(r"^\s*(?:[a-z-]+\s+){0,2}(reps?\b|repetitions?\b|times\b)", re.I),
-    "ratio": re.compile(r"^\s*(:|to)\s*1\b"),
-}
-_INDEX = re.compile(r"\brep(?:etition)?\s*(?:number\s*|#\s*)?(\d+)|\b(\d+)(?:st|nd|rd|th)\b")
-
-
-def _numbers(text: str, unit: str) -> list[float]:
-    """Numbers in text order; those followed by ``unit`` first when the text has any."""
-    found = [(m.start(), float(m.group()), m.end()) for m in _NUM.finditer(text)]
-    if unit == "index":
-        hits = [(m.start(), float(m.group(1) or m.group(2))) for m in _INDEX.finditer(text)]
-        words = [(m.start(), float(ORDINALS.index(m.group(1).lower()) + 1))
-                 for m in re.finditer(r"\b(" + "|".join(ORDINALS) + r")\b", text, re.I)]  # fmt: skip
-        return [v for _, v in sorted(hits + words)] or [v for _, v, _ in found]
-    if unit in _UNIT_AFTER:
-        with_unit = [v for _, v, end in found if _UNIT_AFTER[unit].match(text[end:])]
-        if with_unit:
-            return with_unit
-    values = [v for _, v, _ in found]
-    if not values:  # spelled-out counts ("three reps")
-        values = [float(CARDINALS.index(m.group(1).lower()))
-                  for m in re.finditer(r"\b(" + "|".join(CARDINALS) + r")\b", text, re.I)]  # fmt: skip
-    return values
-
-
-def _first_choice(text: str, choices: tuple[str, ...]) -> str | None:
-    best: tuple[int, str] | None = None
-    for choice in choices:
-        for word in CHOICE_WORDS.get(choice, (choice.replace("_", " "),)):
-            m = re.search(r"\b" + re.escape(word), text, re.I)
-            if m and (best is None or m.start() < best[0]):
-                best = (m.start(), choice)
-    return best[1] if best else None
-
-
 def check_answer(qtype: str, target: Target | dict, text: str) -> bool:
     """True when the free-text ``text`` states the target (number within tolerance, the
     right choice mentioned first, or both ends of a time span)."""
@@ -1010,13 +958,14 @@ def check_answer(qtype: str, target: Target | dict, text: str) -> bool:
         raise ValueError(f"qtype: {qtype!r} is not one of {sorted(QA_TYPES)}")
     target = Target.from_dict(target) if isinstance(target, dict) else target
     if target.kind == "choice":
-        return _first_choice(text, target.choices) == target.value
-    values = _numbers(text, target.unit)
+        return read_choice(text, target.choices, CHOICE_WORDS) == target.value
     if target.kind == "number":
+        values = read_numbers(text, target.unit)
         return bool(values) and abs(values[0] - float(target.value)) <= target.tolerance + 1e-9
+    span = read_span(text)
     lo, hi = (float(v) for v in target.value)  # type: ignore[union-attr]
     return (
-        len(values) >= 2
-        and abs(values[0] - lo) <= target.tolerance
-        and abs(values[1] - hi) <= target.tolerance
+        span is not None
+        and abs(span[0] - lo) <= target.tolerance + 1e-9
+        and (abs(span[1] - hi) <= target.tolerance + 1e-9)
     )

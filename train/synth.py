@@ -26,14 +26,11 @@ import numpy as np
 from scipy.interpolate import PchipInterpolator
 from scipy.ndimage import uniform_filter1d
 
+from core.analytics.golf import GOLF_EVENTS
 from core.motion import Motion, Space
 from core.skeleton import MIRROR_INDEX, NUM_JOINTS, Joint
 
 J = Joint
-GOLF_EVENTS = (
-    "address", "toe_up", "mid_backswing", "top", "mid_downswing", "impact",
-    "mid_follow_through", "finish",
-)  # fmt: skip
 GOLFDB_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "golfdb_events.csv"
 GOLFDB_FPS = 30.0
 # Median GolfDB event offsets from address (frames at 30 fps, 758 non-slow swings); used only

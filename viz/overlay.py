@@ -10,9 +10,9 @@ import imageio_ffmpeg
 import numpy as np
 
 from core.motion import PoseTrack
+from core.pose.video import iter_frames, output_size, probe_video
 from core.progress import ProgressFn, report
 from core.skeleton import EDGES, Joint
-from core.video import iter_frames, output_size, probe_video
 
 # RGB colours: the player's left side orange, right side blue, centre line white.
 LEFT_COLOUR = (255, 140, 0)

@@ -1,8 +1,7 @@
 """Session export: a Markdown or HTML report with the facts, the Q&A and the key frames.
 
-Pure formatting (no torch, no gradio): it reads a ``core.coach.Session`` through its public
-attributes (``source``, ``summary()``, ``facts``, ``history``, ``key_frames()``,
-``thumbnails()``). Markdown links thumbnails saved as JPEG files next to the report; HTML
+Pure formatting (no torch, no gradio): it reads any ``ReportSource`` (the app's
+``app.coach.Session`` is one; viz sits below app, so it names the protocol, not the class). Markdown links thumbnails saved as JPEG files next to the report; HTML
 embeds them as base64 so the one file can be mailed to a player.
 """
 
@@ -11,15 +10,32 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 import numpy as np
 from PIL import Image
 
+from core.answer import Answer, Moment
+
 FORMATS = ("md", "html")
 THUMB_SIZE = 200
+
+
+class ReportSource(Protocol):
+    """What a report reads of an analysed clip and its questions."""
+
+    source: Path
+    facts: Sequence[str]
+    history: Sequence[tuple[str, Answer]]
+
+    def summary(self) -> str: ...
+
+    def moments(self, answer: Answer) -> list[Moment]: ...
+
+    def thumbnails(self, frames: list[int], size: int = ...) -> list[np.ndarray]: ...
 
 
 def _jpeg_bytes(image: np.ndarray) -> bytes:
@@ -29,18 +45,18 @@ def _jpeg_bytes(image: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _turns(session: Any) -> list[dict]:
+def _turns(session: ReportSource) -> list[dict]:
     """One dict per Q&A turn: question, answer text, key frames with JPEG bytes."""
     turns = []
     for question, answer in session.history:
-        keys = session.key_frames(answer)
-        images = session.thumbnails([kf.frame for kf in keys], size=THUMB_SIZE)
-        frames = [(kf, _jpeg_bytes(img)) for kf, img in zip(keys, images, strict=True)]
+        keys = session.moments(answer)
+        images = session.thumbnails([m.peak_frame for m in keys], size=THUMB_SIZE)
+        frames = [(m, _jpeg_bytes(img)) for m, img in zip(keys, images, strict=True)]
         turns.append({"question": question, "answer": answer.text.strip(), "frames": frames})
     return turns
 
 
-def render_markdown(session: Any, frames_dir: Path) -> str:
+def render_markdown(session: ReportSource, frames_dir: Path) -> str:
     """Markdown text; thumbnails are written into ``frames_dir`` and linked relatively."""
     lines = [f"# Motion report: {session.source.name}", "",
              f"_{session.summary()}_ - written {_now()} by LLaMo Coach (local)", "",
@@ -55,15 +71,15 @@ def render_markdown(session: Any, frames_dir: Path) -> str:
             frames_dir.mkdir(parents=True, exist_ok=True)
             lines.append("Frames the model looked at:")
             lines.append("")
-        for kf, jpeg in turn["frames"]:
-            name = f"q{i}_frame{kf.frame:05d}.jpg"
+        for m, jpeg in turn["frames"]:
+            name = f"q{i}_frame{m.peak_frame:05d}.jpg"
             (frames_dir / name).write_bytes(jpeg)
-            lines.append(f"![{kf.label}]({frames_dir.name}/{name}) {kf.label}")
+            lines.append(f"![{m.label}]({frames_dir.name}/{name}) {m.label}")
         lines.append("")
     return "\n".join(lines)
 
 
-def render_html(session: Any) -> str:
+def render_html(session: ReportSource) -> str:
     """A self-contained HTML page (thumbnails embedded as base64 JPEG)."""
     esc = html.escape
     facts = "".join(f"<li>{esc(f)}</li>" for f in session.facts) or "<li>(no facts measured)</li>"
@@ -76,9 +92,9 @@ def render_html(session: Any) -> str:
         body.append(f"<h3>Q{i}. {esc(turn['question'])}</h3>")
         body.append(f"<p>{esc(turn['answer']) or '(empty answer)'}</p>")
         figs = "".join(
-            f'<figure><img alt="{esc(kf.label)}" src="data:image/jpeg;base64,'
-            f'{base64.b64encode(jpeg).decode()}"><figcaption>{esc(kf.label)}</figcaption></figure>'
-            for kf, jpeg in turn["frames"]
+            f'<figure><img alt="{esc(m.label)}" src="data:image/jpeg;base64,'
+            f'{base64.b64encode(jpeg).decode()}"><figcaption>{esc(m.label)}</figcaption></figure>'
+            for m, jpeg in turn["frames"]
         )
         if figs:
             body.append(f'<div class="frames">{figs}</div>')
@@ -89,7 +105,7 @@ def render_html(session: Any) -> str:
             f"<style>{style}</style></head><body>{''.join(body)}</body></html>")  # fmt: skip
 
 
-def write_report(session: Any, path: Path, fmt: str = "md") -> Path:
+def write_report(session: ReportSource, path: Path, fmt: str = "md") -> Path:
     """Write the report to ``path`` (``fmt`` = ``"md"`` or ``"html"``) and return it."""
     if fmt not in FORMATS:
         raise ValueError(f"fmt: {fmt!r} is not one of {FORMATS}")

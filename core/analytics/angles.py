@@ -78,7 +78,7 @@ def to_motion(track_or_motion: PoseTrack | Motion, *, prefer_3d: bool = True) ->
     if not isinstance(track_or_motion, Motion):
         raise InputError(
             f"expected a Motion or PoseTrack, got {type(track_or_motion).__name__}; "
-            "load one with core.motion.load_motion or core.pose.estimate_pose"
+            "load one with core.motion_io.load_motion or core.pose.estimate_pose"
         )
     if track_or_motion.skeleton != MEDIAPIPE33:
         return track_or_motion.to_mediapipe33()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.motion import save_motion
+from core.motion_io import save_motion
 from train.data import Sample, write_jsonl
 from train.qa import Dialogue, make_dialogues, make_turn, measure
 from train.synth import Camera, synthesize

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from app import cli
-from core.coach import Coach
+from app.coach import Coach
 from tests.app.tiny import tiny_coach
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,11 +13,11 @@ import pytest
 from matplotlib.figure import Figure
 
 from app import handlers
+from app.coach import Coach, Session
 from app.ui import EXAMPLES_DIR, build_ui
-from core.coach import Coach, Session
+from tests.app.test_coach import write_blank_video
 from tests.app.tiny import tiny_coach
 from tests.conftest import real_path
-from tests.core.test_coach import write_blank_video
 
 ROOT = Path(__file__).resolve().parents[2]
 SQUAT_NPZ = EXAMPLES_DIR / "squat_synthetic.npz"
@@ -80,11 +80,11 @@ def test_ask_streams_chat_gallery_and_relevance(coach: Coach, golf: tuple) -> No
     assert len(shown) == 1 and shown[0] is steps[1]  # pictures once, right after
     _, _, gallery, plot = shown[0]
     assert isinstance(plot, Figure)
-    frames = session.key_frames(session.history[-1][1])
+    frames = session.moments(session.history[-1][1])
     assert len(gallery) == len(frames) >= 1
-    for (image, label), kf in zip(gallery, frames, strict=True):
-        assert image.dtype == np.uint8 and image.ndim == 3 and label == kf.label
-    assert np.array_equal(gallery[0][0], session.thumbnail(frames[0].frame))
+    for (image, label), m in zip(gallery, frames, strict=True):
+        assert image.dtype == np.uint8 and image.ndim == 3 and label == m.label
+    assert np.array_equal(gallery[0][0], session.thumbnail(frames[0].peak_frame))
     final = steps[-1][0]
     assert final == handlers.chat_messages(session) and len(final) == 2
     assert final[1]["content"] == (session.history[-1][1].text.strip() or "(no answer)")
@@ -99,7 +99,7 @@ def test_ask_streams_chat_gallery_and_relevance(coach: Coach, golf: tuple) -> No
 def test_gallery_select_shows_3d_skeleton(coach: Coach, golf: tuple) -> None:
     session = golf[0][0]
     drain(handlers.ask(coach, session, "Where do the hands go?"))
-    frames = session.key_frames(session.history[-1][1])
+    frames = session.moments(session.history[-1][1])
     image, caption = handlers.show_frame(session, len(frames) - 1)
     assert image.shape == (480, 480, 3) and caption.endswith(frames[-1].label)
     with pytest.raises(gr.Error, match="no longer shown"):
@@ -217,8 +217,8 @@ def test_build_ui_has_the_page_parts(coach: Coach) -> None:
 
 
 def test_app_modules_do_not_import_torch() -> None:
-    code = ("import sys, app.ui, app.handlers, app.cli, viz.report, core.coach; "
-            "bad = [m for m in ('torch', 'transformers', 'core.model') if m in sys.modules]; "
+    code = ("import sys, app.ui, app.handlers, app.cli, viz.report, app.coach; "
+            "bad = [m for m in ('torch', 'transformers', 'core.llamo.model') if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")  # fmt: skip
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import functools
 
-from core.coach import Coach
+from app.coach import Coach
 
 MAX_NEW_TOKENS = 6
 
 
 @functools.cache
-def tiny_model():  # -> core.model.LLaMo
+def tiny_model():  # -> core.llamo.model.LLaMo
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    from core.config import LLaMoConfig
-    from core.llm import BUNDLED_CACHE_NAME, _cached_gguf, bundled_gguf
-    from core.model import LLaMo
+    from core.llamo.config import LLaMoConfig
+    from core.llamo.llm import BUNDLED_CACHE_NAME, _cached_gguf, bundled_gguf
+    from core.llamo.model import LLaMo
 
     torch.manual_seed(0)
     folder = _cached_gguf(bundled_gguf(), BUNDLED_CACHE_NAME)

@@ -20,7 +20,8 @@ from core.analytics import (
     joint_angles,
     squat_stage,
 )
-from core.motion import Motion, PoseTrack, Space, load_motion
+from core.motion import Motion, PoseTrack, Space
+from core.motion_io import load_motion
 from tests.conftest import real_path
 
 DATA = Path(__file__).resolve().parents[1] / "data"

@@ -5,15 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from core.motion import (
-    Motion,
-    PoseTrack,
-    Space,
-    load_motion,
-    motion_from_dict,
-    motion_to_dict,
-    save_motion,
-)
+from core.motion import Motion, PoseTrack, Space
+from core.motion_io import load_motion, motion_from_dict, motion_to_dict, save_motion
 from core.skeleton import SMPL22, Joint
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.motion import Motion, Space, load_motion, save_motion
+from core.motion import Motion, Space
+from core.motion_io import load_motion, save_motion
 from core.skeleton import SMPL22, Joint
 from tests.conftest import real_path
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from core.errors import InputError
-from core.motion import save_motion
+from core.motion_io import save_motion
 from train.data import MotionDataset, Sample, load_jsonl, write_jsonl
 from train.qa import make_dialogues
 from train.synth import synthesize
@@ -49,6 +49,13 @@ def test_round_trip_with_relative_paths_and_lazy_cached_dataset(
     assert ds[0]["motion"] is ex["motion"]  # cached, not reloaded
 
 
+def test_answer_moments_round_trip(tmp_path: Path, motion_file: Path) -> None:
+    conv = [CONV[0], {**CONV[1], "moments": [[1.5, 2.25], [4, 4]]}, CONV[0], CONV[1]]
+    path = write_jsonl(tmp_path / "qa.jsonl", [Sample(conv, motion=motion_file)])
+    ex = MotionDataset(load_jsonl(path))[0]
+    assert ex["moments"] == [[(1.5, 2.25), (4.0, 4.0)], []]
+
+
 BAD_LINES = [
     ("{not json", "bad JSON"),
     ({"motion": "motions/a.npz"}, "missing key 'conversations'"),
@@ -63,7 +70,13 @@ BAD_LINES = [
     ({"motion": "motions/a.npz", "conversations": CONV[:1]}, "no answer"),
     ({"motion": "motions/missing.npz", "conversations": CONV}, "not found"),
     ({"motion": "motions/a.npz", "conversations": CONV, "extra": 1}, "unknown keys"),
-]
+    ({"motion": "motions/a.npz", "conversations": [CONV[0], {**CONV[1], "moments": [[2.0, 1.0]]}]},
+     "start_s <= end_s"),
+    ({"motion": "motions/a.npz", "conversations": [CONV[0], {**CONV[1], "moments": 3.9}]},
+     "non-empty list"),
+    ({"motion": "motions/a.npz", "conversations": [{**CONV[0], "moments": [[1, 2]]}, CONV[1]]},
+     "optionally 'moments'"),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("bad,message", BAD_LINES)

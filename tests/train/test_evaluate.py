@@ -13,6 +13,7 @@ import pytest
 from core.answer import Answer
 from tests.train.test_finetune import make_tiny_llm
 from train import evaluate
+from train.answers import read_count, read_span
 from train.evaluate import (
     COUNT_QTYPES,
     EvalItem,
@@ -22,8 +23,6 @@ from train.evaluate import (
     count_metrics,
     criterion,
     format_report,
-    parse_count,
-    parse_span,
     recall_at_1,
     score,
     temporal_iou,
@@ -44,8 +43,8 @@ from train.evaluate import (
         ("About 1.5 s.", None),
     ],
 )
-def test_parse_span(text: str, span: tuple[float, float] | None) -> None:
-    assert parse_span(text) == span
+def test_read_span(text: str, span: tuple[float, float] | None) -> None:
+    assert read_span(text) == span
 
 
 def test_temporal_iou() -> None:
@@ -62,8 +61,8 @@ def test_temporal_iou() -> None:
      ("After 1.5 s you did 4 reps", 4), ("I count 5 squat reps between 1.0 s and 9.0 s", 5),
      ("About 1.6 reps.", 1.6), ("Rep 3: 1.", 3), ("No idea.", None)],
 )  # fmt: skip
-def test_parse_count(text: str, count: float | None) -> None:
-    assert parse_count(text) == count
+def test_read_count(text: str, count: float | None) -> None:
+    assert read_count(text) == count
 
 
 def test_recall_and_count_metrics_on_known_values() -> None:

@@ -2,7 +2,7 @@
 atomic checkpoints, and the 2-process CPU launch (slow).
 
 The LLM is a tiny random Llama with a BPE tokenizer trained here, saved as a normal
-Hugging Face folder and loaded through ``core.llm.load_llm`` like the real one.
+Hugging Face folder and loaded through ``core.llamo.llm.load_llm`` like the real one.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from core.motion import save_motion
-from core.prompts import system_prompt
+from core.llamo.prompts import system_prompt
+from core.motion_io import save_motion
 from train import finetune
 from train.finetune import (
     TrainConfig,
@@ -240,7 +240,7 @@ def full_run(assets: dict, tmp_path_factory: pytest.TempPathFactory):
 
 def _fixed_batch_loss(model_dir: Path | None, config: TrainConfig, records_path: Path) -> float:
     """Loss of a model on all training examples at once (dropout off)."""
-    from core.model import LLaMo
+    from core.llamo.model import LLaMo
 
     finetune.seed_everything(config.seed)
     if model_dir is None:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from core.errors import InputError
-from core.motion import PoseTrack, load_motion
+from core.motion import PoseTrack
+from core.motion_io import load_motion
 from tests.conftest import real_path
 from train.data import MotionDataset, load_jsonl
 from train.prepare import cli, prepare

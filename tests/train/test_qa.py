@@ -158,7 +158,7 @@ def _matches(question: str, template: str) -> bool:
 
 def test_real_motion_answers_are_measured_and_check() -> None:
     from core.analytics import joint_angles
-    from core.motion import load_motion
+    from core.motion_io import load_motion
 
     motion = load_motion(real_path("squat_landmarks_test.csv"))
     angles = joint_angles(motion)

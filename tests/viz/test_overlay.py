@@ -10,7 +10,7 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from core.video import iter_frames, probe_video
+from core.pose.video import iter_frames, probe_video
 from tests.conftest import real_path
 from viz.overlay import HIGHLIGHT_COLOUR, draw_skeleton, frame_thumbnail, write_overlay
 

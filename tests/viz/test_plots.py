@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from core.motion import load_motion
+from core.motion_io import load_motion
 from core.skeleton import Joint
 from tests.conftest import real_path
 from viz.plots import plot_frame_relevance, plot_joint_angles

@@ -8,11 +8,11 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-import core.pose as pose
+import core.pose.estimate as pose
 from core.errors import InputError, ModelFilesError
-from core.pose import RawPoses, _fill_gaps, _pick_person, _to_track, estimate_pose
+from core.pose.estimate import RawPoses, _fill_gaps, _pick_person, _to_track, estimate_pose
+from core.pose.video import probe_video
 from core.skeleton import Joint
-from core.video import probe_video
 from tests.conftest import real_path
 
 pytestmark = pytest.mark.slow  # the fixtures run MediaPipe on real clips (~30 s in all)
@@ -182,7 +182,7 @@ def test_to_track_flips_axes_and_keeps_detected_false() -> None:
 
 
 def test_stabilize_bone_lengths_restores_foreshortened_bones():
-    from core.pose import stabilize_bone_lengths
+    from core.pose.estimate import stabilize_bone_lengths
 
     rng = np.random.default_rng(0)
     base = rng.normal(scale=0.3, size=(33, 3)).astype(np.float32)

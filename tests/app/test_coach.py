@@ -10,10 +10,10 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from core.coach import Coach, Session, check_question, check_source
+from app.coach import Coach, Session, check_question, check_source
 from core.errors import InputError, ModelFilesError
-from core.motion import save_motion
-from core.video import probe_video
+from core.motion_io import save_motion
+from core.pose.video import probe_video
 from tests.app.tiny import MAX_NEW_TOKENS, tiny_coach
 from tests.conftest import real_path
 
@@ -144,16 +144,16 @@ def test_ask_stream_and_multi_turn_history(golf: Session) -> None:
 @pytest.mark.slow
 def test_key_frames_thumbnails_and_3d(golf: Session) -> None:
     answer = golf.ask("Where is the club at impact?", max_new_tokens=MAX_NEW_TOKENS)
-    frames = golf.key_frames(answer)
-    assert {kf.frame for kf in frames} <= set(answer.viewpoint_frames)
+    frames = golf.moments(answer)
+    assert {m.peak_frame for m in frames} <= set(answer.viewpoint_frames)
     assert re.fullmatch(r"\d+\.\d\d s \(frame \d+\)(, \d+\.\d\d-\d+\.\d\d s)?", frames[0].label)
     # Adjacent viewpoint frames are merged: no two key frames within 0.25 s.
-    times = [kf.seconds for kf in frames]
+    times = [m.peak for m in frames]
     assert len(frames) <= len(answer.viewpoint_frames)
     assert all(b - a > 0.25 for a, b in zip(times, times[1:], strict=False))
-    thumb = golf.thumbnail(frames[0].frame, size=200)
+    thumb = golf.thumbnail(frames[0].peak_frame, size=200)
     assert thumb.dtype == np.uint8 and max(thumb.shape[:2]) == 200
-    pic = golf.skeleton_3d(frames[0].frame)
+    pic = golf.skeleton_3d(frames[0].peak_frame)
     assert pic.shape == (480, 480, 3) and pic.std() > 5  # a drawing, not a blank image
     fig = golf.relevance_figure(answer)
     assert fig.axes and fig.axes[0].get_xlabel() == "time (s)"
@@ -167,7 +167,7 @@ def test_export_markdown_and_html(golf: Session, tmp_path: Path) -> None:
     text = md.read_text()
     assert "When is the top of the backswing?" in text and golf.facts[0] in text
     links = re.findall(r"\]\((r_frames/[^)]+\.jpg)\)", text)
-    assert len(links) == len(golf.key_frames(answer)) and all(
+    assert len(links) == len(golf.moments(answer)) and all(
         (tmp_path / ln).is_file() for ln in links
     )
     html = golf.export(tmp_path / "r.html", fmt="html").read_text()
@@ -242,7 +242,7 @@ def test_coach_close_cleans_all_sessions() -> None:
 
 @pytest.mark.slow
 def test_load_without_default_model_falls_back_with_a_warning(monkeypatch, tmp_path: Path) -> None:
-    import core.coach as coach_mod
+    import app.coach as coach_mod
 
     monkeypatch.setattr(coach_mod, "DEFAULT_MODEL_DIR", tmp_path / "absent")
     coach = Coach.load(lazy=True)

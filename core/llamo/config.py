@@ -7,9 +7,10 @@ saved next to the weights as JSON.
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from core.checks import check_keys, require_int, require_number
 
 VIDEO_ENCODERS = ("cnn", "hf")
 TIMESTAMP_MODES = ("embedding", "text")
@@ -17,16 +18,6 @@ MOTION_ENCODERS = ("grouped", "flat")
 FUSIONS = ("cross_talker", "all_frames")
 PROJECTORS = ("mlp2x_gelu", "linear")
 STAGES = ("align", "lora")
-
-
-def check_keys(cls: type, data: object, where: str) -> None:
-    """Raise ``ValueError`` unless ``data`` is a mapping whose keys are fields of ``cls``."""
-    if not isinstance(data, dict):
-        raise ValueError(f"{where}: expected a mapping, got {type(data).__name__}")
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(f"{where}: unknown keys {unknown}; valid keys are {sorted(known)}")
 
 
 @dataclass
@@ -82,9 +73,9 @@ class LLaMoConfig:
             "max_window", "spatial_depth", "temporal_depth", "max_frames", "crop_size",
         )  # fmt: skip
         for name in positive:
-            _require_int(self, name, minimum=1)
-        _require_int(self, "enhancer_depth", minimum=0)
-        _require_int(self, "viewpoint_min_gap", minimum=0)
+            require_int(name, getattr(self, name), 1)
+        require_int("enhancer_depth", self.enhancer_depth, 0)
+        require_int("viewpoint_min_gap", self.viewpoint_min_gap, 0)
         for name in ("hidden_size", "attn_size"):
             if getattr(self, name) % self.num_heads:
                 raise ValueError(
@@ -97,22 +88,8 @@ class LLaMoConfig:
         if self.crop_size < 16:
             raise ValueError(f"crop_size: the CNN needs at least 16 pixels, got {self.crop_size}")
         for name in ("dropout", "lora_dropout"):
-            value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not 0.0 <= value < 1.0
-            ):
-                raise ValueError(f"{name}: must be a number in [0, 1), got {value!r}")
-        if (
-            isinstance(self.fps, bool)
-            or not isinstance(self.fps, (int, float))
-            or not (math.isfinite(self.fps) and self.fps > 0)
-        ):
-            raise ValueError(f"fps: must be a positive number, got {self.fps!r}")
-        self.fps = float(self.fps)
-        self.dropout = float(self.dropout)
-        self.lora_dropout = float(self.lora_dropout)
+            setattr(self, name, require_number(name, getattr(self, name), high=1.0, low_open=False))
+        self.fps = require_number("fps", self.fps)
 
     def _check_choices(self) -> None:
         choices = {
@@ -140,9 +117,9 @@ class LLaMoConfig:
 
     def _check_llm(self) -> None:
         if self.llm_hidden_size is not None:
-            _require_int(self, "llm_hidden_size", minimum=1)
-        _require_int(self, "lora_r", minimum=1)
-        _require_int(self, "lora_alpha", minimum=1)
+            require_int("llm_hidden_size", self.llm_hidden_size, 1)
+        require_int("lora_r", self.lora_r, 1)
+        require_int("lora_alpha", self.lora_alpha, 1)
         modules = self.lora_target_modules
         if isinstance(modules, str) or not isinstance(modules, (list, tuple)) or not modules:
             raise ValueError(
@@ -180,9 +157,3 @@ class LLaMoConfig:
         except json.JSONDecodeError as err:
             raise ValueError(f"{path}: invalid JSON at line {err.lineno}: {err.msg}") from None
         return cls.from_dict(data)
-
-
-def _require_int(config: LLaMoConfig, name: str, *, minimum: int) -> None:
-    value = getattr(config, name)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name}: must be an integer >= {minimum}, got {value!r}")

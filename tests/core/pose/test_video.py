@@ -1,4 +1,4 @@
-"""core.video on real clips and on broken inputs made in tmp_path."""
+"""core.pose.video on real clips and on broken inputs made in tmp_path."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from core.errors import InputError
-from core.video import _crop_boxes, iter_frames, person_crops, probe_video
+from core.pose.video import _crop_boxes, iter_frames, person_crops, probe_video
 from tests.conftest import real_path
 
 # Frame counts and sizes stated in ../shared/data/real/SOURCES.md.

@@ -19,26 +19,33 @@ import tempfile
 import threading
 import uuid
 import weakref
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.answer import Answer
+from core.answer import Answer, Moment
 from core.errors import InputError, ModelFilesError
-from core.motion import MOTION_SUFFIXES, Motion, PoseTrack, load_motion
+from core.limits import MAX_CLIP_SECONDS, MAX_QUESTION_CHARS, MAX_UPLOAD_BYTES
+from core.motion import Motion, PoseTrack
+from core.motion_io import MOTION_SUFFIXES, load_motion
 from core.paths import DEFAULT_MODEL_DIR
+from core.pose.video import VIDEO_SUFFIXES, check_file_size
 from core.progress import ProgressFn, report
-from core.video import VIDEO_SUFFIXES, check_file_size
 from viz.report import write_report
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from core.analytics import ActivityGuess, MotionReport
+    from core.llamo.model import LLaMo
+
+    ModelLoader = Callable[[], tuple[LLaMo, str | None]]
 
 log = logging.getLogger(__name__)
 
-MAX_SECONDS = 120.0
-MAX_BYTES = 500 * 2**20
-MAX_QUESTION_CHARS = 500
 MAX_PROMPT_FACTS = 8
 UNTRAINED_WARNING = (
     "No trained LLaMo weights found at {path}; using an UNTRAINED model on the bundled "
@@ -72,7 +79,7 @@ def check_source(path: str | Path) -> tuple[Path, str]:
         )
     if not path.is_file():
         raise InputError(f"{path.name}: no such file. Check the path and try again.")
-    check_file_size(path, MAX_BYTES)
+    check_file_size(path, MAX_UPLOAD_BYTES)
     return path, kind
 
 
@@ -88,23 +95,6 @@ def check_question(question: str) -> str:
     return q
 
 
-@dataclass
-class KeyFrame:
-    """One viewpoint frame of an answer, mapped onto the session's motion."""
-
-    frame: int  # index into Session.motion (and the video's frames for a clip)
-    seconds: float  # clip time
-    start: float | None = None  # span of the moment this frame stands for, if several frames
-    end: float | None = None
-
-    @property
-    def label(self) -> str:
-        text = f"{self.seconds:.2f} s (frame {self.frame})"
-        if self.start is not None and self.end is not None and self.end > self.start:
-            text += f", {self.start:.2f}-{self.end:.2f} s"
-        return text
-
-
 @dataclass(eq=False)  # identity: sessions live in sets and gr.State
 class Session:
     """One analysed clip or motion file, its Q&A history and its private temp dir."""
@@ -114,8 +104,8 @@ class Session:
     kind: str  # "video" or "motion"
     motion: Motion  # what the model reads: 3D world metres for clips
     track: PoseTrack | None
-    report: Any  # core.analytics.MotionReport
-    guess: Any  # core.analytics.ActivityGuess (before any user override)
+    report: MotionReport
+    guess: ActivityGuess  # before any user override
     activity: str
     workdir: Path
     overlay_path: Path | None = None
@@ -183,20 +173,17 @@ class Session:
         if self.kind != "video" or not self.coach.uses_video:
             return None
         if self._crops is None:
-            from core.video import person_crops
+            from core.pose.video import person_crops
 
             self._crops = person_crops(self.source, self.track, size=self.coach.crop_size)
         return self._crops
 
     # -- key frames and pictures ----------------------------------------------------------
-    def key_frames(self, answer: Answer) -> list[KeyFrame]:
-        """One frame per moment the answer looked at (runs of adjacent viewpoint frames are
-        merged; each keeps its most relevant frame), as frames of ``self.motion``."""
-        n = self.motion.num_frames
-        return [
-            KeyFrame(min(max(m.peak_frame, 0), n - 1), m.peak, m.start, m.end)
-            for m in answer.moments()
-        ]
+    def moments(self, answer: Answer) -> list[Moment]:
+        """The moments the answer looked at (runs of adjacent viewpoint frames merged; each
+        keeps its most relevant frame ``peak_frame``, a frame of ``self.motion``)."""
+        last = self.motion.num_frames - 1
+        return [replace(m, peak_frame=min(max(m.peak_frame, 0), last)) for m in answer.moments()]
 
     def thumbnail(self, frame: int, size: int = 240) -> np.ndarray:
         """(H, W, 3) uint8: the video frame with the skeleton, or the 3D skeleton."""
@@ -228,7 +215,7 @@ class Session:
             return {f"rep {i}": r.peak_frame for i, r in enumerate(reps.reps, start=1)}
         return {}
 
-    def angles_figure(self, highlight: list[int] | None = None) -> Any:
+    def angles_figure(self, highlight: list[int] | None = None) -> Figure:
         """Matplotlib figure of the report's key joint angles over time, with its events."""
         from core.analytics import joint_angles
         from viz.plots import plot_joint_angles
@@ -238,12 +225,12 @@ class Session:
         shown = {name: angles[name] for name in key} if key else angles
         return plot_joint_angles(shown, self.fps, events=self.events(), highlight=highlight)
 
-    def relevance_figure(self, answer: Answer) -> Any:
+    def relevance_figure(self, answer: Answer) -> Figure:
         """Per-frame relevance of ``answer`` with its viewpoint frames marked."""
         from viz.plots import plot_frame_relevance
 
         scores = np.asarray(answer.frame_scores, dtype=np.float64)  # (T,) original frames
-        return plot_frame_relevance(scores, self.fps, [kf.frame for kf in self.key_frames(answer)])
+        return plot_frame_relevance(scores, self.fps, [m.peak_frame for m in self.moments(answer)])
 
     # -- export and cleanup ---------------------------------------------------------------
     def export(self, path: str | Path, fmt: str = "md") -> Path:
@@ -261,9 +248,9 @@ class Coach:
 
     def __init__(
         self,
-        model: Any = None,
+        model: LLaMo | None = None,
         *,
-        loader: Any = None,
+        loader: ModelLoader | None = None,
         warning: str | None = None,
         facts_in_prompt: bool = True,
     ):
@@ -325,7 +312,7 @@ class Coach:
     def loaded(self) -> bool:
         return self._model is not None
 
-    def ensure_model(self, progress: ProgressFn | None = None) -> Any:
+    def ensure_model(self, progress: ProgressFn | None = None) -> LLaMo:
         """The model, loading it on first use (once, whichever session asks first)."""
         with self._load_lock:
             if self._model is None:
@@ -338,7 +325,7 @@ class Coach:
         return self._model
 
     @property
-    def model(self) -> Any:
+    def model(self) -> LLaMo:
         return self.ensure_model()
 
     @property
@@ -393,7 +380,7 @@ class Coach:
             (workdir / "clip").mkdir()
             local = _link_or_copy(path, workdir / "clip" / path.name)
             track = estimate_pose(
-                local, progress=_scaled(progress, 0.0, 0.7), max_seconds=MAX_SECONDS
+                local, progress=_scaled(progress, 0.0, 0.7), max_seconds=MAX_CLIP_SECONDS
             )
             report(progress, 0.7, "Drawing the skeleton overlay")
             overlay = write_overlay(local, track, workdir / f"{path.stem}-skeleton.mp4",
@@ -430,13 +417,13 @@ def _scaled(progress: ProgressFn | None, lo: float, hi: float) -> ProgressFn | N
 
 def _load_model(
     model_dir: str | Path | None, llm: str | None, device: str | None, threads: int | None = None
-) -> tuple[Any, str | None]:
+) -> tuple[LLaMo, str | None]:
     """(model, warning): the trained model, or an untrained one with a warning."""
     import torch
 
-    from core.config import LLaMoConfig
-    from core.llm import load_llm
-    from core.model import LLaMo
+    from core.llamo.config import LLaMoConfig
+    from core.llamo.llm import load_llm
+    from core.llamo.model import LLaMo
 
     if threads is not None:
         torch.set_num_threads(threads)

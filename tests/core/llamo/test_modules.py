@@ -9,16 +9,17 @@ import numpy as np
 import pytest
 import torch
 
-from core.config import LLaMoConfig
-from core.cross_talker import AllFramesFusion, CrossTalker
-from core.feature_enhancer import FeatureEnhancer
-from core.fusion import LLaMoModules
-from core.motion import Motion, Space, load_landmark_csv
-from core.motion_encoder import MotionEncoder
-from core.motion_features import motion_is_3d, motion_to_features
-from core.projector import build_projector
+from core.llamo.config import LLaMoConfig
+from core.llamo.cross_talker import AllFramesFusion, CrossTalker
+from core.llamo.feature_enhancer import FeatureEnhancer
+from core.llamo.features import motion_is_3d, motion_to_features
+from core.llamo.fusion import LLaMoModules
+from core.llamo.motion_encoder import MotionEncoder
+from core.llamo.projector import build_projector
+from core.llamo.video_encoder import VideoEncoder
+from core.motion import Motion, Space
+from core.motion_io import load_landmark_csv
 from core.skeleton import SMPL22, Joint, SMPLJoint
-from core.video_encoder import VideoEncoder
 from tests.conftest import real_path
 
 torch.set_num_threads(1)
@@ -405,7 +406,7 @@ def test_llamo_modules_rejects_inconsistent_setup() -> None:
 
 
 def test_viewpoint_min_gap_spreads_picks_and_still_fills_k():
-    from core.cross_talker import spread_topk
+    from core.llamo.cross_talker import spread_topk
 
     scores = torch.tensor([[0.1, 0.9, 0.95, 0.92, 0.2, 0.3, 0.8, 0.05]])
     mask = torch.ones(1, 8, dtype=torch.bool)

@@ -26,8 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from core.config import LLaMoConfig
-from core.layers import Block, MultiHeadAttention, sinusoidal_embedding
+from core.llamo.config import LLaMoConfig
+from core.llamo.layers import Block, MultiHeadAttention, sinusoidal_embedding
 
 TIME_SCALE = 100.0  # timestamps are embedded at 0.01 s resolution
 

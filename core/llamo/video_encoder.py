@@ -1,6 +1,6 @@
 """Video encoder f_v (LLaMo Sec. 3.2): person-centred crops (B, T, 3, S, S) -> (B, T, H).
 
-"cnn" (default): a small 4-stage CNN over the crops from ``core.video.person_crops``, trained
+"cnn" (default): a small 4-stage CNN over the crops from ``core.pose.video.person_crops``, trained
 with the rest of the model (no pretrained weights are bundled, and nothing is downloaded).
 "hf": a *frozen* HF vision model (CLIP / SigLIP / DINOv2) from a local folder
 (``config.video_model_path``) + a trainable linear map to H. Both add sinusoidal temporal
@@ -17,9 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from core.config import LLaMoConfig
 from core.errors import ModelFilesError
-from core.layers import sinusoidal_embedding
+from core.llamo.config import LLaMoConfig
+from core.llamo.layers import sinusoidal_embedding
 
 CNN_CHANNELS = (32, 64, 128, 256)
 HF_CHUNK = 64  # frames per frozen-backbone call, to bound memory on long clips

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-PROJECTORS = ("linear", "mlp2x_gelu")
+from core.llamo.config import PROJECTORS
 
 
 def build_projector(kind: str, in_dim: int, out_dim: int) -> nn.Module:

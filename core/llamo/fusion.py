@@ -1,7 +1,7 @@
 """``LLaMoModules``: everything between skeleton arrays and the LLM, in one module.
 
 motion encoder f_m -> [video encoder f_v + feature enhancer] -> Cross Talker (or the
-all-frames baseline) -> projector (2H -> LLM width). The model wrapper (``core.model``)
+all-frames baseline) -> projector (2H -> LLM width). The model wrapper (``core.llamo.model``)
 splices ``FusionResult.tokens`` at its placeholder token, LLaVA style.
 """
 
@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from core.config import LLaMoConfig
-from core.cross_talker import AllFramesFusion, CrossTalker, CrossTalkerOutput
-from core.feature_enhancer import FeatureEnhancer
-from core.motion_encoder import MotionEncoder
-from core.projector import build_projector
-from core.video_encoder import VideoEncoder
+from core.llamo.config import LLaMoConfig
+from core.llamo.cross_talker import AllFramesFusion, CrossTalker, CrossTalkerOutput
+from core.llamo.feature_enhancer import FeatureEnhancer
+from core.llamo.motion_encoder import MotionEncoder
+from core.llamo.projector import build_projector
+from core.llamo.video_encoder import VideoEncoder
 
 
 @dataclass

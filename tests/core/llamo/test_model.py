@@ -10,9 +10,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core.config import LLaMoConfig
 from core.errors import InputError, ModelFilesError
-from core.model import IGNORE_INDEX, MOTION_TOKEN_INDEX, LLaMo, prepare_motion
+from core.llamo.config import LLaMoConfig
+from core.llamo.inputs import IGNORE_INDEX, MOTION_TOKEN_INDEX, prepare_motion
+from core.llamo.model import LLaMo
 from core.motion import Motion, PoseTrack
 
 CHATML = (
@@ -362,7 +363,7 @@ def test_video_crops_flow_through_collate_and_answer(tokenizer, golf_track: Pose
 # -- the real LLM ---------------------------------------------------------------------------
 @pytest.mark.slow
 def test_real_smollm2_answers_about_the_golf_clip(golf_track: PoseTrack, monkeypatch) -> None:
-    from core import llm as llm_module
+    from core.llamo import llm as llm_module
 
     llm, tok = llm_module.load_llm(None)
     assert llm.config.hidden_size == 576 and tok.chat_template

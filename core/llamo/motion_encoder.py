@@ -13,11 +13,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from core.config import LLaMoConfig
-from core.layers import Block, sinusoidal_embedding
+from core.llamo.config import LLaMoConfig
+from core.llamo.layers import Block, sinusoidal_embedding
 from core.skeleton import JOINT_GROUPS, NUM_JOINTS
 
-FEATURE_CHANNELS = 4  # (x, y, z, visibility), see core.motion_features
+FEATURE_CHANNELS = 4  # (x, y, z, visibility), see core.llamo.features
 
 
 class MotionEncoder(nn.Module):

@@ -30,11 +30,12 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import InputError, ModelFilesError
+from core.limits import MAX_CLIP_SECONDS
 from core.motion import Motion, PoseTrack, Space
 from core.paths import cache_dir
+from core.pose.video import VideoInfo, iter_frames, probe_video
 from core.progress import ProgressFn, report
 from core.skeleton import NUM_JOINTS, Joint
-from core.video import VideoInfo, iter_frames, probe_video
 
 _CACHE_VERSION = "pose-v3"
 # MediaPipe world axes -> ours (y up, z towards the camera).
@@ -254,7 +255,7 @@ def estimate_pose(
     video_path: str | Path,
     *,
     progress: ProgressFn | None = None,
-    max_seconds: float = 120.0,
+    max_seconds: float = MAX_CLIP_SECONDS,
     model_path: str | Path | None = None,
     use_cache: bool = True,
     max_gap_s: float = 0.25,

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from core.config import LLaMoConfig
-from core.layers import Block
+from core.llamo.config import LLaMoConfig
+from core.llamo.layers import Block
 
 
 class EnhancerLayer(nn.Module):
