@@ -130,6 +130,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     bar = TqdmProgress()
     coach.ensure_model(bar)
     bar.close()
+    print(f"model: {coach.model_label}", file=sys.stderr)
     if coach.warning:
         print(f"warning: {coach.warning}", file=sys.stderr)
     shown, answer = 0, None
@@ -166,6 +167,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     from app.ui import launch
 
     coach = _coach(args)
+    print(f"model: {coach.model_label}")
     launch(coach, host=args.host, port=args.port)
     return 0
 

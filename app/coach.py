@@ -29,6 +29,7 @@ import numpy as np
 from core.answer import Answer, Moment
 from core.errors import InputError, ModelFilesError
 from core.limits import MAX_CLIP_SECONDS, MAX_QUESTION_CHARS, MAX_UPLOAD_BYTES
+from core.model_info import read_model_info
 from core.motion import Motion, PoseTrack
 from core.motion_io import MOTION_SUFFIXES, load_motion
 from core.paths import DEFAULT_MODEL_DIR
@@ -270,6 +271,7 @@ class Coach:
         self._load_lock = threading.Lock()
         self._generate_lock = threading.Lock()
         self._sessions: weakref.WeakSet[Session] = weakref.WeakSet()
+        self.model_dir: Path | None = None  # where the model comes from (set by ``load``)
         atexit.register(self.close)
 
     @classmethod
@@ -303,11 +305,22 @@ class Coach:
             loader=lambda: _load_model(model_dir, llm, device, threads),
             facts_in_prompt=facts_in_prompt,
         )
+        coach.model_dir = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
         if not lazy:
             coach.ensure_model()
         return coach
 
     # -- model ----------------------------------------------------------------------------
+    @property
+    def model_label(self) -> str:
+        """Which model answers: name, how it was made, when trained, its folder (read from
+        the folder's ``model_info.json``; no model load needed)."""
+        if self.model_dir is None:
+            return "a model given in memory"
+        if not (self.model_dir / "config.json").is_file():
+            return f"an UNTRAINED model (no trained weights at {self.model_dir})"
+        return read_model_info(self.model_dir).label()
+
     @property
     def loaded(self) -> bool:
         return self._model is not None

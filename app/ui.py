@@ -93,6 +93,7 @@ def build_ui(coach: Coach) -> gr.Blocks:
     with gr.Blocks(title="LLaMo Coach", delete_cache=(900, 3600)) as demo:
         state = gr.State(None, delete_callback=handlers.close_session)
         gr.Markdown(INTRO)
+        gr.Markdown(f"Model: {coach.model_label}", elem_id="model-info")
         gr.Markdown(PRIVACY_NOTE, elem_id="privacy")
         with gr.Row(equal_height=False):
             with gr.Column(scale=1):

@@ -392,6 +392,11 @@ def run(checkpoint: str, data: str, out: str, ablations: Sequence[tuple[str, str
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from train import club_eval
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if club_eval.wants(argv):  # a club's prepared data: before/after on its own questions
+        return club_eval.main(argv)
     parser = argparse.ArgumentParser(
         prog="python -m train.evaluate", description=__doc__.split("\n")[0]
     )

@@ -1,10 +1,14 @@
 """Two-stage LLaMo training: stage "align" (LLM frozen) then stage "lora" (adds LoRA).
 
-    python -m train.finetune --config train/configs/default.yaml [--resume [DIR]] [--out DIR]
-        [--set model.fusion=all_frames --set stages.1.steps=200 ...]
+    python -m train.finetune --config train/configs/club.yaml [--init-from DIR] [--out DIR]
+        [--resume [CHECKPOINT]] [--set train_data=data/club/train.jsonl --set stages.0.steps=30]
     accelerate launch --config_file train/accelerate/ddp.yaml -m train.finetune --config ...
 
 Runs the same on one CPU, several GPUs or several machines through ``accelerate``.
+``init_from`` names the starting model: ``default`` (the shipped model, the default), any
+trained model folder (``runs/x/model``, a run folder, a checkpoint), or ``scratch`` (random
+motion modules from ``model``). ``eval_data`` (a held-out JSONL, e.g. the one
+``train.prepare`` writes) gives a validation loss at every checkpoint and at the end.
 Exact resume: the data order is a pure function of (seed, step), and every checkpoint holds
 the trainable weights, optimizer, scheduler and the python/numpy/torch RNG states of every
 process, so a resumed run reproduces the losses of an uninterrupted one bit for bit.
@@ -33,10 +37,13 @@ import torch
 import yaml
 
 from core.checks import check_keys, require_int, require_number
+from core.errors import InputError, ModelFilesError
 from core.llamo.config import STAGES, LLaMoConfig
 from core.llamo.inputs import IGNORE_INDEX
+from core.model_info import read_model_info, write_model_info
 from core.motion import Motion
 from core.motion_io import load_motion, save_motion
+from core.paths import DEFAULT_MODEL_DIR
 
 MIXED_PRECISIONS = ("auto", "no", "bf16", "fp16")
 MOTION_INPUTS = ("real", "blank")
@@ -44,12 +51,19 @@ CHECKPOINT_PREFIX = "step-"
 BLANK_MOTION_FILE = "blank_motion.npz"
 TRAIN_CONFIG_FILE = "train_config.yaml"
 BLANK_FRAMES = 40
+INIT_DEFAULT, INIT_SCRATCH = "default", "scratch"
+# ``model`` keys a run starting from a trained model may change; the rest is its architecture.
+INIT_OVERRIDABLE = ("llm", "stage")
 
 
 # -- configuration --------------------------------------------------------------------------
 @dataclass
 class StageConfig:
-    """One training stage: ``name`` is "align" (our modules only) or "lora" (adds LoRA)."""
+    """One training stage: ``name`` is "align" (our modules only) or "lora" (adds LoRA).
+
+    ``warmup_steps`` is capped at half the stage (``effective_warmup``), so a 3-step stage
+    set from the command line works with a recipe's warm-up and still reaches its peak lr.
+    """
 
     name: str
     steps: int
@@ -61,12 +75,12 @@ class StageConfig:
             raise ValueError(f"stages.name: {self.name!r} is not one of {list(STAGES)}")
         require_int("stages.steps", self.steps, 0)
         require_int("stages.warmup_steps", self.warmup_steps, 0)
-        if self.warmup_steps > self.steps:
-            raise ValueError(
-                f"stages.warmup_steps: {self.warmup_steps} exceeds the stage's {self.steps} steps"
-            )
         require_number("stages.lr", self.lr)
         self.lr = float(self.lr)
+
+    @property
+    def effective_warmup(self) -> int:
+        return min(self.warmup_steps, self.steps // 2)
 
 
 @dataclass
@@ -74,6 +88,10 @@ class TrainConfig:
     """Everything one training run needs; ``model`` holds ``LLaMoConfig`` overrides.
 
     Relative paths are taken from the working directory (the repo root in our commands).
+    ``init_from``: "default" (the shipped model), "scratch", or a trained model folder; a
+    run from a trained model keeps its architecture, so ``model`` may then only repeat its
+    values (or name another ``llm`` of the same width). ``model_name`` names the result in the
+    app (default: the output folder's name).
     ``motion_input: blank`` trains the text-only ablation: every motion is replaced by one
     fixed standing pose, so the model sees the question but nothing of the movement.
     """
@@ -81,6 +99,8 @@ class TrainConfig:
     train_data: str
     stages: list[StageConfig]
     model: dict = field(default_factory=dict)
+    init_from: str = INIT_DEFAULT
+    model_name: str | None = None
     eval_data: str | None = None
     out_dir: str = "runs/default"
     batch_size: int = 4
@@ -131,16 +151,33 @@ class TrainConfig:
             )
         if not isinstance(self.model, dict):
             raise ValueError(f"model: must be a mapping of LLaMoConfig fields, got {self.model!r}")
+        if not isinstance(self.init_from, str) or not self.init_from:
+            raise ValueError(
+                f"init_from: use 'default', 'scratch' or a model folder, got {self.init_from!r}"
+            )
+        if self.model_name is not None and (
+            not isinstance(self.model_name, str) or not self.model_name.strip()
+        ):
+            raise ValueError(f"model_name: must be a non-empty name, got {self.model_name!r}")
         self.llamo_config()  # validates the overrides now, not after minutes of loading
+
+    @property
+    def init_dir(self) -> Path | None:
+        """The starting model's folder, None for "scratch" (see ``resolve_init``)."""
+        return resolve_init(self.init_from)
 
     @property
     def total_steps(self) -> int:
         return sum(s.steps for s in self.stages)
 
     def llamo_config(self, stage: str | None = None) -> LLaMoConfig:
-        """The model config: defaults, then ``model`` overrides (errors say ``model.<field>``)."""
+        """The model config: defaults (or the starting model's), then ``model`` overrides
+        (errors say ``model.<field>``)."""
         data = dict(self.model)
         data["stage"] = stage or self.stages[0].name
+        init = self.init_dir
+        if init is not None:
+            return init_config(init, data, self.init_from)
         try:
             return LLaMoConfig.from_dict(data)
         except ValueError as err:
@@ -167,6 +204,49 @@ class TrainConfig:
         for item in overrides:
             apply_override(data, item)
         return cls.from_dict(data)
+
+
+def resolve_init(init_from: str) -> Path | None:
+    """``init_from`` -> the starting model folder (None for "scratch"). A run folder or a
+    checkpoint stands for its ``model/`` subfolder."""
+    if init_from == INIT_SCRATCH:
+        return None
+    if init_from == INIT_DEFAULT:
+        path = DEFAULT_MODEL_DIR
+    else:
+        path = Path(init_from)
+        if not (path / "config.json").is_file() and (path / "model" / "config.json").is_file():
+            path = path / "model"
+    if not (path / "config.json").is_file():
+        raise ValueError(
+            f"init_from: {init_from} is not a trained model folder (no config.json in it or in "
+            f"its model/ folder); use 'default' (the shipped model), 'scratch' or a folder "
+            "train.finetune wrote"
+        )
+    return path
+
+
+def init_config(folder: Path, overrides: dict, init_from: str) -> LLaMoConfig:
+    """The starting model's config; ``overrides`` may repeat its values, not change them."""
+    saved = LLaMoConfig.from_json(folder / "config.json").to_dict()
+    for key, value in overrides.items():
+        if key not in saved:
+            raise ValueError(f"model: unknown keys {[key]}; valid keys are {sorted(saved)}")
+        same = _plain(value) == _plain(saved[key])
+        if key not in INIT_OVERRIDABLE and not same:
+            raise ValueError(
+                f"model.{key}: the starting model ({init_from}) has {saved[key]!r}, the config "
+                f"asks for {value!r}; remove model.{key} or start from init_from: scratch"
+            )
+    data = {**saved, **{k: overrides[k] for k in INIT_OVERRIDABLE if k in overrides}}
+    try:
+        return LLaMoConfig.from_dict(data)
+    except ValueError as err:
+        raise ValueError(f"model.{err}") from None
+
+
+def _plain(value: object) -> object:
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _stage(data: object) -> StageConfig:
@@ -296,12 +376,20 @@ def resolve_resume(out_dir: Path, resume: str | None) -> Path | None:
         return None
     if resume != "latest":
         path = Path(resume)
-        if not (path / "trainer_state.json").is_file():
-            raise ValueError(f"--resume: {path} is not a checkpoint (no trainer_state.json)")
-        return path
+        if (path / "trainer_state.json").is_file():
+            return path
+        if (path / "config.json").is_file():
+            raise InputError(
+                f"--resume: {path} is a trained model, not a checkpoint of an interrupted run; "
+                f"to continue training from it use --init-from {path}"
+            )
+        raise InputError(
+            f"--resume: {path} is not a checkpoint (no trainer_state.json); give a folder "
+            f"under OUT/checkpoints/, or --resume alone for the latest one"
+        )
     found = checkpoint_dirs(out_dir)
     if not found:
-        raise ValueError(
+        raise InputError(
             f"--resume: no checkpoint under {out_dir / 'checkpoints'}; start without --resume"
         )
     return found[-1]
@@ -311,24 +399,50 @@ def resolve_resume(out_dir: Path, resume: str | None) -> Path | None:
 def build_model(
     config: TrainConfig, device: torch.device, checkpoint: Path | None
 ) -> torch.nn.Module:
-    """A fresh LLaMo (from ``config.model``), or the one saved in ``checkpoint/model``."""
+    """The one saved in ``checkpoint/model`` when resuming, else the ``init_from`` model,
+    else a fresh LLaMo from ``config.model``."""
     from core.llamo.model import LLaMo
 
     if checkpoint is not None:
         return LLaMo.from_pretrained(checkpoint / "model", device=device)
-    return LLaMo.from_config(config.llamo_config(), device=device)
+    init = config.init_dir
+    if init is None:
+        return LLaMo.from_config(config.llamo_config(), device=device)
+    llm_kw = {}
+    if config.model.get("llm") is not None:  # another LLM of the same width
+        from core.llamo.llm import load_llm
+
+        llm_kw["llm"], llm_kw["tokenizer"] = load_llm(config.model["llm"], device=device)
+    model = LLaMo.from_pretrained(init, device=device, **llm_kw)
+    model.config.llm = config.llamo_config().llm  # what the saved model will name
+    return model
 
 
 def load_train_examples(config: TrainConfig) -> Sequence[dict]:
     """The training examples (``LLaMo.collate`` inputs) of ``config.train_data``."""
+    return _examples(config, config.train_data, "train_data")
+
+
+def load_eval_examples(config: TrainConfig) -> Sequence[dict] | None:
+    """The held-out examples of ``config.eval_data`` (validation loss), or None."""
+    return _examples(config, config.eval_data, "eval_data") if config.eval_data else None
+
+
+def _examples(config: TrainConfig, name: str, key: str) -> Sequence[dict]:
     from train.data import MotionDataset
 
-    path = Path(config.train_data)
+    path = Path(name)
     if not path.is_file():
-        raise ValueError(
-            f"train_data: {path} does not exist; build it with python -m train.make_dataset"
+        raise InputError(
+            f"{key}: {path} does not exist; make it with python -m train.prepare (a club's "
+            "clips) or python -m train.make_dataset (synthetic)"
         )
-    return MotionDataset.from_jsonl(path)
+    # Person crops only for a model that reads video: the shipped one does not.
+    dataset = MotionDataset.from_jsonl(path, load_crops=config.llamo_config().use_video)
+    if not dataset.load_crops and any("crops" in s.meta for s in dataset.samples):
+        print(f"note: {path} names person crops (meta.crops) but the model reads no video "
+              "(use_video: false); they are not used", file=sys.stderr)  # fmt: skip
+    return dataset
 
 
 def make_blank_motion(examples: Sequence[dict], limit: int = 64) -> Motion:
@@ -404,7 +518,7 @@ class TrainResult:
     history: list[dict]
 
 
-HISTORY_FIELDS = ("step", "stage", "loss", "lr", "grad_norm", "seconds")
+HISTORY_FIELDS = ("step", "stage", "loss", "lr", "grad_norm", "seconds", "val_loss")
 # Fields that must match between a checkpoint and the resuming config for an exact resume.
 RESUME_FIELDS = ("train_data", "model", "seed", "batch_size", "grad_accum", "motion_input")
 
@@ -440,6 +554,7 @@ class Trainer:
         self.seconds_before = 0.0
         self.blank: Motion | None = None
         self._n_examples = 0
+        self.eval_examples: Sequence[dict] | None = None
 
     @property
     def per_step(self) -> int:
@@ -448,15 +563,21 @@ class Trainer:
 
     def run(self, resume: str | None = None) -> TrainResult:
         cfg, acc = self.config, self.accelerator
+        checkpoint = resolve_resume(self.out_dir, resume)  # before minutes of loading
         seed_everything(cfg.seed)
         examples = load_train_examples(cfg)
         if cfg.motion_input == "blank":
             self.blank = make_blank_motion(examples)
             examples = BlankMotion(examples, self.blank)
         self._n_examples = len(examples)
-        checkpoint = resolve_resume(self.out_dir, resume)
+        self.eval_examples = load_eval_examples(cfg)
+        if self.eval_examples is not None and self.blank is not None:
+            self.eval_examples = BlankMotion(self.eval_examples, self.blank)
         model = build_model(cfg, acc.device, checkpoint)
-        ckpt_state = self._restore(checkpoint) if checkpoint else None
+        try:
+            ckpt_state = self._restore(checkpoint) if checkpoint else None
+        except ValueError as err:  # a checkpoint that does not fit this config or launch
+            raise InputError(str(err)) from None
         self.started = time.perf_counter()
         bar = _progress_bar(cfg.total_steps, self.step, disable=not acc.is_main_process)
         end = 0
@@ -504,7 +625,7 @@ class Trainer:
         optimizer = torch.optim.AdamW(groups, lr=stage.lr)
         cfg = self.config
         scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda s: lr_factor(s, stage.warmup_steps, stage.steps, cfg.min_lr_ratio)
+            optimizer, lambda s: lr_factor(s, stage.effective_warmup, stage.steps, cfg.min_lr_ratio)
         )
         return params, optimizer, scheduler
 
@@ -533,6 +654,7 @@ class Trainer:
             self.step += 1
             self._log(stage.name, loss, lr, grad_norm, bar)
             if self.step % cfg.save_every == 0 or self.step == end:
+                self._validate(wrapped, bar)
                 self.save_checkpoint(acc.unwrap_model(wrapped), optimizer, scheduler, index)
         model = acc.unwrap_model(wrapped)
         acc.free_memory()
@@ -570,6 +692,31 @@ class Trainer:
             # or a resumed run would see different dropout masks.
             generator=torch.Generator().manual_seed(cfg.seed),
         )
+
+    def _validate(self, wrapped, bar) -> None:
+        """Mean loss on the ``eval_data`` examples (no dropout, no gradients) into the last
+        history row; every process computes it alike, and the RNG streams are left as
+        they were so validation never changes the training run."""
+        if not self.eval_examples:
+            return
+        acc, cfg = self.accelerator, self.config
+        model, examples = acc.unwrap_model(wrapped), self.eval_examples
+        collate = partial(collate_limited, model.collate, cfg.max_seq_len)
+        saved = rng_state()
+        model.eval()
+        total = 0.0
+        with torch.no_grad(), acc.autocast():
+            for start in range(0, len(examples), cfg.batch_size):
+                chunk = [
+                    examples[i] for i in range(start, min(start + cfg.batch_size, len(examples)))
+                ]
+                total += float(model(to_device(collate(chunk), acc.device))) * len(chunk)
+        wrapped.train()
+        set_rng_state(saved)
+        self.history[-1]["val_loss"] = total / len(examples)
+        if acc.is_main_process:
+            bar.write(f"step {self.step}: validation loss {total / len(examples):.4f} "
+                      f"({len(examples)} held-out lines of {cfg.eval_data})")  # fmt: skip
 
     def _log(self, stage: str, loss: torch.Tensor, lr: float, grad_norm, bar) -> None:
         seconds = self.seconds_before + time.perf_counter() - self.started
@@ -621,13 +768,27 @@ class Trainer:
         return final
 
     def _write_model(self, model, folder: Path) -> None:
-        """``save_pretrained`` plus the training config (and the blank motion, if any)."""
+        """``save_pretrained``, the training config, who the model is (``model_info.json``)
+        and the blank motion of a text-only run."""
         model.save_pretrained(folder)
         (folder / TRAIN_CONFIG_FILE).write_text(
             yaml.safe_dump(self.config.to_dict(), sort_keys=False)
         )
+        write_model_info(folder, self.config.model_name or self.out_dir.name, self._source())
         if self.blank is not None:
             save_motion(self.blank, folder / BLANK_MOTION_FILE)
+
+    def _source(self) -> str:
+        """How this model was made, for ``model_info.json``."""
+        cfg = self.config
+        init = cfg.init_dir
+        if init is None:
+            start = "trained from scratch"
+        else:
+            name = read_model_info(init).name
+            start = f"fine-tuned from {name}" + (
+                f" ({cfg.init_from})" if cfg.init_from not in (INIT_DEFAULT, name) else "")  # fmt: skip
+        return f"{start} on {cfg.train_data}, {self.step} steps"
 
     def _prune(self) -> None:
         keep = self.config.keep_checkpoints
@@ -693,20 +854,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="continue from the latest checkpoint of the output folder, or from the given one",
     )  # fmt: skip
     parser.add_argument(
+        "--init-from", metavar="DIR",
+        help="start from this trained model ('default', 'scratch' or a folder); same as "
+        "--set init_from=DIR",
+    )  # fmt: skip
+    parser.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
         help="override a config value, e.g. --set model.fusion=all_frames --set stages.1.steps=50",
     )  # fmt: skip
     args = parser.parse_args(argv)
+    overrides = [*args.overrides, *([f"init_from={args.init_from}"] if args.init_from else [])]
     try:
-        config = TrainConfig.from_yaml(args.config, args.overrides)
+        config = TrainConfig.from_yaml(args.config, overrides)
     except ValueError as err:
         parser.error(str(err))
-    result = train(config, out_dir=args.out, resume=args.resume)
+    try:
+        result = train(config, out_dir=args.out, resume=args.resume)
+    except (InputError, ModelFilesError) as err:
+        parser.exit(2, f"error: {err}\n")
     if result.history:
         last = result.history[-1]
-        print(
-            f"done: {last['step']} steps, loss {last['loss']:.4f}, {last['seconds']:.0f} s; model in {result.model_dir}"
-        )
+        val = last.get("val_loss")
+        print(f"done: {last['step']} steps, loss {last['loss']:.4f}"
+              + (f", validation loss {val:.4f}" if val is not None else "")
+              + f", {last['seconds']:.0f} s; model in {result.model_dir}")  # fmt: skip
     return 0
 
 

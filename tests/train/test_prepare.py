@@ -49,7 +49,7 @@ def test_prepare_real_clip_skips_corrupt_one_and_resumes(
     qa = _qa(tmp_path / "qa.jsonl", ["golf.mp4", "broken.mp4", "golf.mp4"])
     out = tmp_path / "data"
 
-    summary = prepare(clips, qa, out, workers=1)
+    summary = prepare(clips, qa, out, workers=1, crops=True)
     assert summary.prepared == ["golf.mp4"] and list(summary.failed) == ["broken.mp4"]
     assert summary.lines_written == 2 and summary.lines_skipped == 1
     track = PoseTrack.load(out / "motions" / "golf.npz")
