@@ -424,8 +424,15 @@ def load_train_examples(config: TrainConfig) -> Sequence[dict]:
 
 
 def load_eval_examples(config: TrainConfig) -> Sequence[dict] | None:
-    """The held-out examples of ``config.eval_data`` (validation loss), or None."""
-    return _examples(config, config.eval_data, "eval_data") if config.eval_data else None
+    """The held-out examples of ``config.eval_data`` (validation loss), or None. A missing
+    file only costs the validation loss (a note says so): training does not need it."""
+    if not config.eval_data:
+        return None
+    if not Path(config.eval_data).is_file():
+        print(f"note: eval_data {config.eval_data} does not exist: no validation loss (hold out "
+              "clips with python -m train.prepare ... --heldout)", file=sys.stderr)  # fmt: skip
+        return None
+    return _examples(config, config.eval_data, "eval_data")
 
 
 def _examples(config: TrainConfig, name: str, key: str) -> Sequence[dict]:

@@ -55,7 +55,9 @@ def test_ask_prints_answer_and_viewpoint_frames(monkeypatch, capsys, tmp_path: P
     report = tmp_path / "r.html"
     assert cli.main(["ask", str(SQUAT), "How many reps?", "--max-new-tokens", "4",
                      "--export", str(report)]) == 0  # fmt: skip
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
+    assert "model: a model given in memory" in captured.err  # which model answers
     assert "Viewpoint frames (the moments the model looked at):" in out
     frames = re.findall(r"([\d.]+) s \(frame (\d+)\)", out)
     assert frames and all(0 <= int(f) < 400 for _, f in frames)
@@ -71,6 +73,7 @@ def test_launcher_answers_with_the_default_model(tmp_path: Path) -> None:
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "model: default (shipped with LLaMo Coach" in proc.stderr
     assert re.search(r"[\d.]+ s \(frame \d+\)", proc.stdout)
     answer = proc.stdout.split("\nViewpoint frames")[0].strip()
     assert answer  # some text was generated

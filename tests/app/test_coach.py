@@ -246,7 +246,7 @@ def test_load_without_default_model_falls_back_with_a_warning(monkeypatch, tmp_p
 
     monkeypatch.setattr(coach_mod, "DEFAULT_MODEL_DIR", tmp_path / "absent")
     coach = Coach.load(lazy=True)
-    assert not coach.loaded
+    assert not coach.loaded and "UNTRAINED" in coach.model_label  # said before any load
     model = coach.ensure_model()
     assert (
         coach.loaded and "UNTRAINED" in coach.warning and str(tmp_path / "absent") in coach.warning
