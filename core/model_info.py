@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 INFO_FILE = "model_info.json"
@@ -25,10 +25,10 @@ class ModelInfo:
     trained_at: str  # ISO 8601 UTC, or "unknown"
     folder: str = ""
 
-    def label(self) -> str:
-        """One line: ``club (fine-tuned from ..., trained 2026-11-30 12:10 UTC) at DIR``."""
+    def label(self, folder: bool = True) -> str:
+        """One line: ``club (fine-tuned from ...; trained 2026-11-30 12:10 UTC) at DIR``."""
         when = self.trained_at.replace("T", " ").replace("Z", " UTC")
-        where = f" at {self.folder}" if self.folder else ""
+        where = f" at {self.folder}" if self.folder and folder else ""
         return f"{self.name} ({self.source}; trained {when}){where}"
 
 
@@ -62,7 +62,3 @@ def read_model_info(folder: str | Path) -> ModelInfo:
         else "unknown"
     )
     return ModelInfo(folder.name, "no model_info.json", when, str(folder))
-
-
-def info_dict(info: ModelInfo) -> dict:
-    return asdict(info)

@@ -307,7 +307,7 @@ def answer_all(name: str, folder: Path, items: Sequence[ClubItem], dataset, *,
             answer = model.answer(ex["motion"], item.question, video=ex["video"],
                                   history=item.history, max_new_tokens=max_new_tokens)  # fmt: skip
             preds.append(score_answer(item, answer.text, answer.timestamps))
-    label = read_model_info(folder).label().split(f" at {folder}")[0]
+    label = read_model_info(folder).label(folder=False)
     return ModelRun(name, str(folder), label, time.perf_counter() - start, preds)
 
 

@@ -585,6 +585,10 @@ class Trainer:
             ckpt_state = self._restore(checkpoint) if checkpoint else None
         except ValueError as err:  # a checkpoint that does not fit this config or launch
             raise InputError(str(err)) from None
+        if checkpoint is None and self.eval_examples and acc.is_main_process:
+            # The starting point, so the validation losses that follow have a reference.
+            print(f"step 0 (the starting model): validation loss "
+                  f"{self.validation_loss(model):.4f}")  # fmt: skip
         self.started = time.perf_counter()
         bar = _progress_bar(cfg.total_steps, self.step, disable=not acc.is_main_process)
         end = 0
@@ -701,13 +705,21 @@ class Trainer:
         )
 
     def _validate(self, wrapped, bar) -> None:
-        """Mean loss on the ``eval_data`` examples (no dropout, no gradients) into the last
-        history row; every process computes it alike, and the RNG streams are left as
-        they were so validation never changes the training run."""
+        """Validation loss into the last history row (and printed)."""
         if not self.eval_examples:
             return
-        acc, cfg = self.accelerator, self.config
-        model, examples = acc.unwrap_model(wrapped), self.eval_examples
+        loss = self.validation_loss(self.accelerator.unwrap_model(wrapped))
+        wrapped.train()
+        self.history[-1]["val_loss"] = loss
+        if self.accelerator.is_main_process:
+            bar.write(f"step {self.step}: validation loss {loss:.4f} "
+                      f"({len(self.eval_examples)} held-out lines of {self.config.eval_data})")  # fmt: skip
+
+    def validation_loss(self, model) -> float:
+        """Mean loss on the ``eval_data`` examples (no dropout, no gradients). Every process
+        computes it alike, and the RNG streams are left as they were, so validating never
+        changes the training run."""
+        acc, cfg, examples = self.accelerator, self.config, self.eval_examples
         collate = partial(collate_limited, model.collate, cfg.max_seq_len)
         saved = rng_state()
         model.eval()
@@ -718,12 +730,8 @@ class Trainer:
                     examples[i] for i in range(start, min(start + cfg.batch_size, len(examples)))
                 ]
                 total += float(model(to_device(collate(chunk), acc.device))) * len(chunk)
-        wrapped.train()
         set_rng_state(saved)
-        self.history[-1]["val_loss"] = total / len(examples)
-        if acc.is_main_process:
-            bar.write(f"step {self.step}: validation loss {total / len(examples):.4f} "
-                      f"({len(examples)} held-out lines of {cfg.eval_data})")  # fmt: skip
+        return total / len(examples)
 
     def _log(self, stage: str, loss: torch.Tensor, lr: float, grad_norm, bar) -> None:
         seconds = self.seconds_before + time.perf_counter() - self.started

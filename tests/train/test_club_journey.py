@@ -39,7 +39,7 @@ def _club_qa(path: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_club_journey_from_the_shipped_model(tmp_path: Path) -> None:
+def test_club_journey_from_the_shipped_model(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from app.coach import Coach
     from train import evaluate, finetune
     from train.data import load_jsonl, turn_moments
@@ -68,6 +68,9 @@ def test_club_journey_from_the_shipped_model(tmp_path: Path) -> None:
                           "--set", f"eval_data={data / 'heldout.jsonl'}",
                           "--set", "stages.0.steps=2", "--set", "save_every=2"])  # fmt: skip
     assert code == 0
+    printed = capsys.readouterr().out
+    assert "step 0 (the starting model): validation loss" in printed
+    assert "step 2: validation loss" in printed and "held-out lines" in printed
     with (run / "loss.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 2 and float(rows[-1]["val_loss"]) > 0
@@ -81,7 +84,8 @@ def test_club_journey_from_the_shipped_model(tmp_path: Path) -> None:
     text = report.read_text()
     assert "## Before / after" in text and "| measure | n | shipped | fine-tuned |" in text
     assert "| counts: exact | 1 |" in text and "| times: within tolerance" in text
-    assert text.count("| shipped | ") == 2 and text.count("| fine-tuned | ") == 2
+    predictions = text.split("## Every prediction")[1]  # both models' answer to each question
+    assert predictions.count("| shipped | ") == 2 and predictions.count("| fine-tuned | ") == 2
     assert "moment: 3.17-3.43 s (frames 95-103)" in text
 
     # 4. the app: the fine-tuned model loads in Coach and says which model it is
