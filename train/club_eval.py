@@ -33,7 +33,7 @@ from pathlib import Path
 from core.model_info import read_model_info
 from core.paths import DEFAULT_MODEL_DIR
 from train.answers import read_count, read_numbers
-from train.club_format import NUMBER_TOLERANCE_REL, TIME_TOLERANCE_S
+from train.club_format import NUMBER_TOLERANCE_REL, SECONDS, TIME_TOLERANCE_S
 
 BASELINE_NAME, TUNED_NAME = "shipped", "fine-tuned"
 # Words that carry no coaching content; the key terms of an answer are its other words.
@@ -145,8 +145,11 @@ def target_span(item: ClubItem) -> tuple[float, float] | None:
 
 def score_answer(item: ClubItem, text: str, looked_at: Sequence[float] = ()) -> ClubPrediction:
     """Score one answer by the item's kind; times and viewpoints against the moment."""
-    pred = ClubPrediction(text, answer_times=read_numbers(text, "s") if re.search(r"\d", text)
-                          else [], looked_at=[round(float(t), 2) for t in looked_at])  # fmt: skip
+    # Only numbers written in seconds are times ("90°" or "1.1 reps" are not).
+    times = read_numbers(text, "s") if SECONDS.search(text) else []
+    pred = ClubPrediction(
+        text, answer_times=times, looked_at=[round(float(t), 2) for t in looked_at]
+    )
     tol_s = item.tolerance if item.kind == "time" and item.tolerance else TIME_TOLERANCE_S
     if item.moments:
         pred.looked_at_moment = any(

@@ -41,7 +41,7 @@ LINE_KEYS = frozenset({"video", "conversations", "meta"})
 # the coach's moment; a number within 10% of the coach's.
 TIME_TOLERANCE_S = 0.25
 NUMBER_TOLERANCE_REL = 0.10
-_SECONDS = re.compile(r"\d\s*(?:s\b|sec|second)", re.I)
+SECONDS = re.compile(r"\d\s*(?:s\b|sec|second)", re.I)
 _HOW_MANY = re.compile(r"\bhow many\b|\bcount\b|\bnumber of\b", re.I)
 
 
@@ -112,7 +112,7 @@ def guess_kind(question: str, answer: str, has_moment: bool) -> str:
     numbers = read_numbers(answer)
     if _HOW_MANY.search(question) and numbers:
         return "count"
-    if numbers and (has_moment or _SECONDS.search(answer)):
+    if numbers and (has_moment or SECONDS.search(answer)):
         return "time"
     return "number" if numbers else "text"
 

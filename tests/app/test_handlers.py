@@ -208,8 +208,10 @@ def test_build_ui_has_the_page_parts(coach: Coach) -> None:
     ids = {getattr(b, "elem_id", None) for b in demo.blocks.values()}
     want = {"clip-input", "motion-input", "activity", "analyze-btn", "overlay-video", "facts",
             "angles-plot", "chat", "question", "ask-btn", "viewpoint-gallery", "relevance-plot",
-            "skeleton-3d", "export-btn", "privacy"}  # fmt: skip
+            "skeleton-3d", "export-btn", "privacy", "model-info"}  # fmt: skip
     assert want <= ids
+    info = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "model-info")
+    assert info.value == f"Model: {coach.model_label}"  # the page says which model answers
     video = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "clip-input")
     assert set(video.sources) == {"upload", "webcam"}
     states = [b for b in demo.blocks.values() if isinstance(b, gr.State)]

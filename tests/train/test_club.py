@@ -97,6 +97,7 @@ def test_club_scoring_counts_times_numbers_and_text() -> None:
     assert hit.correct and hit.time_error == pytest.approx(0.13) and hit.looked_at_moment
     miss = score_answer(top, "The top is 6.6 seconds after the impact.", looked_at=[0.5])
     assert not miss.correct and miss.time_error == pytest.approx(2.63)
+    assert score_answer(top, "Knees at 90°, about 1.1 reps.").answer_times == []  # not times
     assert miss.looked_at_moment is False
     assert score_answer(_item("number", "Your spine leans 40°."), "About 43° at address").correct
     assert not score_answer(_item("number", "Your spine leans 40°."), "55° at address").correct
