@@ -4,7 +4,14 @@ Deterministic, torch-free functions of a ``Motion`` or ``PoseTrack``; every resu
 typed dataclass with frame indices, seconds and a one-line ``str()``. See docs/analytics.md.
 """
 
-from .activity import ACTIVITIES, ActivityGuess, guess_activity
+from .activity import (
+    ACTIVITIES,
+    NOT_SUPPORTED,
+    SUPPORTED_ACTIVITIES,
+    UNSURE,
+    ActivityGuess,
+    guess_activity,
+)
 from .angles import CameraExtremes, camera_extremes, front_foot, joint_angles
 from .baseball import BASEBALL_EVENTS, BaseballParams, BaseballSwingPhases, baseball_swing_phases
 from .golf import (
@@ -20,7 +27,7 @@ from .report import AngleSummary, MotionReport, analyze_motion
 from .reps import EXERCISES, ExerciseProfile, Rep, RepCount, RepParams, count_reps, squat_stage
 
 __all__ = [
-    "ACTIVITIES", "BASEBALL_EVENTS", "EXERCISES", "GOLF_EVENTS", "ActivityGuess", "AngleSummary",
+    "ACTIVITIES", "BASEBALL_EVENTS", "NOT_SUPPORTED", "SUPPORTED_ACTIVITIES", "UNSURE", "EXERCISES", "GOLF_EVENTS", "ActivityGuess", "AngleSummary",
     "BaseballParams", "BaseballSwingPhases", "CameraExtremes", "ExerciseProfile", "GolfDBTempoStats",
     "GolfParams", "GolfSwingEvents", "MotionReport", "Rep", "RepCount", "RepParams",
     "analyze_motion", "baseball_swing_phases", "camera_extremes", "count_reps", "detect_view",
