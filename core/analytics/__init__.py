@@ -19,10 +19,11 @@ from .golf import (
     GolfDBTempoStats,
     GolfParams,
     GolfSwingEvents,
-    detect_view,
+    find_swings,
     golf_swing_events,
     golfdb_tempo_stats,
 )
+from .golf_view import detect_view
 from .report import AngleSummary, MotionReport, analyze_motion
 from .reps import EXERCISES, ExerciseProfile, Rep, RepCount, RepParams, count_reps, squat_stage
 
@@ -30,7 +31,7 @@ __all__ = [
     "ACTIVITIES", "BASEBALL_EVENTS", "NOT_SUPPORTED", "SUPPORTED_ACTIVITIES", "UNSURE", "EXERCISES", "GOLF_EVENTS", "ActivityGuess", "AngleSummary",
     "BaseballParams", "BaseballSwingPhases", "CameraExtremes", "ExerciseProfile", "GolfDBTempoStats",
     "GolfParams", "GolfSwingEvents", "MotionReport", "Rep", "RepCount", "RepParams",
-    "analyze_motion", "baseball_swing_phases", "camera_extremes", "count_reps", "detect_view",
+    "analyze_motion", "baseball_swing_phases", "camera_extremes", "count_reps", "detect_view", "find_swings",
     "front_foot", "golf_swing_events", "golfdb_tempo_stats", "guess_activity", "joint_angles",
     "squat_stage",
 ]  # fmt: skip
