@@ -13,8 +13,9 @@ Pose glitches (a frame where the estimator latched onto the catcher or umpire) a
 first. The pitcher is on the side away from where the batter holds the hands before the
 swing; the front foot is the ankle nearer the pitcher, and the batter is left-handed when it
 is the right foot. The stride (the front ankle travelling furthest) must agree for a
-confident handedness; a camera behind the pitcher or catcher (feet in depth) cannot tell. A PoseTrack uses its 2D image paths
-(steadier than 3D, and the swing's timing needs no depth).
+confident handedness; a camera behind the pitcher or catcher (feet in depth) cannot tell.
+A PoseTrack uses its 2D image paths (steadier than 3D, and the swing's timing needs no
+depth).
 """
 
 from __future__ import annotations
