@@ -14,6 +14,7 @@ from .activity import (
 )
 from .angles import CameraExtremes, camera_extremes, front_foot, joint_angles
 from .baseball import BASEBALL_EVENTS, BaseballParams, BaseballSwingPhases, baseball_swing_phases
+from .facts import TRUST_THRESHOLD, Fact
 from .golf import (
     GOLF_EVENTS,
     GolfDBTempoStats,
@@ -28,7 +29,7 @@ from .report import AngleSummary, MotionReport, analyze_motion
 from .reps import EXERCISES, ExerciseProfile, Rep, RepCount, RepParams, count_reps, squat_stage
 
 __all__ = [
-    "ACTIVITIES", "BASEBALL_EVENTS", "NOT_SUPPORTED", "SUPPORTED_ACTIVITIES", "UNSURE", "EXERCISES", "GOLF_EVENTS", "ActivityGuess", "AngleSummary",
+    "ACTIVITIES", "BASEBALL_EVENTS", "NOT_SUPPORTED", "SUPPORTED_ACTIVITIES", "UNSURE", "EXERCISES", "GOLF_EVENTS", "ActivityGuess", "AngleSummary", "Fact", "TRUST_THRESHOLD",
     "BaseballParams", "BaseballSwingPhases", "CameraExtremes", "ExerciseProfile", "GolfDBTempoStats",
     "GolfParams", "GolfSwingEvents", "MotionReport", "Rep", "RepCount", "RepParams",
     "analyze_motion", "baseball_swing_phases", "camera_extremes", "count_reps", "detect_view", "find_swings",

@@ -12,8 +12,8 @@ Phases (each event is the frame where the phase starts):
 Pose glitches (a frame where the estimator latched onto the catcher or umpire) are dropped
 first. The pitcher is on the side away from where the batter holds the hands before the
 swing; the front foot is the ankle nearer the pitcher, and the batter is left-handed when it
-is the right foot. The stride (the front ankle travelling furthest) must agree for a
-confident handedness; a camera behind the pitcher or catcher (feet in depth) cannot tell.
+is the right foot. This needs a side view: a camera behind the pitcher or catcher sees the
+feet overlap (less than 0.4 torso lengths apart), and the handedness is then unsure.
 A PoseTrack uses its 2D image paths (steadier than 3D, and the swing's timing needs no
 depth).
 """
@@ -110,7 +110,7 @@ def baseball_swing_phases(
     fastest = int(np.nanargmax(path.speed))
     ankles = _ankles(body, prm)
     to_pitcher = _pitcher_side(path, fastest)
-    front, agree = _front_foot(ankles, fastest, to_pitcher)
+    front, apart = _front_foot(ankles, fastest, to_pitcher)
     stride, plant = _stride(ankles[front], body.fps, fastest, prm)
     forward = path.pos[:, 0] * to_pitcher  # hands towards the pitcher, torso lengths
     contact = _contact(forward, body.fps, stride, prm)
@@ -125,7 +125,7 @@ def baseball_swing_phases(
     frames = {"stance": 0, "load": min(load, contact), "stride": min(stride, contact),
               "foot_plant": min(plant, contact), "contact": contact, "follow_through": end}  # fmt: skip
     times = {k: body.seconds(v) for k, v in frames.items()}
-    conf = {"phases": 0.7, "handedness": 0.9 if agree else 0.4}
+    conf = {"phases": 0.7, "handedness": 0.9 if apart > 0.4 else 0.3}  # side view: feet apart
     return BaseballSwingPhases(frames, times, front, body.fps, conf)
 
 
@@ -144,15 +144,13 @@ def _pitcher_side(path: HandsPath, fastest: int) -> float:
     return -1.0 if np.nanmedian(before) > 0 else 1.0
 
 
-def _front_foot(ankles: dict[str, np.ndarray], until: int, to_pitcher: float) -> tuple[str, bool]:
-    """The ankle nearer the pitcher in the stance, and whether the stride agrees (that ankle
-    also travels furthest before ``until``)."""
+def _front_foot(ankles: dict[str, np.ndarray], until: int, to_pitcher: float) -> tuple[str, float]:
+    """The ankle nearer the pitcher in the stance, and how clearly the feet are apart along
+    the image x in torso lengths (a camera behind the pitcher or catcher sees them overlap)."""
     n = max(3, until // 2)
-    ahead = {s: float(np.nanmedian(a[:n, 0])) * to_pitcher for s, a in ankles.items()}
-    front = max(ahead, key=ahead.get)
-    travel = {s: float(np.nansum(np.linalg.norm(np.diff(a[: until + 1], axis=0), axis=1)))
-              for s, a in ankles.items()}  # fmt: skip
-    return front, max(travel, key=travel.get) == front
+    x = {s: float(np.nanmedian(a[:n, 0])) for s, a in ankles.items()}
+    front = max(x, key=lambda s: x[s] * to_pitcher)
+    return front, abs(x["left"] - x["right"])
 
 
 def _stride(front: np.ndarray, fps: float, until: int, prm: BaseballParams) -> tuple[int, int]:
