@@ -7,15 +7,17 @@ Rules on robust, speed-independent cues (features in torso lengths, degrees, fra
   degrees from vertical (a push-up is horizontal; swings, squats and curls are upright);
 * ``grip``: fraction of frames with the wrists within half a torso in the image (both hands
   on a club or bat);
-* ``hands_start`` / ``hands_top``: the hands' height above the hips at the start and at
-  their highest (a golfer addresses the ball with the hands at or below the hips and swings
-  them above the shoulders; a batter starts with them near the shoulders);
+* ``hands_start`` / ``hands_top`` / ``hands_low``: the hands' height above the hips at the
+  start, at their highest and at their lowest (5th percentile), after dropping pose glitches
+  (a golfer's hands come down to the hips at address and impact and go above the shoulders
+  at the top; a batter starts with them near the shoulders and keeps them above the hips);
 * ``motion``: how far the hands and feet move relative to the hips (5th-95th percentile,
   torso lengths), which tells standing from moving at any playback speed;
 * reps found with each exercise profile that also fit the exercise's posture (done in place;
-  trunk horizontal for push-ups, upright otherwise; both arms overhead and the feet opening
-  for jumping jacks; upper arms by the sides for curls; feet under the body for squats and
-  split for lunges); ``burst``: peak over median hand speed; ``golf_found``: a backswing-downswing-finish
+  trunk horizontal for push-ups, upright otherwise; both arms raised above 60 deg and the
+  feet opening for jumping jacks; upper arms by the sides for curls; feet under the body for
+  squats and split for lunges);
+* ``burst``: peak over median hand speed; ``golf_found``: a backswing-downswing-finish
   pattern of the hands; ``stride`` / ``travel``: alternating knees and hips moving across.
 
 Each label gets a score in [0, 1], a product of soft gates on those cues, and a periodic
@@ -36,6 +38,7 @@ from core.motion import Motion, PoseTrack, Space
 from core.skeleton import Joint as J
 
 from .angles import Body, body_of, joint_angles
+from .baseball import despiked
 from .golf import GolfParams, find_golf_frames, hands_path
 from .reps import count_reps, cut_frames, periodic_energy
 
@@ -98,7 +101,7 @@ def _fitting_reps(
 ) -> int:
     """Reps of ``exercise`` done in place with the exercise's posture: the hips move less
     than a torso sideways, the trunk is horizontal (push-up) or upright (the rest), both arms
-    go overhead and the legs open (jumping jack), the upper arms stay by the sides (curl), the
+    rise and the legs open (jumping jack), the upper arms stay by the sides (curl), the
     feet stay under the body (squat) or split far apart (lunge)."""
     try:
         reps = count_reps(track_or_motion, exercise).reps
@@ -116,7 +119,7 @@ def _fitting_reps(
         lean = _median(trunk[sl])
         checks = {
             "push_up": lean > 60.0,
-            "jumping_jack": arms_up[p] > 120.0 and _span(feet[sl]) > 0.3,
+            "jumping_jack": arms_up[p] > 60.0 and _span(feet[sl]) > 0.3,
             "curl": lean < 50.0 and _median(arms_out[sl]) < 45.0,
             "squat": lean < 50.0 and feet[p] < 1.4,
             "lunge": lean < 50.0 and feet[p] >= 1.4,
@@ -168,15 +171,17 @@ def _motion(flat: Body) -> float:
 
 def _hand_features(flat: Body) -> dict[str, float]:
     """Grip, the hands' starting and top height, their burstiness, and the golf pattern."""
-    out = {"grip": 0.0, "hands_start": 0.0, "hands_top": 0.0, "burst": 0.0, "golf_found": 0.0}
+    out = {"grip": 0.0, "hands_start": 0.0, "hands_top": 0.0, "hands_low": 0.0, "burst": 0.0,
+           "golf_found": 0.0}  # fmt: skip
     try:
-        path = hands_path(flat)
+        path = hands_path(despiked(flat))
     except InputError:
         return out  # hands not seen (e.g. a legs-only landmark file): no swing features
     wrists = np.linalg.norm(flat.p[:, J.LEFT_WRIST] - flat.p[:, J.RIGHT_WRIST], axis=1)
     out["grip"] = float(np.mean(wrists / _torso(flat) < 0.5))
     out["hands_start"] = float(np.nanmedian(path.height[: max(3, flat.num_frames // 6)]))
     out["hands_top"] = float(np.nanmax(path.height))
+    out["hands_low"] = float(np.nanpercentile(path.height, 5))
     speed = path.speed[np.isfinite(path.speed)]
     if speed.size:
         out["burst"] = float(np.max(speed) / (np.median(speed) + 0.05 * np.max(speed)))
@@ -210,9 +215,13 @@ def _scores(f: dict[str, float]) -> dict[str, float]:
     s = _exercise_scores(f)
     upright = 1.0 - _ramp(f["horizontal"], 0.2, 0.5)
     one_off = upright * (1.0 - max(s.values()))  # swings and walks are not periodic exercises
+    # Golf: the ball lies on the ground, so the hands come down to the hips at address and
+    # impact, and go above the shoulders at the top. Baseball: the ball comes at the body, so
+    # the hands stay above the hips, starting near the shoulders (not over the head).
     s["golf_swing"] = (one_off * f["golf_found"] * _ramp(f["grip"], 0.3, 0.6)
-                       * _ramp(0.6 - f["hands_start"], 0.0, 0.3) * _ramp(f["hands_top"], 1.0, 1.3))  # fmt: skip
+                       * _ramp(0.6 - f["hands_low"], 0.0, 0.3) * _ramp(f["hands_top"], 1.0, 1.3))  # fmt: skip
     s["baseball_swing"] = (one_off * _ramp(f["grip"], 0.25, 0.45) * _ramp(f["hands_start"], 0.3, 0.6)
+                           * (1.0 - _ramp(f["hands_start"], 1.5, 1.8)) * _ramp(f["hands_low"], 0.0, 0.3)
                            * _ramp(f["motion"], 1.0, 1.5) * _ramp(f["burst"], 1.5, 3.0))  # fmt: skip
     moved = 1.0 if f["travel"] < 0 else _ramp(f["travel"], 1.0, 2.0)  # < 0: 3D, travel unseen
     free_hands = 1.0 - _ramp(f["grip"], 0.3, 0.6)  # a walker does not hold a club or bat

@@ -187,3 +187,16 @@ def test_fact_marks_and_threshold() -> None:
     assert sure.trusted and not unsure.trusted
     with pytest.raises(ValueError, match="kind"):
         Fact("x", 1.0, "gossip")
+
+
+@pytest.mark.parametrize("view", ["down_the_line", "face_on"])
+def test_super_slow_downswing_alone_is_still_a_golf_swing(view: str) -> None:
+    """8x slow motion from just before the top to the follow-through: hands start high, as a
+    batter's do, but come down to the hips (the ball is on the ground)."""
+    s = golf(1, view=view, fps=240.0)
+    ev = s.labels.events
+    clip = replace(s.motion2d.slice_frames(ev["top"] - 20, ev["mid_follow_through"] + 40), fps=30.0)
+    assert guess_activity(clip).label == "golf_swing"
+    found = golf_swing_events(clip)
+    assert found.slow_motion >= 4.0 and "address" not in found.frames
+    assert abs(found.frames["impact"] - (ev["impact"] - ev["top"] + 20)) <= 8  # 1 real-time frame
