@@ -19,6 +19,7 @@ from core.analytics import (
     golfdb_tempo_stats,
     guess_activity,
     joint_angles,
+    slow_motion_factor,
     squat_stage,
 )
 from core.motion import Motion, PoseTrack, Space, load_motion
@@ -233,3 +234,16 @@ def test_benchmark_table_and_result_line(evaluation: list) -> None:
     s = summary(evaluation)
     assert s["activity_acc"] == 1.0 and s["rep_exact"] == 1.0 and s["events_missing"] == 0
     assert s["event_mae_frames"] <= 3.0 and s["handedness_acc"] == 1.0
+
+
+def test_slow_motion_threshold_separates_golfdb_swings() -> None:
+    """GolfDB's labelled top -> impact durations (30 fps): the slow-motion rule calls nearly
+    all real-time swings real time and nearly all slow-motion swings slow."""
+    with real_path("golfdb_events.csv").open(newline="") as f:
+        rows = [
+            (r["slow"] == "1", [float(x) for x in r["events"].split()]) for r in csv.DictReader(f)
+        ]
+    called = [(slow, slow_motion_factor((ev[6] - ev[4]) / 30.0) > 1.0) for slow, ev in rows]
+    real_ok = np.mean([not c for s, c in called if not s])
+    slow_ok = np.mean([c for s, c in called if s])
+    assert real_ok >= 0.98 and slow_ok >= 0.95, (real_ok, slow_ok)
