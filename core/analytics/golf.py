@@ -332,7 +332,7 @@ def golf_swing_events(
     )
     angles = key_angles(track_or_motion, frames, hand.value, seen_view.value)
     complete = "address" in frames and "finish" in frames
-    conf = {"events": (0.8 if complete else 0.5) * (1.0 if len(swings) == 1 else 0.8),
+    conf = {"events": round((0.8 if complete else 0.5) * (1.0 if len(swings) == 1 else 0.8), 3),
             "view": seen_view.confidence, "handedness": hand.confidence, **angles.confidence}  # fmt: skip
     return GolfSwingEvents(frames, times, float(tempo), seen_view.value, hand.value, path_body.fps,
                            angles.values, len(swings), slow_motion_factor(down / path_body.fps),
