@@ -6,10 +6,15 @@ hands' *height* rises and falls the same way in every view):
 1. Hands = wrist midpoint; height ``h`` = hands above the hip midpoint in torso lengths, and
    speed in torso lengths per second, both smoothed. A PoseTrack uses its 2D image path
    (image landmarks are steadier than MediaPipe's 3D wrists, and height needs no depth).
-2. "High" = above 50% of the clip's height range. The swing is a high run (backswing top)
-   followed by a dip (impact) and another high run (finish); with several candidates (practice
-   swings) the one with the fastest hands in the dip wins.
-3. Top = highest hands in the first run; impact = lowest hands in the dip.
+2. Swings (:func:`find_swings`): "high" = above 50% of the clip's height range, "low" =
+   below 30%. Each fall from a high run to low that is faster than the rise before it is a
+   swing (a downswing is shorter than its backswing; the hands lowered after a finish fall
+   slowly), and the high run right after a swing's impact is its finish, never a new top.
+   The main swing (:func:`main_swing`) is the first one at least half as fast as the
+   fastest (a slow-motion replay is slower). A clip may start at the top (no address).
+3. Top = the start of the downswing: the last frame before the hands' fastest fall where
+   they fall slower than ``top_fall_fraction`` of that speed (in slow motion the hands hover
+   at the top while the club finishes loading); impact = lowest hands after the fall.
 4. Address = the hands' lowest point between the last still moment before the takeaway
    (hands within ``hold_tolerance`` for half a downswing's duration) and their rise.
 5. Finish = in the longest stretch after impact where the hands stay within
@@ -18,7 +23,10 @@ hands' *height* rises and falls the same way in every view):
 6. Toe-up / mid-backswing / mid-downswing / mid-follow-through are where the hands pass set
    fractions of their rise (approximations of "shaft parallel" and "lead arm parallel").
 
-Tempo = (top - address) / (impact - top), the backswing : downswing duration ratio.
+Tempo = (top - address) / (impact - top), the backswing : downswing duration ratio (NaN
+without an address). Slow motion (:func:`slow_motion_factor`): a real downswing lasts
+0.2-0.35 s; a measured one over 0.4 s means the clip plays slower, by about downswing /
+0.275 s. View, handedness and the key angles the view can show: ``golf_view.py``.
 """
 
 from __future__ import annotations
