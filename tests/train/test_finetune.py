@@ -333,6 +333,7 @@ def test_two_process_cpu_launch_trains_and_checkpoints(assets: dict, tmp_path: P
         "-m", "train.finetune", "--config", str(TINY_YAML), "--out", str(tmp_path),
         "--set", f"train_data={assets['train']}", "--set", f"model.llm={assets['llm']}",
         "--set", "stages.0.steps=2", "--set", "stages.1.steps=2", "--set", "batch_size=1",
+        "--set", f"eval_data={assets['train']}",  # validation under 2 processes too
     ]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
@@ -341,5 +342,9 @@ def test_two_process_cpu_launch_trains_and_checkpoints(assets: dict, tmp_path: P
     assert state["num_processes"] == 2 and state["examples_per_step"] == 2
     assert len(torch.load(tmp_path / "checkpoints/step-000004/rng.pt", weights_only=False)) == 2
     with (tmp_path / "loss.csv").open() as f:
-        losses = [float(r["loss"]) for r in csv.DictReader(f)]
+        rows = list(csv.DictReader(f))
+    losses = [float(r["loss"]) for r in rows]
     assert len(losses) == 4 and all(np.isfinite(losses))
+    # at every checkpoint: the end of each stage (2, 4) and save_every=3 of tiny.yaml
+    assert [bool(r["val_loss"]) for r in rows] == [False, True, True, True]
+    assert "step 0 (the starting model): validation loss" in done.stdout
