@@ -159,17 +159,29 @@ def output_size(width: int, height: int, max_side: int | None) -> tuple[int, int
 
 
 def iter_frames(
-    path: str | Path, max_side: int | None = None, *, info: VideoInfo | None = None
+    path: str | Path,
+    max_side: int | None = None,
+    *,
+    info: VideoInfo | None = None,
+    start: int = 0,
+    stop: int | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield (H, W, 3) RGB uint8 frames, downscaled so the long side is <= ``max_side``.
 
     Every decoded frame is yielded once (``-fps_mode passthrough``: ffmpeg neither drops nor
     duplicates frames), so the count matches ``probe_video``. Pass ``info`` to skip the probe.
+    ``start``/``stop``: only frames with index in ``[start, stop)``; earlier frames are
+    decoded but neither scaled nor converted (by frame number, so exact even without keyframes).
     """
     info = info or probe_video(path)
     w, h = output_size(info.width, info.height, max_side)
+    vf = f"scale={w}:{h}:flags=area"
+    if start > 0 or stop is not None:
+        keep = f"gte(n\\,{start})" if stop is None else f"between(n\\,{start}\\,{stop - 1})"
+        vf = f"select='{keep}',{vf}"
+    wanted = None if stop is None else max(0, stop - start)
     cmd = [_ffmpeg(), "-nostdin", "-v", "error", "-i", str(info.path), "-map", "0:v:0",
-           "-vf", f"scale={w}:{h}:flags=area", "-fps_mode", "passthrough",
+           "-vf", vf, "-fps_mode", "passthrough",
            "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]  # fmt: skip
     nbytes = w * h * 3
     # stderr goes to a file: a full stderr pipe would block ffmpeg while we read stdout.
@@ -177,7 +189,7 @@ def iter_frames(
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)
         count = 0
         try:
-            while True:
+            while wanted is None or count < wanted:  # past ``stop``: stop ffmpeg early
                 buf = proc.stdout.read(nbytes)
                 if len(buf) < nbytes:
                     break
