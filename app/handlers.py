@@ -90,8 +90,8 @@ def facts_markdown(session: Session, warning: str | None = None) -> str:
     """The key-facts panel: activity, facts with their times, a model warning if any."""
     lines = [f"**{session.summary()}**", ""]
     lines += [f"- {fact}" for fact in session.facts] or ["- No phases, reps or angles found."]
-    if warning:
-        lines += ["", f"> **Note:** {warning}"]
+    for note in [*session.warnings, *([warning] if warning else [])]:
+        lines += ["", f"> **Note:** {note}"]
     return "\n".join(lines)
 
 

@@ -10,7 +10,7 @@ import imageio_ffmpeg
 import numpy as np
 
 from core.motion import PoseTrack
-from core.pose.video import iter_frames, output_size, probe_video
+from core.pose.video import VideoInfo, iter_frames, output_size, probe_video
 from core.progress import ProgressFn, report
 from core.skeleton import EDGES, Joint
 
@@ -98,14 +98,16 @@ def write_overlay(
     max_side: int | None = 1280,
     min_visibility: float = 0.5,
     progress: ProgressFn | None = None,
+    info: VideoInfo | None = None,
 ) -> Path:
     """Write ``video_path`` with the skeleton drawn on every frame as H.264 mp4.
 
     Browser-playable: libx264, yuv420p, ``+faststart``; even width/height (one edge pixel
     row/column dropped when odd). One output frame per input frame. ``highlight_frames``
-    (e.g. viewpoint frames) get a coloured border and their timestamp.
+    (e.g. viewpoint frames) get a coloured border and their timestamp. ``info``: the
+    caller's ``probe_video`` of ``video_path``, to skip probing again.
     """
-    info = probe_video(video_path)
+    info = info or probe_video(video_path)
     out_path = Path(out_path)
     if out_path.suffix.lower() != ".mp4":
         raise ValueError(f"out_path: must end in .mp4, got {out_path.name}")

@@ -352,19 +352,21 @@ def estimate_pose(
     num_poses: int = 2,
     inference_max_side: int = 960,
     workers: int | None = None,
+    info: VideoInfo | None = None,
 ) -> PoseTrack:
     """Estimate one person's 2D and 3D skeleton in every frame of ``video_path``.
 
     Frames whose long side exceeds ``inference_max_side`` are downscaled before inference
     (landmarks are normalized, so the output keeps its scale). ``workers``: processes to
-    split the clip over (default ``default_workers()``; the cache key ignores it). Raises ``InputError`` for a bad
+    split the clip over (default ``default_workers()``; the cache key ignores it). ``info``:
+    the caller's ``probe_video`` of ``video_path`` (then ``max_seconds`` is the caller's). Raises ``InputError`` for a bad
     video or when nobody is found, ``ModelFilesError`` when the pose model is missing.
     """
     if max_gap_s < 0:
         raise ValueError(f"max_gap_s: must be >= 0, got {max_gap_s}")
     if num_poses < 1:
         raise ValueError(f"num_poses: must be >= 1, got {num_poses}")
-    info = probe_video(video_path, max_seconds=max_seconds)
+    info = info or probe_video(video_path, max_seconds=max_seconds)
     model = _resolve_model(model_path)
     report(progress, 0.0, f"Reading {info.path.name}")
     settings = {

@@ -38,6 +38,7 @@ class VideoInfo:
     height: int
     codec: str
     rotation: int = 0
+    declared_duration: float | None = None  # what the container header says, if anything
 
     @property
     def duration(self) -> float:
@@ -89,7 +90,25 @@ def _parse_probe(path: Path, log: str) -> VideoInfo:
     w, h = int(size.group(1)), int(size.group(2))
     if rotation in (90, 270):
         w, h = h, w
-    return VideoInfo(path, float(fps.group(1)), frame_count, w, h, stream.group(1), rotation)
+    dur = re.search(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)", log)
+    declared = (
+        int(dur.group(1)) * 3600 + int(dur.group(2)) * 60 + float(dur.group(3)) if dur else None
+    )
+    return VideoInfo(path, float(fps.group(1)), frame_count, w, h, stream.group(1), rotation,
+                     declared)  # fmt: skip
+
+
+def truncation_note(info: VideoInfo) -> str | None:
+    """A sentence for the user when fewer frames decode than the header's duration promises
+    (a file cut off while copying or recording), else None."""
+    declared = info.declared_duration
+    if declared is None or info.duration >= declared - max(0.5, 0.1 * declared):
+        return None
+    return (
+        f"{info.path.name} looks truncated: only {info.duration:.1f} s of its {declared:.1f} s "
+        f"could be decoded, so the analysis covers the first {info.duration:.1f} s. Copy or "
+        "export the clip again to analyse all of it."
+    )
 
 
 def check_file_size(path: Path, max_bytes: int) -> None:
