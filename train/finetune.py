@@ -795,7 +795,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = TrainConfig.from_yaml(args.config, args.overrides)
     except ValueError as err:
         parser.error(str(err))
-    result = train(config, out_dir=args.out, resume=args.resume)
+    try:
+        result = train(config, out_dir=args.out, resume=args.resume)
+    except (ValueError, FileNotFoundError) as err:  # data, resume and model-file mistakes
+        print(f"error: {str(err).splitlines()[0] if str(err) else type(err).__name__}",
+              file=sys.stderr)  # fmt: skip
+        return 2
     if result.history:
         last = result.history[-1]
         print(

@@ -199,3 +199,17 @@ def test_sigterm_during_analysis_leaves_nothing(tmp_path: Path) -> None:
     proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM
     assert leftovers(root) == []
+
+
+def test_app_upload_of_a_bomb_is_a_gr_error_and_leaves_nothing(
+    tmpdir_root: Path, tmp_path: Path
+) -> None:
+    import gradio as gr
+
+    from app import handlers
+    from tests.core.test_motion_limits import write_npz_bomb
+
+    bomb = write_npz_bomb(tmp_path / "upload.npz")
+    with pytest.raises(gr.Error, match=r"upload\.npz is not a usable motion file: .*unpacks to"):
+        handlers.analyze(Coach(loader=no_analysis), None, None, str(bomb), "auto")
+    assert leftovers(tmpdir_root) == []

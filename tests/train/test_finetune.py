@@ -192,6 +192,18 @@ def test_cli_reports_a_bad_config_as_a_usage_error(capsys: pytest.CaptureFixture
     assert "batch_size" in capsys.readouterr().err
 
 
+def test_cli_reports_a_training_data_error_as_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    data = tmp_path / "train.jsonl"
+    data.write_text('{"motion": "a.npz", "conversations": []}\n{not json\n')
+    code = finetune.main(["--config", str(TINY_YAML), "--out", str(tmp_path / "out"),
+                          "--set", f"train_data={data}"])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("error: "), err
+    assert str(data) in err[0] and "Traceback" not in err[0]
+
+
 @dataclass
 class _Batch:
     input_ids: torch.Tensor
