@@ -278,6 +278,7 @@ class Coach:
         self._generate_lock = threading.Lock()
         self._sessions: weakref.WeakSet[Session] = weakref.WeakSet()
         atexit.register(self.close)
+        _start_pose_workers()
 
     @classmethod
     def load(
@@ -419,6 +420,16 @@ class Coach:
         """Close every open session (deletes their temp dirs); also runs at exit."""
         for session in list(self._sessions):
             session.close()
+
+
+def _start_pose_workers() -> None:
+    """Let the pose worker server import MediaPipe while the app starts (see core.pose.workers)."""
+    from core.pose.estimate import default_workers
+
+    if default_workers() > 1:
+        from core.pose.workers import warm_up
+
+        warm_up()
 
 
 def _scaled(progress: ProgressFn | None, lo: float, hi: float) -> ProgressFn | None:

@@ -41,6 +41,10 @@ from core.progress import ProgressFn, report
 from core.skeleton import NUM_JOINTS, Joint
 
 _CACHE_VERSION = "pose-v3"
+# Warm-up frames before each worker's chunk. With num_poses=2 MediaPipe's results here do
+# not depend on earlier frames at all (the stitched tracks match exactly; see
+# benchmarks/pose_speed.py), so a short warm-up is enough.
+CHUNK_OVERLAP_S = 0.25
 # MediaPipe world axes -> ours (y up, z towards the camera).
 MP_WORLD_TO_OURS = np.array([1.0, -1.0, -1.0], np.float32)
 
@@ -222,7 +226,7 @@ def _run_landmarker(
     max_side: int,
     progress: ProgressFn | None,
     workers: int = 1,
-    overlap_s: float = 0.5,
+    overlap_s: float = CHUNK_OVERLAP_S,
 ) -> RawPoses:
     """Landmarks of every frame, split over ``workers`` processes, then one person kept.
 

@@ -29,6 +29,15 @@ def _context() -> mp.context.BaseContext:
     return ctx
 
 
+def warm_up() -> None:
+    """Start the worker server now (it imports MediaPipe once, ~1 s) without waiting for it,
+    so the first clip's workers start at once. The app calls it when it starts."""
+    from multiprocessing import forkserver
+
+    _context()
+    forkserver.ensure_running()
+
+
 def _worker(out: mp.Queue, k: int, info: VideoInfo, model: str, num_poses: int,
             max_side: int, start: int, stop: int, loud: bool) -> None:  # fmt: skip
     """Estimate frames ``[start, stop)`` and put ``("done", k, Candidates)`` on ``out``."""
