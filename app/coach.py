@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from core.analytics import ActivityGuess, MotionReport
+    from core.analytics.facts import Fact
     from core.llamo.model import LLaMo
 
     ModelLoader = Callable[[], tuple[LLaMo, str | None]]
@@ -125,22 +126,30 @@ class Session:
     # -- facts ----------------------------------------------------------------------------
     @property
     def facts(self) -> list[str]:
+        """Every fact as a line; unsure ones end in " (unsure)"."""
         return list(self.report.facts)
+
+    @property
+    def fact_items(self) -> list[Fact]:
+        """The facts with their confidences (the UI greys the unsure ones)."""
+        return list(self.report.fact_items)
 
     @property
     def fps(self) -> float:
         return self.motion.fps
 
+    def activity_line(self) -> str:
+        """The activity as the user chose it, or as guessed with how sure (or why not)."""
+        if self.activity != self.guess.label:
+            return f"{self.activity.replace('_', ' ')} (chosen)"
+        if not self.guess.supported:
+            return str(self.guess)
+        return f"{self.activity.replace('_', ' ')} (guessed, {self.guess.confidence:.0%} sure)"
+
     def summary(self) -> str:
         """One line: activity (guessed or chosen), duration, frames."""
-        conf = getattr(self.guess, "confidence", None)
-        how = (
-            "chosen"
-            if self.activity != getattr(self.guess, "label", None)
-            else (f"guessed, {conf:.0%} sure" if conf is not None else "guessed")
-        )
         return (
-            f"{self.activity.replace('_', ' ')} ({how}) - {self.motion.duration:.1f} s, "
+            f"{self.activity_line()} - {self.motion.duration:.1f} s, "
             f"{self.motion.num_frames} frames at {self.fps:.0f} fps"
         )
 
@@ -172,8 +181,11 @@ class Session:
             return None
         # The timed facts (events, reps) come first; the angle ranges after them cost prompt
         # tokens (about 11 s of CPU prefill for all of a golf report vs 3 s for none).
-        facts = self.facts[:MAX_PROMPT_FACTS]
-        return f"Activity: {self.activity.replace('_', ' ')}.\n" + "\n".join(facts)
+        # Unsure facts stay out: the model would repeat them as if measured.
+        facts = self.report.prompt_facts()[:MAX_PROMPT_FACTS]
+        chosen_or_known = self.activity != self.guess.label or self.guess.supported
+        activity = self.activity.replace("_", " ") if chosen_or_known else str(self.guess)
+        return f"Activity: {activity}.\n" + "\n".join(facts)
 
     def _video_input(self) -> np.ndarray | None:
         """Person crops for a model that reads video (computed once per session)."""

@@ -9,6 +9,7 @@ short ``gr.Error``, so one tab's failure never shows a stack trace or touches an
 from __future__ import annotations
 
 import functools
+import html
 import inspect
 import logging
 import shutil
@@ -19,6 +20,7 @@ from typing import Any
 import gradio as gr
 
 from app.coach import Coach, Session, check_question
+from core.analytics.facts import Fact
 from core.errors import InputError, ModelFilesError
 from core.progress import ProgressFn
 
@@ -86,10 +88,19 @@ def pick_source(video: str | None, motion_file: str | None) -> str:
     return source
 
 
+def _fact_line(fact: Fact) -> str:
+    """A trusted fact as text; an unsure one greyed (CSS class ``unsure``) and marked."""
+    if fact.trusted:
+        return fact.text
+    return f'<span class="unsure">{html.escape(str(fact))}</span>'
+
+
 def facts_markdown(session: Session, warning: str | None = None) -> str:
     """The key-facts panel: activity, facts with their times, a model warning if any."""
     lines = [f"**{session.summary()}**", ""]
-    lines += [f"- {fact}" for fact in session.facts] or ["- No phases, reps or angles found."]
+    lines += [f"- {_fact_line(fact)}" for fact in session.fact_items] or [
+        "- No phases, reps or angles found."
+    ]
     for note in [*session.warnings, *([warning] if warning else [])]:
         lines += ["", f"> **Note:** {note}"]
     return "\n".join(lines)

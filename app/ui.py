@@ -15,14 +15,14 @@ import gradio as gr
 
 from app import handlers
 from app.coach import Coach
-from core.analytics import ACTIVITIES
+from core.analytics import SUPPORTED_ACTIVITIES
 from core.limits import MAX_UPLOAD_BYTES
 from core.motion_io import MOTION_SUFFIXES
 from core.pose.video import VIDEO_SUFFIXES
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples" / "inputs"
 ACTIVITY_CHOICES = [("auto (guess from the movement)", "auto")] + [
-    (name.replace("_", " "), name) for name in ACTIVITIES if name != "unknown"
+    (name.replace("_", " "), name) for name in SUPPORTED_ACTIVITIES
 ]
 PRIVACY_NOTE = (
     "Runs entirely on this computer: your videos, skeletons and questions never leave it "
@@ -33,7 +33,7 @@ INTRO = (
     "**Analyze**, then ask about the movement. Each answer shows the moments the model "
     "looked at; click one to see that pose in 3D."
 )
-CSS = "#facts {min-height: 8em} #privacy {font-size: 0.9em; opacity: 0.8}"
+CSS = "#facts {min-height: 8em} #privacy {font-size: 0.9em; opacity: 0.8} .unsure {opacity: 0.55}"
 
 
 def example_files(suffixes: tuple[str, ...]) -> list[str]:

@@ -1,29 +1,41 @@
 """Coaching analytics: joint angles, golf swing events, baseball phases, reps, activity.
 
 Deterministic, torch-free functions of a ``Motion`` or ``PoseTrack``; every result is a
-typed dataclass with frame indices, seconds and a one-line ``str()``. See docs/analytics.md.
+typed dataclass with frame indices, seconds and a one-line ``str()``, and the report's facts
+carry confidences (``Fact``, ``TRUST_THRESHOLD``). See docs/analytics.md.
 """
 
-from .activity import ACTIVITIES, ActivityGuess, guess_activity
+from .activity import (
+    ACTIVITIES,
+    NOT_SUPPORTED,
+    SUPPORTED_ACTIVITIES,
+    UNSURE,
+    ActivityGuess,
+    guess_activity,
+)
 from .angles import CameraExtremes, camera_extremes, front_foot, joint_angles
 from .baseball import BASEBALL_EVENTS, BaseballParams, BaseballSwingPhases, baseball_swing_phases
+from .facts import TRUST_THRESHOLD, Fact
 from .golf import (
     GOLF_EVENTS,
     GolfDBTempoStats,
     GolfParams,
     GolfSwingEvents,
-    detect_view,
+    find_swings,
     golf_swing_events,
     golfdb_tempo_stats,
+    slow_motion_factor,
 )
+from .golf_view import detect_view
 from .report import AngleSummary, MotionReport, analyze_motion
 from .reps import EXERCISES, ExerciseProfile, Rep, RepCount, RepParams, count_reps, squat_stage
 
 __all__ = [
-    "ACTIVITIES", "BASEBALL_EVENTS", "EXERCISES", "GOLF_EVENTS", "ActivityGuess", "AngleSummary",
-    "BaseballParams", "BaseballSwingPhases", "CameraExtremes", "ExerciseProfile", "GolfDBTempoStats",
-    "GolfParams", "GolfSwingEvents", "MotionReport", "Rep", "RepCount", "RepParams",
-    "analyze_motion", "baseball_swing_phases", "camera_extremes", "count_reps", "detect_view",
-    "front_foot", "golf_swing_events", "golfdb_tempo_stats", "guess_activity", "joint_angles",
-    "squat_stage",
+    "ACTIVITIES", "BASEBALL_EVENTS", "EXERCISES", "GOLF_EVENTS", "NOT_SUPPORTED",
+    "SUPPORTED_ACTIVITIES", "TRUST_THRESHOLD", "UNSURE", "ActivityGuess", "AngleSummary",
+    "BaseballParams", "BaseballSwingPhases", "CameraExtremes", "ExerciseProfile", "Fact",
+    "GolfDBTempoStats", "GolfParams", "GolfSwingEvents", "MotionReport", "Rep", "RepCount",
+    "RepParams", "analyze_motion", "baseball_swing_phases", "camera_extremes", "count_reps",
+    "detect_view", "find_swings", "front_foot", "golf_swing_events", "golfdb_tempo_stats",
+    "guess_activity", "joint_angles", "slow_motion_factor", "squat_stage",
 ]  # fmt: skip

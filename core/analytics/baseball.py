@@ -6,26 +6,31 @@ Phases (each event is the frame where the phase starts):
 * load: hands at their furthest point back (away from the pitcher) before the swing;
 * stride: the front foot starts moving (its speed first passes ``move_fraction`` of its peak);
 * foot_plant: the front foot lands (its speed falls back below that level after the peak);
-* contact: the hands' peak speed (the bat's fastest moment is at or just after it);
+* contact: after the stride starts, where the hands drive towards the pitcher fastest;
 * follow_through: ends where the hands slow below ``end_fraction`` of their peak speed.
 
-The front foot is the ankle that travels furthest before contact; the pitcher lies in the
-direction from the back ankle to the front ankle. A PoseTrack uses its 2D image paths
-(steadier than 3D, and the swing's timing needs no depth).
+Pose glitches (a frame where the estimator latched onto the catcher or umpire) are dropped
+first. The pitcher is on the side away from where the batter holds the hands before the
+swing; the front foot is the ankle nearer the pitcher, and the batter is left-handed when it
+is the right foot. This needs a side view: a camera behind the pitcher or catcher sees the
+feet overlap (less than 0.4 torso lengths apart), and the handedness is then unsure.
+A PoseTrack uses its 2D image paths (steadier than 3D, and the swing's timing needs no
+depth).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.ndimage import median_filter
 
 from core.errors import InputError
 from core.motion import Motion, PoseTrack
 from core.skeleton import Joint as J
 
-from .angles import body_of, require_joints
-from .golf import hands_path
+from .angles import Body, body_of, require_joints
+from .golf import HandsPath, hands_path
 from .signal import smooth
 
 BASEBALL_EVENTS = ("stance", "load", "stride", "foot_plant", "contact", "follow_through")
@@ -48,12 +53,18 @@ class BaseballParams:
 
 @dataclass(frozen=True)
 class BaseballSwingPhases:
-    """Start frame and time of each swing phase."""
+    """Start frame and time of each swing phase, the batter's side, and confidences."""
 
     frames: dict[str, int]
     times: dict[str, float]
     front_foot: str
     fps: float
+    confidence: dict[str, float] = field(default_factory=dict)  # "phases", "handedness"
+
+    @property
+    def handedness(self) -> str:
+        """A right-handed batter strides with the left foot towards the pitcher."""
+        return "left" if self.front_foot == "right" else "right"
 
     @property
     def stride_to_contact_s(self) -> float:
@@ -61,9 +72,25 @@ class BaseballSwingPhases:
 
     def __str__(self) -> str:
         t, f = self.times, self.frames
-        return (f"Baseball swing: load {t['load']:.2f} s (frame {f['load']}), stride "
-                f"{t['stride']:.2f} s, foot plant {t['foot_plant']:.2f} s (frame {f['foot_plant']}), "
-                f"contact {t['contact']:.2f} s (frame {f['contact']}), {self.front_foot} foot in front")  # fmt: skip
+        return (f"Baseball swing ({self.handedness}-handed batter): load {t['load']:.2f} s "
+                f"(frame {f['load']}), stride {t['stride']:.2f} s, foot plant {t['foot_plant']:.2f} s "
+                f"(frame {f['foot_plant']}), contact {t['contact']:.2f} s (frame {f['contact']}), "
+                f"{self.front_foot} foot in front")  # fmt: skip
+
+
+def despiked(body: Body, max_jump: float = 0.3) -> Body:
+    """The body with frames dropped (NaN) where the hips, shoulders or ankles leave the
+    median of their 5-frame neighbourhood by more than ``max_jump`` torso lengths: the pose
+    estimator briefly latched onto someone else (a catcher, an umpire)."""
+    core = [J.LEFT_HIP, J.RIGHT_HIP, J.LEFT_SHOULDER, J.RIGHT_SHOULDER, J.LEFT_ANKLE, J.RIGHT_ANKLE]
+    hip = body.mid(J.LEFT_HIP, J.RIGHT_HIP)
+    torso = np.nanmedian(np.linalg.norm(body.mid(J.LEFT_SHOULDER, J.RIGHT_SHOULDER) - hip, axis=1))
+    pts = body.p[:, core, :2]
+    med = median_filter(np.nan_to_num(pts), size=(5, 1, 1), mode="nearest")
+    dev = np.fmax.reduce(np.linalg.norm(pts - med, axis=-1), axis=1) / torso  # NaN: unseen
+    p = body.p.copy()
+    p[dev > max_jump] = np.nan
+    return Body(p, body.fps, body.start_time, body.is3d)
 
 
 def baseball_swing_phases(
@@ -71,7 +98,7 @@ def baseball_swing_phases(
 ) -> BaseballSwingPhases:
     """Stance, load, stride, foot plant, contact and follow-through of the main swing."""
     prm = params or BaseballParams()
-    body = body_of(track_or_motion, prefer_3d=False, min_visibility=1e-3)
+    body = despiked(body_of(track_or_motion, prefer_3d=False, min_visibility=1e-3))
     require_joints(body, (J.LEFT_ANKLE, J.RIGHT_ANKLE), "baseball_swing_phases")
     path = hands_path(body, prm.smooth_s)
     peak = float(np.nanmax(path.speed)) if np.isfinite(path.speed).any() else 0.0
@@ -80,36 +107,72 @@ def baseball_swing_phases(
             f"no swing found: the hands peak at {peak:.1f} torso lengths/s (a swing exceeds "
             f"{prm.min_hand_speed}). Check the clip shows the whole swing with the hands visible."
         )
-    contact = int(np.nanargmax(path.speed))
+    fastest = int(np.nanargmax(path.speed))
+    ankles = _ankles(body, prm)
+    to_pitcher = _pitcher_side(path, fastest)
+    front, apart = _front_foot(ankles, fastest, to_pitcher)
+    stride, plant = _stride(ankles[front], body.fps, fastest, prm)
+    forward = path.pos[:, 0] * to_pitcher  # hands towards the pitcher, torso lengths
+    contact = _contact(forward, body.fps, stride, prm)
     end = contact
     while end < body.num_frames - 1 and not path.speed[end] < prm.end_fraction * peak:
         end += 1
+    load = (
+        int(np.nanargmin(forward[: contact + 1]))
+        if np.isfinite(forward[: contact + 1]).any()
+        else stride
+    )
+    frames = {"stance": 0, "load": min(load, contact), "stride": min(stride, contact),
+              "foot_plant": min(plant, contact), "contact": contact, "follow_through": end}  # fmt: skip
+    times = {k: body.seconds(v) for k, v in frames.items()}
+    conf = {"phases": 0.7, "handedness": 0.9 if apart > 0.4 else 0.3}  # side view: feet apart
+    return BaseballSwingPhases(frames, times, front, body.fps, conf)
 
+
+def _ankles(body: Body, prm: BaseballParams) -> dict[str, np.ndarray]:
+    """Smoothed 2D ankle paths in torso lengths."""
     hip = body.mid(J.LEFT_HIP, J.RIGHT_HIP)
     torso = np.nanmedian(np.linalg.norm(body.mid(J.LEFT_SHOULDER, J.RIGHT_SHOULDER) - hip, axis=1))
-    ankles = {s: np.stack([smooth(body.p[:, J[f"{s.upper()}_ANKLE"], c], body.fps, prm.smooth_s)
-                           for c in range(2)], axis=1) / torso for s in ("left", "right")}  # fmt: skip
-    travel = {
-        s: np.nansum(np.linalg.norm(np.diff(a[: contact + 1], axis=0), axis=1))
-        for s, a in ankles.items()
-    }
-    front = max(travel, key=travel.get)
-    back = "right" if front == "left" else "left"
-    speed = np.linalg.norm(np.gradient(ankles[front], axis=0), axis=1) * body.fps
-    fpeak = int(np.nanargmax(speed[: contact + 1]))
+    return {s: np.stack([smooth(body.p[:, J[f"{s.upper()}_ANKLE"], c], body.fps, prm.smooth_s)
+                         for c in range(2)], axis=1) / torso for s in ("left", "right")}  # fmt: skip
+
+
+def _pitcher_side(path: HandsPath, fastest: int) -> float:
+    """+1 when the pitcher is towards +x (image right), -1 towards -x: before the swing a
+    batter holds the hands back, behind the hips, away from the pitcher."""
+    before = path.pos[: max(3, fastest - 2), 0]
+    return -1.0 if np.nanmedian(before) > 0 else 1.0
+
+
+def _front_foot(ankles: dict[str, np.ndarray], until: int, to_pitcher: float) -> tuple[str, float]:
+    """The ankle nearer the pitcher in the stance, and how clearly the feet are apart along
+    the image x in torso lengths (a camera behind the pitcher or catcher sees them overlap)."""
+    n = max(3, until // 2)
+    x = {s: float(np.nanmedian(a[:n, 0])) for s, a in ankles.items()}
+    front = max(x, key=lambda s: x[s] * to_pitcher)
+    return front, abs(x["left"] - x["right"])
+
+
+def _stride(front: np.ndarray, fps: float, until: int, prm: BaseballParams) -> tuple[int, int]:
+    """(stride start, foot plant): the front ankle's speed rises past ``move_fraction`` of its
+    peak before ``until``, and falls back below it."""
+    speed = np.linalg.norm(np.gradient(front, axis=0), axis=1) * fps
+    fpeak = int(np.nanargmax(speed[: until + 1])) if np.isfinite(speed[: until + 1]).any() else 0
     level = prm.move_fraction * speed[fpeak]
     stride = fpeak
     while stride > 0 and not speed[stride - 1] < level:
         stride -= 1
     plant = fpeak
-    while plant < contact and not speed[plant] < level:
+    while plant < until and not speed[plant] < level:
         plant += 1
+    return stride, plant
 
-    to_pitcher = ankles[front][plant] - ankles[back][plant]
-    to_pitcher = to_pitcher / (np.linalg.norm(to_pitcher) + 1e-9)
-    hands_fwd = (path.pos[: contact + 1, :2]) @ to_pitcher
-    load = int(np.nanargmin(hands_fwd)) if np.isfinite(hands_fwd).any() else stride
-    frames = {"stance": 0, "load": min(load, contact), "stride": min(stride, contact),
-              "foot_plant": min(plant, contact), "contact": contact, "follow_through": end}  # fmt: skip
-    times = {k: body.seconds(v) for k, v in frames.items()}
-    return BaseballSwingPhases(frames, times, front, body.fps)
+
+def _contact(forward: np.ndarray, fps: float, stride: int, prm: BaseballParams) -> int:
+    """Contact: after the stride starts, the frame where the hands drive towards the pitcher
+    fastest (the bat meets the ball in that drive, before the hands wrap around)."""
+    drive = np.gradient(smooth(forward, fps, prm.smooth_s)) * fps
+    after = drive[stride:]
+    if not np.isfinite(after).any():
+        return stride
+    return stride + int(np.nanargmax(after))

@@ -6,10 +6,15 @@ hands' *height* rises and falls the same way in every view):
 1. Hands = wrist midpoint; height ``h`` = hands above the hip midpoint in torso lengths, and
    speed in torso lengths per second, both smoothed. A PoseTrack uses its 2D image path
    (image landmarks are steadier than MediaPipe's 3D wrists, and height needs no depth).
-2. "High" = above 50% of the clip's height range. The swing is a high run (backswing top)
-   followed by a dip (impact) and another high run (finish); with several candidates (practice
-   swings) the one with the fastest hands in the dip wins.
-3. Top = highest hands in the first run; impact = lowest hands in the dip.
+2. Swings (:func:`find_swings`): "high" = above 50% of the clip's height range, "low" =
+   below 30%. Each fall from a high run to low that is faster than the rise before it is a
+   swing (a downswing is shorter than its backswing; the hands lowered after a finish fall
+   slowly), and the high run right after a swing's impact is its finish, never a new top.
+   The main swing (:func:`main_swing`) is the first one at least half as fast as the
+   fastest (a slow-motion replay is slower). A clip may start at the top (no address).
+3. Top = the start of the downswing: the last frame before the hands' fastest fall where
+   they fall slower than ``top_fall_fraction`` of that speed (in slow motion the hands hover
+   at the top while the club finishes loading); impact = lowest hands after the fall.
 4. Address = the hands' lowest point between the last still moment before the takeaway
    (hands within ``hold_tolerance`` for half a downswing's duration) and their rise.
 5. Finish = in the longest stretch after impact where the hands stay within
@@ -18,7 +23,10 @@ hands' *height* rises and falls the same way in every view):
 6. Toe-up / mid-backswing / mid-downswing / mid-follow-through are where the hands pass set
    fractions of their rise (approximations of "shaft parallel" and "lead arm parallel").
 
-Tempo = (top - address) / (impact - top), the backswing : downswing duration ratio.
+Tempo = (top - address) / (impact - top), the backswing : downswing duration ratio (NaN
+without an address). Slow motion (:func:`slow_motion_factor`): a real downswing lasts
+0.2-0.35 s; a measured one over 0.4 s means the clip plays slower, by about downswing /
+0.275 s. View, handedness and the key angles the view can show: ``golf_view.py``.
 """
 
 from __future__ import annotations
@@ -33,9 +41,14 @@ from core.errors import InputError
 from core.motion import Motion, PoseTrack
 from core.skeleton import Joint as J
 
-from .angles import Body, body_of, joint_angles, require_joints
+from .angles import Body, body_of, require_joints
+from .golf_view import Judgement, handedness_judgement, key_angles, view_judgement
 from .signal import runs, smooth
 
+REAL_DOWNSWING_S = (0.2, 0.35)  # top to impact of real golf swings, seconds
+# A measured downswing longer than this is slow motion: above the real range with room for the
+# detector's error (on synthetic real-time swings it finds 0.17-0.23 s for 0.2-0.3 s).
+SLOW_MOTION_MIN_S = 0.4
 GOLF_EVENTS = ("address", "toe_up", "mid_backswing", "top", "mid_downswing", "impact",
                "mid_follow_through", "finish")  # fmt: skip
 
@@ -52,10 +65,12 @@ class GolfParams:
     mid_downswing_fraction: float = 0.6
     mid_follow_fraction: float = 0.3
     smooth_s: float = 0.12
+    top_fall_fraction: float = 0.05  # the downswing starts when the hands fall this fast
 
     def __post_init__(self) -> None:
         for name in ("high_fraction", "dip_fraction", "toe_up_fraction",
-                     "mid_backswing_fraction", "mid_downswing_fraction", "mid_follow_fraction"):  # fmt: skip
+                     "mid_backswing_fraction", "mid_downswing_fraction", "mid_follow_fraction",
+                     "top_fall_fraction"):  # fmt: skip
             if not 0.0 < getattr(self, name) < 1.0:
                 raise ValueError(f"{name}: must be in (0, 1), got {getattr(self, name)}")
         if self.hold_tolerance <= 0 or self.smooth_s <= 0:
@@ -64,19 +79,25 @@ class GolfParams:
 
 @dataclass(frozen=True)
 class GolfSwingEvents:
-    """The eight GolfDB events of one swing, with tempo and key angles."""
+    """GolfDB's events of the main swing (those the clip shows), tempo, view, handedness,
+    slow motion, key angles, and a confidence in [0, 1] for each of them."""
 
     frames: dict[str, int]
     times: dict[str, float]
-    tempo: float
+    tempo: float  # backswing : downswing on screen; NaN when the address is not in the clip
     view: str
     handedness: str
     fps: float
     key_angles: dict[str, float] = field(default_factory=dict)
+    swings: int = 1  # swings found in the clip (replays and practice swings included)
+    slow_motion: float = 1.0  # playback is this many times slower than real time (1: real time)
+    confidence: dict[str, float] = field(default_factory=dict)  # "events", "view", ... key angles
+    unseen: tuple[str, ...] = ()  # key angles the view cannot show
 
     @property
     def backswing_s(self) -> float:
-        return self.times["top"] - self.times["address"]
+        """Address to top, clip seconds (NaN when the address is not in the clip)."""
+        return self.times["top"] - self.times.get("address", float("nan"))
 
     @property
     def downswing_s(self) -> float:
@@ -84,10 +105,11 @@ class GolfSwingEvents:
 
     def __str__(self) -> str:
         f, t = self.frames, self.times
-        return (f"Golf swing ({self.view}, {self.handedness}-handed): address {t['address']:.2f} s "
-                f"(frame {f['address']}), top {t['top']:.2f} s (frame {f['top']}), impact "
-                f"{t['impact']:.2f} s (frame {f['impact']}), finish {t['finish']:.2f} s "
-                f"(frame {f['finish']}); tempo {self.tempo:.1f} : 1")  # fmt: skip
+        parts = [f"{k.replace('_', ' ')} {t[k]:.2f} s (frame {f[k]})"
+                 for k in ("address", "top", "impact", "finish") if k in f]  # fmt: skip
+        speed = f", about {self.slow_motion:.1f}x slow motion" if self.slow_motion > 1 else ""
+        return (f"Golf swing ({self.view}, {self.handedness}-handed{speed}): " + ", ".join(parts)
+                + f"; tempo {self.tempo:.1f} : 1; {self.swings} swing(s) in the clip")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -113,8 +135,23 @@ def hands_path(body: Body, smooth_s: float = 0.12) -> HandsPath:
     return HandsPath(pos[:, 1], smooth(speed, body.fps, smooth_s), pos, body.fps)
 
 
-def _swing_core(path: HandsPath, prm: GolfParams) -> tuple[int, int, int]:
-    """(top, impact, index after which the finish run starts) of the most vigorous swing."""
+@dataclass(frozen=True)
+class Swing:
+    """One swing found in the hands' path: frames of its top and impact, whether its
+    backswing and follow-through are in the clip, and its peak downswing speed."""
+
+    top: int
+    impact: int
+    rise_start: int | None  # last low frame before the backswing (None: clip starts high)
+    follow_start: int | None  # first frame of the high run after impact (None: not seen)
+    descent_speed: float  # torso lengths / s, fastest fall of the hands
+
+
+def find_swings(path: HandsPath, prm: GolfParams) -> list[Swing]:
+    """Every swing in the clip, in order: the hands fall from high (above ``high_fraction``
+    of their range) to low (below ``dip_fraction``) faster than they rose before it (a
+    downswing is shorter than its backswing; a slow lowering after the finish is not), and
+    the high run right after a swing's impact is its finish, never the next swing's top."""
     h = path.height
     lo, hi = np.nanpercentile(h, 5), np.nanmax(h)
     rng = hi - lo
@@ -123,23 +160,51 @@ def _swing_core(path: HandsPath, prm: GolfParams) -> tuple[int, int, int]:
             "no golf swing found: the hands never rise clearly above the hips. Check the clip "
             "shows a full swing with the hands visible."
         )
-    high = runs(np.nan_to_num(h, nan=lo) > lo + prm.high_fraction * rng)
-    best: tuple[float, int, int, int] | None = None
-    for (a0, a1), (b0, _) in zip(high[:-1], high[1:], strict=True):
-        dip = np.arange(a1, b0)
-        if dip.size == 0 or np.nanmin(h[dip]) > lo + prm.dip_fraction * rng:
-            continue  # the hands never came back down: not a downswing
-        top = a0 + int(np.nanargmax(h[a0:a1]))
-        impact = a1 + int(np.nanargmin(h[a1:b0]))
-        vigour = float(np.nanmax(path.speed[top : impact + 1]))
-        if best is None or vigour > best[0]:
-            best = (vigour, top, impact, b0)
-    if best is None:
+    filled = np.nan_to_num(h, nan=lo)
+    high, low = filled > lo + prm.high_fraction * rng, filled <= lo + prm.dip_fraction * rng
+    fall = -np.gradient(filled) * path.fps
+    swings: list[Swing] = []
+    finish_run = -1  # the high run after a swing's impact is its finish, not a new top
+    for k, (a0, a1) in enumerate(runs(high)):
+        below = np.flatnonzero(low[a1:])
+        if k == finish_run or below.size == 0:
+            continue  # a finish (the hands may drop from it), or they never come down again
+        down_end = a1 + int(below[0])  # first low frame after the high run
+        back = np.flatnonzero(low[:a0])
+        rise_start = int(back[-1]) if back.size else None
+        if rise_start is not None and (down_end - a1) >= (a0 - rise_start):
+            continue  # fell slower than it rose: the hands lowered after a finish
+        nxt = np.flatnonzero(high[down_end:])
+        stop = down_end + int(nxt[0]) if nxt.size else h.size
+        impact = a1 + int(np.nanargmin(h[a1:stop]))
+        peak = a0 + int(np.argmax(fall[a0 : impact + 1]))
+        top = _downswing_start(fall, a0, peak, prm.top_fall_fraction)
+        follow = stop if nxt.size else None
+        swings.append(Swing(top, impact, rise_start, follow, float(fall[peak])))
+        finish_run = k + 1
+    if not swings:
         raise InputError(
             "no complete golf swing found (backswing, downswing and follow-through). Trim the "
             "clip to one whole swing from address to finish."
         )
-    return best[1], best[2], best[3]
+    return swings
+
+
+def _downswing_start(fall: np.ndarray, start: int, peak: int, fraction: float) -> int:
+    """Top of the backswing: walking back from the fastest fall, the last frame where the
+    hands were not yet falling at ``fraction`` of that speed (the club changes direction)."""
+    level = fraction * fall[peak]
+    i = peak
+    while i > start and fall[i - 1] >= level:
+        i -= 1
+    return i
+
+
+def main_swing(swings: list[Swing]) -> Swing:
+    """The first swing whose downswing is at least half as fast as the fastest (a replay in
+    slow motion or a lowering of the club is slower; a repeat at full speed comes later)."""
+    fastest = max(s.descent_speed for s in swings)
+    return next(s for s in swings if s.descent_speed >= 0.5 * fastest)
 
 
 def _still(pos: np.ndarray, i: int, j: int, tol: float) -> bool:
@@ -165,9 +230,12 @@ def _address(path: HandsPath, top: int, hold: int, prm: GolfParams) -> int:
     return start + int(np.nanargmin(seg)) if np.isfinite(seg).any() else still
 
 
-def _finish(path: HandsPath, impact: int, run_start: int, hold: int, prm: GolfParams) -> int:
-    """Start of the longest still stretch after impact (the held final pose)."""
-    n = path.height.size
+def _finish(
+    path: HandsPath, impact: int, run_start: int, hold: int, prm: GolfParams, end: int
+) -> int:
+    """Start of the longest still stretch after impact and before ``end`` (the held final
+    pose)."""
+    n = end
     still = np.array([_still(path.pos, i, min(n - 1, i + hold), prm.hold_tolerance)
                       for i in range(run_start, n)])  # fmt: skip
     stretches = runs(still)
@@ -190,73 +258,56 @@ def _crossing(h: np.ndarray, start: int, stop: int, level: float, rising: bool) 
     return stop
 
 
-def find_golf_frames(path: HandsPath, prm: GolfParams) -> dict[str, int]:
-    """Frame index of each GolfDB event from the hands' path."""
-    top, impact, run_start = _swing_core(path, prm)
+def _finish_end(h: np.ndarray, swing: Swing) -> int:
+    """Where the finish pose must have ended: the hands back down near address height (a
+    replay or the next swing starts there), else the clip's end."""
+    if swing.follow_start is None:
+        return h.size
+    lo = np.nanpercentile(h, 5)
+    low = np.flatnonzero(
+        np.nan_to_num(h[swing.follow_start :], nan=np.inf) <= lo + 0.3 * (np.nanmax(h) - lo)
+    )
+    return swing.follow_start + int(low[0]) if low.size else h.size
+
+
+def find_golf_frames(
+    path: HandsPath, prm: GolfParams, swings: list[Swing] | None = None
+) -> dict[str, int]:
+    """Frame index of each GolfDB event of the main swing (see :func:`main_swing`); events
+    the clip does not show (a clip that starts at the top has no address) are left out."""
+    swings = swings if swings is not None else find_swings(path, prm)
+    swing = main_swing(swings)
+    top, impact, h = swing.top, swing.impact, path.height
+    end = _finish_end(h, swing)
     hold = max(2, (impact - top) // 2)
-    address = _address(path, top, hold, prm)
-    finish = _finish(path, impact, run_start, hold, prm)
-    h = path.height
-    rise = h[top] - h[address]
-    follow = np.nanmax(h[impact : finish + 1]) - h[impact]
-    return {
-        "address": address,
-        "toe_up": _crossing(h, address, top, h[address] + prm.toe_up_fraction * rise, True),
-        "mid_backswing": _crossing(
-            h, address, top, h[address] + prm.mid_backswing_fraction * rise, True
-        ),
-        "top": top,
-        "mid_downswing": _crossing(
-            h, top, impact, h[address] + prm.mid_downswing_fraction * rise, False
-        ),
-        "impact": impact,
-        "mid_follow_through": _crossing(
-            h, impact, finish, h[impact] + prm.mid_follow_fraction * follow, True
-        ),
-        "finish": finish,
-    }
+    out = {"top": top, "impact": impact}
+    base = h[impact]
+    if swing.rise_start is not None:
+        address = _address(path, top, hold, prm)
+        base, rise = h[address], h[top] - h[address]
+        out["address"] = address
+        out["toe_up"] = _crossing(h, address, top, base + prm.toe_up_fraction * rise, True)
+        out["mid_backswing"] = _crossing(
+            h, address, top, base + prm.mid_backswing_fraction * rise, True
+        )
+    level = base + prm.mid_downswing_fraction * (h[top] - base)
+    out["mid_downswing"] = _crossing(h, top, impact, level, False)
+    if swing.follow_start is not None and swing.follow_start < end:
+        finish = _finish(path, impact, swing.follow_start, hold, prm, end)
+        follow = np.nanmax(h[impact : finish + 1]) - h[impact]
+        level = h[impact] + prm.mid_follow_fraction * follow
+        out["mid_follow_through"] = _crossing(h, impact, finish, level, True)
+        out["finish"] = finish
+    return {k: out[k] for k in GOLF_EVENTS if k in out}
 
 
-def detect_view(track_or_motion: PoseTrack | Motion) -> str:
-    """``"face_on"`` or ``"down_the_line"``: how the body faces the camera at the start.
-
-    3D: the body's forward axis points at the camera (face-on) or across it. 2D: shoulders
-    look wide (face-on) or narrow relative to the torso.
-    """
-    body = body_of(track_or_motion)
-    n = max(3, body.num_frames // 5)  # the opening fifth: address / stance
-    ls, rs = body.p[:n, J.LEFT_SHOULDER], body.p[:n, J.RIGHT_SHOULDER]
-    lh, rh = body.p[:n, J.LEFT_HIP], body.p[:n, J.RIGHT_HIP]
-    lat = np.nanmedian((ls - rs) + (lh - rh), axis=0)
-    if body.is3d:
-        return "face_on" if abs(lat[0]) > abs(lat[2]) else "down_the_line"
-    torso = np.nanmedian(np.linalg.norm(0.5 * (ls + rs - lh - rh), axis=1))
-    width = np.nanmedian(np.linalg.norm(ls - rs, axis=1))
-    return "face_on" if width > 0.45 * torso else "down_the_line"
-
-
-def detect_handedness(track_or_motion: PoseTrack | Motion, top: int, view: str) -> str:
-    """``"right"`` or ``"left"``-handed golfer.
-
-    3D: the hands sit on the body's right (trail) side at the top of the backswing. 2D
-    face-on: the same seen in the image (the golfer's right is the image's left). 2D
-    down-the-line: a right-hander faces the image's right (target away from the camera).
-    """
-    body = body_of(track_or_motion)
-    n = max(3, body.num_frames // 5)
-    if not body.is3d and view == "down_the_line":
-        face = body.p[:n, J.NOSE, 0] - body.mid(J.LEFT_SHOULDER, J.RIGHT_SHOULDER)[:n, 0]
-        return "right" if np.nanmedian(face) > 0 else "left"
-    hip = body.mid(J.LEFT_HIP, J.RIGHT_HIP)
-    hands = body.mid(J.LEFT_WRIST, J.RIGHT_WRIST)
-    lo, hi = max(0, top - 2), min(body.num_frames, top + 3)
-    offset = np.nanmedian(hands[lo:hi] - hip[lo:hi], axis=0)
-    if not body.is3d:
-        return "right" if offset[0] < 0 else "left"
-    lat = body.p[:n, J.LEFT_SHOULDER] - body.p[:n, J.RIGHT_SHOULDER]
-    left_axis = np.nanmedian(lat, axis=0)  # the body's left at address, before it turns
-    left_axis[1] = 0.0  # only the horizontal left-right direction tells the sides apart
-    return "left" if offset @ left_axis > 0 else "right"
+def slow_motion_factor(downswing_s: float) -> float:
+    """How many times slower than real time the clip plays, from its downswing: a real one
+    lasts ``REAL_DOWNSWING_S`` (0.2-0.35 s). 1.0 when the downswing fits real time."""
+    lo, hi = REAL_DOWNSWING_S
+    if not np.isfinite(downswing_s) or downswing_s <= SLOW_MOTION_MIN_S:
+        return 1.0
+    return round(float(downswing_s / (0.5 * (lo + hi))), 1)
 
 
 def golf_swing_events(
@@ -266,41 +317,34 @@ def golf_swing_events(
     handedness: str | None = None,
     params: GolfParams | None = None,
 ) -> GolfSwingEvents:
-    """GolfDB's eight swing events, tempo and key angles of the main swing in a clip."""
+    """GolfDB's swing events, tempo, view, handedness, slow motion and key angles of the main
+    swing in a clip (see :func:`find_swings`, :func:`main_swing`, ``golf_view``)."""
     prm = params or GolfParams()
     if view not in (None, "face_on", "down_the_line"):
         raise InputError(f"view must be 'face_on' or 'down_the_line', got {view!r}")
     if handedness not in (None, "left", "right"):
         raise InputError(f"handedness must be 'left' or 'right', got {handedness!r}")
     path_body = body_of(track_or_motion, prefer_3d=False, min_visibility=1e-3)
-    frames = find_golf_frames(hands_path(path_body, prm.smooth_s), prm)
-    view = view or detect_view(track_or_motion)
-    handedness = handedness or detect_handedness(track_or_motion, frames["top"], view)
+    path = hands_path(path_body, prm.smooth_s)
+    swings = find_swings(path, prm)
+    frames = find_golf_frames(path, prm, swings)
+    seen_view = (
+        Judgement(view, 1.0) if view else view_judgement(track_or_motion, frames.get("address"))
+    )
+    hand = (Judgement(handedness, 1.0) if handedness
+            else handedness_judgement(track_or_motion, frames, seen_view.value))  # fmt: skip
     times = {k: path_body.seconds(v) for k, v in frames.items()}
-    tempo = (frames["top"] - frames["address"]) / max(1, frames["impact"] - frames["top"])
-    return GolfSwingEvents(frames, times, float(tempo), view, handedness, path_body.fps,
-                           _key_angles(track_or_motion, frames, handedness))  # fmt: skip
-
-
-def _key_angles(
-    track_or_motion: PoseTrack | Motion, frames: dict[str, int], handedness: str
-) -> dict[str, float]:
-    """Spine angle at address and impact, lead arm at top, and (3D) turns at top."""
-    ang = joint_angles(track_or_motion)
-    lead = "left" if handedness == "right" else "right"
-    out = {
-        "spine_forward_at_address": float(ang["spine_forward"][frames["address"]]),
-        "spine_forward_at_impact": float(ang["spine_forward"][frames["impact"]]),
-        "lead_elbow_at_top": float(ang[f"{lead}_elbow"][frames["top"]]),
-        "lead_knee_at_address": float(ang[f"{lead}_knee"][frames["address"]]),
-    }
-    if "shoulder_rotation" in ang:
-        a, t = frames["address"], frames["top"]
-        for part in ("shoulder", "hip"):
-            turn = ang[f"{part}_rotation"][t] - ang[f"{part}_rotation"][a]
-            out[f"{part}_turn_at_top"] = float(abs((turn + 180.0) % 360.0 - 180.0))
-        out["x_factor_at_top"] = out["shoulder_turn_at_top"] - out["hip_turn_at_top"]
-    return {k: v for k, v in out.items() if np.isfinite(v)}
+    down = frames["impact"] - frames["top"]
+    tempo = (
+        (frames["top"] - frames["address"]) / max(1, down) if "address" in frames else float("nan")
+    )
+    angles = key_angles(track_or_motion, frames, hand.value, seen_view.value)
+    complete = "address" in frames and "finish" in frames
+    conf = {"events": round((0.8 if complete else 0.5) * (1.0 if len(swings) == 1 else 0.8), 3),
+            "view": seen_view.confidence, "handedness": hand.confidence, **angles.confidence}  # fmt: skip
+    return GolfSwingEvents(frames, times, float(tempo), seen_view.value, hand.value, path_body.fps,
+                           angles.values, len(swings), slow_motion_factor(down / path_body.fps),
+                           conf, angles.unseen)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
 """One call that runs the right analysis for a clip and phrases the results as facts.
 
 ``analyze_motion`` guesses the activity (unless given), then adds golf events, baseball
-phases or reps as applicable, summaries of the key joint angles, and ``facts``: short
-plain-language lines with times that the app shows and the LLM prompt can include.
+phases or reps as applicable (only for that activity: no golf facts for a push-up), summaries
+of the key joint angles, and ``fact_items``: short plain-language lines with times, each with
+a confidence (see ``facts.py``). ``facts`` lists them as text with unsure ones marked;
+``prompt_facts()`` keeps only the trusted ones for the model's prompt.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from core.motion import Motion, PoseTrack
 from .activity import ACTIVITIES, ActivityGuess, guess_activity
 from .angles import body_of, joint_angles
 from .baseball import BaseballSwingPhases, baseball_swing_phases
+from .facts import TRUST_THRESHOLD, Fact, angle_confidence, baseball_facts, golf_facts, rep_facts
 from .golf import GolfSwingEvents, golf_swing_events
 from .reps import EXERCISES, RepCount, count_reps
 
@@ -68,7 +71,7 @@ class AngleSummary:
 
 @dataclass(frozen=True)
 class MotionReport:
-    """Everything the analytics know about one clip."""
+    """Everything the analytics know about one clip; ``fact_items`` carry confidences."""
 
     activity: ActivityGuess
     duration_s: float
@@ -76,7 +79,16 @@ class MotionReport:
     baseball: BaseballSwingPhases | None = None
     reps: RepCount | None = None
     angles: dict[str, AngleSummary] = field(default_factory=dict)
-    facts: list[str] = field(default_factory=list)
+    fact_items: list[Fact] = field(default_factory=list)
+
+    @property
+    def facts(self) -> list[str]:
+        """Every fact as a line, low-confidence ones marked " (unsure)" (CLI, report)."""
+        return [str(f) for f in self.fact_items]
+
+    def prompt_facts(self, threshold: float = TRUST_THRESHOLD) -> list[str]:
+        """The facts sure enough for the model's prompt (unsure ones left out)."""
+        return [f.text for f in self.fact_items if f.confidence >= threshold]
 
     def __str__(self) -> str:
         return f"{self.activity}; " + (self.facts[1] if len(self.facts) > 1 else "no further facts")
@@ -97,36 +109,49 @@ def summarize_angles(
     return out
 
 
-def golf_facts(ev: GolfSwingEvents) -> list[str]:
-    f, t = ev.frames, ev.times
-    lines = [
-        f"{ev.handedness.capitalize()}-handed golf swing filmed {ev.view.replace('_', '-')}.",
-        f"Address at {t['address']:.1f} s (frame {f['address']}).",
-        f"Top of backswing at {t['top']:.1f} s (frame {f['top']}); tempo {ev.tempo:.1f} : 1 "
-        f"(backswing {ev.backswing_s:.2f} s, downswing {ev.downswing_s:.2f} s).",
-        f"Impact at {t['impact']:.1f} s (frame {f['impact']}); finish at {t['finish']:.1f} s (frame {f['finish']}).",
-    ]
-    k = ev.key_angles
-    if "spine_forward_at_address" in k and "spine_forward_at_impact" in k:
-        lines.append(f"Spine tilt {k['spine_forward_at_address']:.0f} deg at address and "
-                     f"{k['spine_forward_at_impact']:.0f} deg at impact.")  # fmt: skip
-    if "lead_elbow_at_top" in k:
-        lines.append(
-            f"Lead arm at the top: elbow {k['lead_elbow_at_top']:.0f} deg (180 = straight)."
+def _activity_fact(
+    guess: ActivityGuess, chosen: bool, duration: float, frames: int, fps: float
+) -> Fact:
+    span = f"over {duration:.1f} s ({frames} frames at {fps:.0f} fps)."
+    if chosen:
+        return Fact(
+            f"{guess.label.replace('_', ' ').capitalize()} (chosen) {span}", 1.0, "activity"
         )
-    if "shoulder_turn_at_top" in k:
-        lines.append(f"At the top the shoulders turned {k['shoulder_turn_at_top']:.0f} deg and the hips "
-                     f"{k['hip_turn_at_top']:.0f} deg (X-factor {k['x_factor_at_top']:.0f} deg).")  # fmt: skip
-    return lines
+    conf = guess.confidence if guess.supported else 1.0  # "not sure" is itself a sure statement
+    return Fact(f"{guess} {span}", conf, "activity")
 
 
-def rep_facts(rc: RepCount) -> list[str]:
-    lines = [str(rc) + "."]
-    for n, r in enumerate(rc.reps, start=1):
-        lines.append(f"Rep {n}: {r.start_s:.1f}-{r.end_s:.1f} s (frames {r.start}-{r.end}), "
-                     f"{r.duration:.1f} s, range of motion {r.range_of_motion:.0f} deg, "
-                     f"extreme {rc.signal.replace('_', ' ')} {r.peak_value:.0f} deg at frame {r.peak_frame}.")  # fmt: skip
-    return lines
+def _analysis_facts(track_or_motion: PoseTrack | Motion, label: str) -> tuple[list[Fact], dict]:
+    """Facts and results of the analysis matching the activity (none for the others)."""
+    parts: dict = {}
+    try:
+        if label == "golf_swing":
+            parts["golf"] = golf_swing_events(track_or_motion)
+            return golf_facts(parts["golf"]), parts
+        if label == "baseball_swing":
+            parts["baseball"] = baseball_swing_phases(track_or_motion)
+            return baseball_facts(parts["baseball"]), parts
+        if label in EXERCISES:
+            parts["reps"] = count_reps(track_or_motion, label)
+            return rep_facts(parts["reps"]), parts
+    except InputError as err:
+        return [
+            Fact(f"Could not analyse the {label.replace('_', ' ')}: {err}", 1.0, "limit")
+        ], parts
+    return [], parts
+
+
+def _angle_facts(track_or_motion: PoseTrack | Motion, angles: dict[str, AngleSummary],
+                 golf: GolfSwingEvents | None) -> list[Fact]:  # fmt: skip
+    out = []
+    for name, a in angles.items():
+        conf = angle_confidence(track_or_motion, name)
+        if name == "x_factor":
+            if golf is not None and golf.view == "down_the_line":
+                continue  # rotation is not seen down-the-line; golf_facts says so
+            conf *= 0.5  # 3D rotations from a single camera are rough
+        out.append(Fact(str(a).capitalize() + ".", conf, "angle", a.min_s))
+    return out
 
 
 def analyze_motion(
@@ -140,21 +165,11 @@ def analyze_motion(
         guess = ActivityGuess(activity, 1.0, guess.scores, guess.features)
     body = body_of(track_or_motion)
     duration = body.num_frames / body.fps
-    facts = [f"{guess} over {duration:.1f} s ({body.num_frames} frames at {body.fps:.0f} fps)."]
-    golf = baseball = reps = None
-    try:
-        if guess.label == "golf_swing":
-            golf = golf_swing_events(track_or_motion)
-            facts += golf_facts(golf)
-        elif guess.label == "baseball_swing":
-            baseball = baseball_swing_phases(track_or_motion)
-            facts.append(str(baseball) + ".")
-        elif guess.label in EXERCISES:
-            reps = count_reps(track_or_motion, guess.label)
-            facts += rep_facts(reps)
-    except InputError as err:
-        facts.append(f"Could not analyse the {guess.label.replace('_', ' ')}: {err}")
-    angles = summarize_angles(joint_angles(track_or_motion), KEY_ANGLES.get(guess.label, DEFAULT_KEY_ANGLES),
-                              body.fps, body.start_time)  # fmt: skip
-    facts += [str(a).capitalize() + "." for a in angles.values()]
-    return MotionReport(guess, duration, golf, baseball, reps, angles, facts)
+    facts = [_activity_fact(guess, activity is not None, duration, body.num_frames, body.fps)]
+    found, parts = _analysis_facts(track_or_motion, guess.label)
+    facts += found
+    names = KEY_ANGLES.get(guess.label, DEFAULT_KEY_ANGLES)
+    angles = summarize_angles(joint_angles(track_or_motion), names, body.fps, body.start_time)
+    facts += _angle_facts(track_or_motion, angles, parts.get("golf"))
+    return MotionReport(guess, duration, parts.get("golf"), parts.get("baseball"),
+                        parts.get("reps"), angles, facts)  # fmt: skip

@@ -284,10 +284,11 @@ def count_reps(
     *,
     params: RepParams | None = None,
 ) -> RepCount:
-    """Count repetitions of ``exercise`` (one of EXERCISES; None or "unknown" picks the
-    most periodic joint angle)."""
+    """Count repetitions of ``exercise`` (one of EXERCISES). ``None`` (auto) takes the
+    exercise :func:`~core.analytics.activity.guess_activity` sees, as the app does, and
+    falls back to "unknown" (the most periodic joint angle) when it sees no exercise."""
     prm = params or RepParams()
-    exercise = exercise or "unknown"
+    exercise = exercise or _guessed_exercise(track_or_motion)
     if exercise not in EXERCISES:
         raise InputError(f"unknown exercise {exercise!r}; choose one of {', '.join(EXERCISES)}")
     body: Body = body_of(track_or_motion)
@@ -324,6 +325,14 @@ def count_reps(
                 )
             )
     return RepCount(exercise, profile.signal, reps, body.fps)
+
+
+def _guessed_exercise(track_or_motion: PoseTrack | Motion) -> str:
+    """The guessed activity when it is an exercise, else "unknown"."""
+    from .activity import guess_activity  # activity builds on count_reps: import when used
+
+    label = guess_activity(track_or_motion).label
+    return label if label in EXERCISES else "unknown"
 
 
 def squat_stage(

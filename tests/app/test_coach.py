@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -11,6 +12,8 @@ import numpy as np
 import pytest
 
 from app.coach import Coach, Session, check_question, check_source
+from app.handlers import facts_markdown
+from core.analytics.facts import Fact
 from core.errors import InputError, ModelFilesError
 from core.motion_io import save_motion
 from core.pose.video import probe_video
@@ -274,6 +277,17 @@ def test_facts_go_into_the_prompt_unless_switched_off(monkeypatch) -> None:
         session.close()
     assert seen[0] is None  # the motion alone
     assert seen[1].startswith("Activity: squat.") and session.facts[1] in seen[1]
+    # An unsure fact is shown (marked) but never put in the prompt.
+    session = local.analyze(path)
+    unsure = Fact("Tempo 9.9 : 1 on screen.", 0.2, "tempo")
+    session.report = replace(session.report, fact_items=[*session.report.fact_items, unsure])
+    session.ask("How many reps?", max_new_tokens=2)
+    session.close()
+    assert "Tempo 9.9 : 1 on screen. (unsure)" in session.facts
+    assert "9.9" not in seen[2] and session.facts[1] in seen[2]
+    assert '<span class="unsure">Tempo 9.9 : 1 on screen. (unsure)</span>' in facts_markdown(
+        session
+    )
 
 
 def test_landmark_csv_session(coach: Coach) -> None:

@@ -1,0 +1,1 @@
+"""Benchmarks: run as ``python benchmarks/x.py`` or ``python -m benchmarks.x``."""

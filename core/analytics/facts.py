@@ -1,0 +1,162 @@
+"""Facts: plain-language lines about a clip, each with a confidence in [0, 1].
+
+:data:`TRUST_THRESHOLD` is the one threshold: a fact below it is "unsure" - the UI greys it,
+the CLI and report mark it " (unsure)", and the model's prompt leaves it out
+(``MotionReport.prompt_facts``). What a view cannot show is stated as such (kind "limit"),
+never given as a number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.motion import Motion, PoseTrack
+from core.skeleton import Joint as J
+
+from .baseball import BaseballSwingPhases
+from .golf import REAL_DOWNSWING_S, GolfSwingEvents
+from .reps import RepCount
+
+TRUST_THRESHOLD = 0.5
+UNSURE_MARK = " (unsure)"
+FACT_KINDS = ("activity", "view", "event", "tempo", "reps", "angle", "limit", "note")
+ANGLE_WORDS = {
+    "lead_elbow_at_top": "the lead arm at the top",
+    "shoulder_turn_at_top": "the shoulder turn",
+    "hip_turn_at_top": "the hip turn",
+}
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One line, how sure the analytics are of it, its kind (one of FACT_KINDS) and the clip
+    time it is about. ``str()`` is the text, marked " (unsure)" below the threshold."""
+
+    text: str
+    confidence: float = 1.0
+    kind: str = "note"
+    time_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in FACT_KINDS:
+            raise ValueError(f"kind: expected one of {FACT_KINDS}, got {self.kind!r}")
+
+    @property
+    def trusted(self) -> bool:
+        return self.confidence >= TRUST_THRESHOLD
+
+    def __str__(self) -> str:
+        return self.text if self.trusted else self.text + UNSURE_MARK
+
+
+def golf_facts(ev: GolfSwingEvents) -> list[Fact]:
+    """View, handedness, swings found, slow motion, events, tempo and key angles."""
+    c, f, t = ev.confidence, ev.frames, ev.times
+    sure = c.get("events", 0.8)
+    out = [Fact(f"Filmed {ev.view.replace('_', '-')}.", c.get("view", 1.0), "view"),
+           Fact(f"{ev.handedness.capitalize()}-handed golfer.", c.get("handedness", 1.0), "view")]  # fmt: skip
+    if ev.swings > 1:
+        out.append(Fact(f"{ev.swings} swings in the clip (replays or practice swings); the first "
+                        "full-speed one is analysed.", 0.8, "note"))  # fmt: skip
+    if ev.slow_motion > 1:
+        lo, hi = REAL_DOWNSWING_S
+        out.append(Fact(f"Slow motion: the downswing lasts {ev.downswing_s:.2f} s on screen and "
+                        f"a real one {lo}-{hi} s, so the clip plays about {ev.slow_motion:.1f}x "
+                        "slower than real time; times are clip times.", 0.8, "note"))  # fmt: skip
+    if "address" in f:
+        out.append(
+            Fact(
+                f"Address at {t['address']:.1f} s (frame {f['address']}).",
+                sure,
+                "event",
+                t["address"],
+            )
+        )
+    else:
+        out.append(Fact("The clip starts after the address (no backswing to time).", 0.8, "limit"))
+    out.append(
+        Fact(f"Top of backswing at {t['top']:.1f} s (frame {f['top']}).", sure, "event", t["top"])
+    )
+    end = f"; finish at {t['finish']:.1f} s (frame {f['finish']})" if "finish" in f else ""
+    out.append(
+        Fact(
+            f"Impact at {t['impact']:.1f} s (frame {f['impact']}){end}.", sure, "event", t["impact"]
+        )
+    )
+    out += _tempo_facts(ev, sure)
+    return out + _golf_angle_facts(ev)
+
+
+def _tempo_facts(ev: GolfSwingEvents, sure: float) -> list[Fact]:
+    if not np.isfinite(ev.tempo):
+        return []
+    timing = f"(backswing {ev.backswing_s:.2f} s, downswing {ev.downswing_s:.2f} s"
+    if ev.slow_motion <= 1:
+        return [Fact(f"Tempo {ev.tempo:.1f} : 1 {timing}).", 0.8 * sure, "tempo")]
+    return [Fact("Real-time tempo cannot be measured from slow motion: the playback speed may "
+                 "change during the swing.", 0.8, "limit"),
+            Fact(f"Tempo on screen {ev.tempo:.1f} : 1 {timing} of clip time).", 0.3, "tempo")]  # fmt: skip
+
+
+def _golf_angle_facts(ev: GolfSwingEvents) -> list[Fact]:
+    k, c = ev.key_angles, ev.confidence
+    out = []
+    if "spine_forward_at_address" in k and "spine_forward_at_impact" in k:
+        conf = min(c.get("spine_forward_at_address", 0.5), c.get("spine_forward_at_impact", 0.5))
+        out.append(Fact(f"Spine tilt {k['spine_forward_at_address']:.0f} deg at address and "
+                        f"{k['spine_forward_at_impact']:.0f} deg at impact.", conf, "angle"))  # fmt: skip
+    if "lead_elbow_at_top" in k:
+        out.append(Fact(f"Lead arm at the top: elbow {k['lead_elbow_at_top']:.0f} deg (180 = straight).",
+                        c.get("lead_elbow_at_top", 0.5), "angle"))  # fmt: skip
+    if "shoulder_turn_at_top" in k and "hip_turn_at_top" in k:
+        out.append(Fact(f"At the top the shoulders turned {k['shoulder_turn_at_top']:.0f} deg and the "
+                        f"hips {k['hip_turn_at_top']:.0f} deg (X-factor {k['x_factor_at_top']:.0f} deg).",
+                        c.get("shoulder_turn_at_top", 0.5), "angle"))  # fmt: skip
+    if ev.unseen:
+        what = ", ".join(ANGLE_WORDS.get(u, u.replace("_", " ")) for u in ev.unseen)
+        view = ev.view.replace("_", "-")
+        out.append(Fact(f"Not measurable from a {view} view: {what}.", 1.0, "limit"))
+    return out
+
+
+def baseball_facts(ph: BaseballSwingPhases) -> list[Fact]:
+    """Phases and the batter's side."""
+    side = Fact(f"{ph.handedness.capitalize()}-handed batter ({ph.front_foot} foot in front).",
+                ph.confidence.get("handedness", 0.5), "view")  # fmt: skip
+    return [
+        side,
+        Fact(str(ph) + ".", ph.confidence.get("phases", 0.7), "event", ph.times["contact"]),
+    ]
+
+
+def rep_facts(rc: RepCount, sure: float = 0.8) -> list[Fact]:
+    """The count and one line per rep."""
+    out = [Fact(str(rc) + ".", sure, "reps")]
+    for n, r in enumerate(rc.reps, start=1):
+        out.append(Fact(f"Rep {n}: {r.start_s:.1f}-{r.end_s:.1f} s (frames {r.start}-{r.end}), "
+                        f"{r.duration:.1f} s, range of motion {r.range_of_motion:.0f} deg, extreme "
+                        f"{rc.signal.replace('_', ' ')} {r.peak_value:.0f} deg at frame {r.peak_frame}.",
+                        sure, "reps", r.start_s))  # fmt: skip
+    return out
+
+
+_ANGLE_JOINTS = {"knee": ("HIP", "KNEE", "ANKLE"), "elbow": ("SHOULDER", "ELBOW", "WRIST"),
+                 "hip": ("SHOULDER", "HIP", "KNEE"), "shoulder": ("HIP", "SHOULDER", "ELBOW")}  # fmt: skip
+_TORSO = (J.LEFT_SHOULDER, J.RIGHT_SHOULDER, J.LEFT_HIP, J.RIGHT_HIP)
+
+
+def angle_confidence(track_or_motion: PoseTrack | Motion, name: str) -> float:
+    """Share of frames where the joints an angle needs are clearly seen (visibility >= 0.5);
+    a joint hidden behind the body is guessed by the pose estimator."""
+    motion = track_or_motion.motion2d if isinstance(track_or_motion, PoseTrack) else track_or_motion
+    side, _, part = name.partition("_")
+    if side in ("left", "right") and part in _ANGLE_JOINTS:
+        joints = [J[f"{side.upper()}_{j}"] for j in _ANGLE_JOINTS[part]]
+    else:
+        joints = list(_TORSO)
+    if motion.num_joints != len(J):
+        return 0.8  # another skeleton (e.g. SMPL-22 from a motion file): no visibility per joint
+    seen = (motion.visibility[:, joints] >= 0.5).all(axis=1)
+    return round(float(seen.mean()), 3)
