@@ -213,3 +213,15 @@ def test_app_upload_of_a_bomb_is_a_gr_error_and_leaves_nothing(
     with pytest.raises(gr.Error, match=r"upload\.npz is not a usable motion file: .*unpacks to"):
         handlers.analyze(Coach(loader=no_analysis), None, None, str(bomb), "auto")
     assert leftovers(tmpdir_root) == []
+
+
+def test_verbose_brings_the_third_party_logs_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("LLAMO_CACHE_DIR", str(tmp_path / "cache"))  # MediaPipe really runs
+    monkeypatch.setenv("LLAMO_VERBOSE", "0")
+    code, err = run_cli(["analyze", str(real_path("cobra_pushups.mp4")), "--verbose"], capfd)
+    assert code == 0 and any("Sparsity tensors" in line for line in err)
+    from core import noise
+
+    noise.set_verbose(False)
