@@ -225,3 +225,17 @@ def test_verbose_brings_the_third_party_logs_back(
     from core import noise
 
     noise.set_verbose(False)
+
+
+@pytest.mark.slow  # loads the bundled SmolLM2 before reaching the damaged file
+def test_truncated_model_weights_are_one_line(tmpdir_root: Path, tmp_path: Path, capfd) -> None:
+    from core.paths import DEFAULT_MODEL_DIR
+
+    model = tmp_path / "model"
+    shutil.copytree(DEFAULT_MODEL_DIR, model)
+    weights = model / "motion_modules.safetensors"
+    weights.write_bytes(weights.read_bytes()[:5000])
+    code, err = run_cli(["ask", str(SQUAT), "How many?", "--model", str(model)], capfd)
+    assert code == 2, err
+    assert f"error: The model in {model} could not be loaded" in err[-1], err
+    assert "Traceback" not in "\n".join(err) and leftovers(tmpdir_root) == []

@@ -204,6 +204,16 @@ def test_cli_reports_a_training_data_error_as_one_line(
     assert str(data) in err[0] and "Traceback" not in err[0]
 
 
+def test_cli_reports_a_resume_without_checkpoint_as_one_line(
+    assets: dict, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    code = finetune.main(["--config", str(TINY_YAML), "--out", str(tmp_path / "out"),
+                          "--set", f"train_data={assets['train']}", "--resume"])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert err[0].startswith("error: --resume: no checkpoint under"), err
+
+
 @dataclass
 class _Batch:
     input_ids: torch.Tensor
