@@ -149,7 +149,7 @@ def _detect_frames(
     last_ms = -1
     with quiet_native_stderr():  # ~40 "Sparsity tensors" lines from LiteRT's model loader
         landmarker = vision.PoseLandmarker.create_from_options(options)
-    with landmarker:
+    try:
         frames = iter_frames(info.path, max_side, info=info, start=start, stop=stop)
         for i, frame in enumerate(frames):
             # VIDEO mode needs strictly increasing timestamps in milliseconds.
@@ -161,15 +161,23 @@ def _detect_frames(
                     result = landmarker.detect_for_video(mp_image, ms)
             else:
                 result = landmarker.detect_for_video(mp_image, ms)
-            people = result.pose_landmarks[:num_poses]
-            out.count[i] = len(people)
-            for k, pose in enumerate(people):
-                out.image[i, k] = [(p.x, p.y) for p in pose]
-                out.world[i, k] = [(p.x, p.y, p.z) for p in result.pose_world_landmarks[k]]
-                out.visibility[i, k] = [p.visibility for p in pose]
+            _store(out, i, result, num_poses)
             if on_frames is not None and (i % 10 == 9):
                 on_frames(i + 1)
+    finally:
+        with quiet_native_stderr():  # "DestroyAccelerator" lines
+            landmarker.close()
     return out
+
+
+def _store(out: Candidates, i: int, result: object, num_poses: int) -> None:
+    """Everyone in one landmarker ``result`` into row ``i`` of ``out``."""
+    people = result.pose_landmarks[:num_poses]
+    out.count[i] = len(people)
+    for k, pose in enumerate(people):
+        out.image[i, k] = [(p.x, p.y) for p in pose]
+        out.world[i, k] = [(p.x, p.y, p.z) for p in result.pose_world_landmarks[k]]
+        out.visibility[i, k] = [p.visibility for p in pose]
 
 
 def _pick_track(cands: Candidates, fps: float, reacquire_s: float = 0.5) -> RawPoses:
