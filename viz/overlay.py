@@ -107,8 +107,8 @@ def write_overlay(
     row/column dropped when odd). One output frame per input frame. ``highlight_frames``
     (e.g. viewpoint frames) get a coloured border and their timestamp. ``info``: the
     caller's ``probe_video`` of ``video_path``, to skip probing again. ``preset``: x264's
-    speed/size trade-off; "veryfast" encodes about twice as fast as x264's default "medium"
-    for a somewhat bigger file (measured in benchmarks/app_latency.py's notes).
+    speed/size trade-off; "veryfast" wrote the 583-frame pushups_side_5reps overlay in 7.0 s
+    against 13.9 s for x264's default "medium" (736 vs 888 KiB; on a busy 2-core machine).
     """
     info = info or probe_video(video_path)
     out_path = Path(out_path)
