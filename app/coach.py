@@ -20,6 +20,7 @@ import threading
 import uuid
 import weakref
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +34,7 @@ from core.model_info import read_model_info
 from core.motion import Motion, PoseTrack
 from core.motion_io import MOTION_SUFFIXES, load_motion
 from core.paths import DEFAULT_MODEL_DIR
-from core.pose.video import VIDEO_SUFFIXES, check_file_size
+from core.pose.video import VIDEO_SUFFIXES, check_file_size, probe_video, truncation_note
 from core.progress import ProgressFn, report
 from viz.report import write_report
 
@@ -116,6 +117,12 @@ class Session:
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     _crops: np.ndarray | None = field(default=None, repr=False)
     closed: bool = False
+    warnings: list[str] = field(default_factory=list)  # partial results the user must know
+
+    def __post_init__(self) -> None:
+        # A session dropped without close() still deletes its temp dir (when collected or
+        # at exit), so no clip copy or overlay is left behind.
+        self._cleanup = weakref.finalize(self, shutil.rmtree, str(self.workdir), True)
 
     # -- facts ----------------------------------------------------------------------------
     @property
@@ -253,7 +260,7 @@ class Session:
     def close(self) -> None:
         """Delete the temp dir; the session cannot answer afterwards."""
         self.closed = True
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        self._cleanup()
 
 
 class Coach:
@@ -285,6 +292,7 @@ class Coach:
         self._sessions: weakref.WeakSet[Session] = weakref.WeakSet()
         self.model_dir: Path | None = None  # where the model comes from (set by ``load``)
         atexit.register(self.close)
+        _start_pose_workers()
 
     @classmethod
     def load(
@@ -306,8 +314,11 @@ class Coach:
         busy with other work, 1 avoids OpenMP threads waiting on each other (measured on 2
         shared cores: first answer token 0.5 s with 1 thread, 3-13 s with 2).
         """
+        from core import noise
+
+        noise.apply()  # third-party warnings stay out of the user's terminal unless verbose
         if threads is not None and threads < 1:
-            raise ValueError(f"threads: must be >= 1, got {threads}")
+            raise InputError(f"threads: must be >= 1, got {threads}")
         if model_dir is not None and not (Path(model_dir) / "config.json").is_file():
             raise ModelFilesError(
                 f"{model_dir}: no LLaMo model there (config.json missing). Train one with "
@@ -395,7 +406,7 @@ class Coach:
                        progress: ProgressFn | None, activity: str | None) -> Session:  # fmt: skip
         from core.analytics import analyze_motion, guess_activity
 
-        track, overlay = None, None
+        track, overlay, notes = None, None, []
         if kind == "video":
             from core.pose import estimate_pose
             from viz.overlay import write_overlay
@@ -404,12 +415,13 @@ class Coach:
             # so no name can clash with the files written next to it.
             (workdir / "clip").mkdir()
             local = _link_or_copy(path, workdir / "clip" / path.name)
-            track = estimate_pose(
-                local, progress=_scaled(progress, 0.0, 0.7), max_seconds=MAX_CLIP_SECONDS
-            )
+            info = probe_video(local, max_seconds=MAX_CLIP_SECONDS)
+            note = truncation_note(info)
+            notes += [note] if note else []
+            track = estimate_pose(local, progress=_scaled(progress, 0.0, 0.7), info=info)
             report(progress, 0.7, "Drawing the skeleton overlay")
             overlay = write_overlay(local, track, workdir / f"{path.stem}-skeleton.mp4",
-                                    progress=_scaled(progress, 0.7, 0.85))  # fmt: skip
+                                    progress=_scaled(progress, 0.7, 0.85), info=info)  # fmt: skip
             motion, path = track.motion3d, local
         else:
             report(progress, 0.0, f"Reading {path.name}")
@@ -424,13 +436,25 @@ class Coach:
         rep = analyze_motion(subject, activity=chosen)
         # With a chosen activity the report's guess is that choice; keep the real guess too.
         guess = rep.activity if chosen is None else guess_activity(subject)
-        return Session(self, path, kind, motion, track, rep, guess, rep.activity.label,
-                       workdir, overlay)  # fmt: skip
+        session = Session(self, path, kind, motion, track, rep, guess, rep.activity.label,
+                          workdir, overlay)  # fmt: skip
+        session.warnings += notes
+        return session
 
     def close(self) -> None:
         """Close every open session (deletes their temp dirs); also runs at exit."""
         for session in list(self._sessions):
             session.close()
+
+
+def _start_pose_workers() -> None:
+    """Let the pose worker server import MediaPipe while the app starts (see core.pose.workers)."""
+    from core.pose.estimate import default_workers
+
+    if default_workers() > 1:
+        from core.pose.workers import warm_up
+
+        warm_up()
 
 
 def _scaled(progress: ProgressFn | None, lo: float, hi: float) -> ProgressFn | None:
@@ -446,22 +470,56 @@ def _load_model(
     """(model, warning): the trained model, or an untrained one with a warning."""
     import torch
 
+    if threads is not None:
+        torch.set_num_threads(threads)
+    path = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
+    return _build_model(path, llm, device)
+
+
+@contextmanager
+def _model_files(where: str) -> Iterator[None]:
+    """Turn the many ways a damaged model folder fails into one ``ModelFilesError``."""
+    import pickle
+
+    from safetensors import SafetensorError
+
+    try:
+        yield
+    except (ModelFilesError, InputError):
+        raise
+    except (OSError, ValueError, RuntimeError, KeyError, RecursionError, SafetensorError,
+            pickle.UnpicklingError) as err:  # fmt: skip
+        raise ModelFilesError(model_error_message(where, err)) from None
+
+
+def model_error_message(where: str, err: BaseException) -> str:
+    """One line for a model whose files exist but cannot be read."""
+    first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+    if "weights_only" in str(err) or "pickle" in str(err).lower():
+        first = "its weights are a pickle (.bin/.pt), which is never loaded because it can run code"
+    return (
+        f"The model in {where} could not be loaded: {first}. Its files are damaged, incomplete "
+        "or not .safetensors; copy or train the model again, or leave the option out to use "
+        "the default model."
+    )
+
+
+def _build_model(path: Path, llm: str | None, device: str | None) -> tuple[LLaMo, str | None]:
     from core.llamo.config import LLaMoConfig
     from core.llamo.llm import load_llm
     from core.llamo.model import LLaMo
 
-    if threads is not None:
-        torch.set_num_threads(threads)
-    path = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
     # An explicit --llm replaces the LLM the model was saved with (same hidden size needed).
     llm_kw = {}
     if llm is not None:
-        llm_kw["llm"], llm_kw["tokenizer"] = load_llm(llm, device=device)
-    if (path / "config.json").is_file():
-        model = LLaMo.from_pretrained(path, device=device, **llm_kw)
-        warning = None
-    else:
-        model = LLaMo.from_config(LLaMoConfig(), device=device, **llm_kw)
-        warning = UNTRAINED_WARNING.format(path=path)
+        with _model_files(f"--llm {llm}"):
+            llm_kw["llm"], llm_kw["tokenizer"] = load_llm(llm, device=device)
+    with _model_files(str(path)):
+        if (path / "config.json").is_file():
+            model = LLaMo.from_pretrained(path, device=device, **llm_kw)
+            warning = None
+        else:
+            model = LLaMo.from_config(LLaMoConfig(), device=device, **llm_kw)
+            warning = UNTRAINED_WARNING.format(path=path)
     model.eval()
     return model, warning

@@ -101,8 +101,8 @@ def facts_markdown(session: Session, warning: str | None = None) -> str:
     lines += [f"- {_fact_line(fact)}" for fact in session.fact_items] or [
         "- No phases, reps or angles found."
     ]
-    if warning:
-        lines += ["", f"> **Note:** {warning}"]
+    for note in [*session.warnings, *([warning] if warning else [])]:
+        lines += ["", f"> **Note:** {note}"]
     return "\n".join(lines)
 
 

@@ -1,13 +1,16 @@
-"""App latency on the real golf clip, on CPU: upload -> overlay + facts, and -> first token.
+"""App latency on real clips, on CPU: upload -> overlay + facts, and -> first answer token.
 
-    .venv/bin/python benchmarks/app_latency.py [--clip PATH] [--model DIR] [--runs 1]
+    .venv/bin/python benchmarks/app_latency.py [--clip PATH ...] [--model DIR] [--runs 1]
 
 ``analyze_s``: seconds of ``Coach.analyze`` (pose estimation from scratch, no pose cache;
-H.264 overlay; analytics), i.e. from the upload to the overlay and facts being ready.
-``first_token_s``: seconds from asking "When is the top of the backswing?" to the first
-streamed answer text, on a model loaded beforehand (the load is reported separately).
-Last line: ``RESULT analyze_s=<x> first_token_s=<y>`` (medians over ``--runs``).
-Timings on a machine shared with other jobs swing widely; compare ``--threads 1``.
+H.264 overlay; analytics), i.e. from the upload to the overlay and facts being ready, and
+its real-time factor (clip seconds / analysis seconds). Default clips: golf_swing_dtl.mp4
+and pushups_side_5reps.mp4. ``first_token_s``: seconds from asking "When is the top of the
+backswing?" to the first streamed answer text (first clip), on a model loaded beforehand
+(the load is reported separately; the app starts its pose workers while it loads).
+Last line: ``RESULT analyze_s=<first clip> first_token_s=<y> realtime_min=<slowest factor>
+realtime_<clip>=<factor> ...`` (medians over ``--runs``). Needs a quiet machine: the load
+average is printed; compare ``--threads 1`` on a shared one.
 """
 
 from __future__ import annotations
@@ -20,13 +23,24 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CLIP = ROOT.parent / "shared" / "data" / "real" / "golf_swing_dtl.mp4"
+REAL = ROOT.parent / "shared" / "data" / "real"
+CLIPS = [REAL / "golf_swing_dtl.mp4", REAL / "pushups_side_5reps.mp4"]
 QUESTION = "When is the top of the backswing?"
+
+
+def _analyze_once(coach, clip: Path) -> tuple[float, object]:
+    # A fresh cache: the pose is really estimated, as for a new upload.
+    os.environ["LLAMO_CACHE_DIR"] = tempfile.mkdtemp(prefix="llamo-bench-")
+    t0 = time.perf_counter()
+    session = coach.analyze(clip)
+    elapsed = time.perf_counter() - t0
+    assert session.overlay_path.is_file() and session.facts
+    return elapsed, session
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clip", type=Path, default=CLIP)
+    parser.add_argument("--clip", type=Path, action="append", help="clip (repeatable)")
     parser.add_argument("--model", default=None, help="LLaMo folder (default: shipped model)")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=0,
@@ -36,31 +50,43 @@ def main() -> None:
     import torch
 
     from app.coach import Coach
+    from core.pose.video import probe_video
 
+    clips = args.clip or CLIPS
+    print(f"load average {os.getloadavg()[0]:.2f}")
     t0 = time.perf_counter()
     coach = Coach.load(args.model, device="cpu", threads=args.threads or None)
     load_s = time.perf_counter() - t0
     print(f"torch threads: {torch.get_num_threads()}, CPU cores: {os.cpu_count()}")
     print(f"model load: {load_s:.1f} s{' (' + coach.warning + ')' if coach.warning else ''}")
-    analyze, first = [], []
-    for run in range(args.runs):
-        # A fresh cache after the model load: the pose is really estimated, as for a new upload.
-        os.environ["LLAMO_CACHE_DIR"] = tempfile.mkdtemp(prefix="llamo-bench-")
-        t0 = time.perf_counter()
-        session = coach.analyze(args.clip)
-        analyze.append(time.perf_counter() - t0)
-        assert session.overlay_path.is_file() and session.facts
-        t0 = time.perf_counter()
-        stream = session.ask_stream(QUESTION)
-        answer = next(stream)
-        first.append(time.perf_counter() - t0)
-        *_, answer = (answer, *stream)
-        total = time.perf_counter() - t0
-        print(f"run {run + 1}: analyze {analyze[-1]:.2f} s, first token {first[-1]:.2f} s, "
-              f"full answer {total:.2f} s ({len(answer.text)} chars)")  # fmt: skip
-        session.close()
+    factors, first_clip_s, first = {}, [], []
+    for i, clip in enumerate(clips):
+        duration = probe_video(clip).duration
+        times = []
+        for run in range(args.runs):
+            elapsed, session = _analyze_once(coach, clip)
+            times.append(elapsed)
+            line = f"{clip.name} run {run + 1}: analyze {elapsed:.2f} s ({duration / elapsed:.2f}x real time)"
+            if i == 0:
+                t0 = time.perf_counter()
+                stream = session.ask_stream(QUESTION)
+                answer = next(stream)
+                first.append(time.perf_counter() - t0)
+                *_, answer = (answer, *stream)
+                line += (
+                    f", first token {first[-1]:.2f} s, full answer {time.perf_counter() - t0:.2f} s"
+                )
+            print(line)
+            session.close()
+        factors[clip.stem] = duration / statistics.median(times)
+        if i == 0:
+            first_clip_s = times
+    print(f"load average {os.getloadavg()[0]:.2f}")
+    per_clip = " ".join(f"realtime_{name}={f:.2f}" for name, f in factors.items())
     print(
-        f"RESULT analyze_s={statistics.median(analyze):.2f} first_token_s={statistics.median(first):.2f}"
+        f"RESULT analyze_s={statistics.median(first_clip_s):.2f} "
+        f"first_token_s={statistics.median(first):.2f} realtime_min={min(factors.values()):.2f} "
+        f"{per_clip}"
     )
 
 

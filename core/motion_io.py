@@ -5,11 +5,22 @@ from __future__ import annotations
 
 import csv
 import json
+import math
+import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
+from numpy.lib import format as npy_format
 
-from core.motion import HUMANML3D_FPS, Motion, PoseTrack, Space
+from core.limits import (
+    MAX_JSON_DEPTH,
+    MAX_MOTION_ARRAY_BYTES,
+    MAX_MOTION_FRAMES,
+    MAX_MOTION_SECONDS,
+    MAX_MOTION_TEXT_BYTES,
+)
+from core.motion import HUMANML3D_FPS, Motion, Space
 from core.skeleton import MEDIAPIPE33, NUM_JOINTS, SMPL22, Joint, SMPLJoint
 
 MOTION_SUFFIXES = (".npz", ".npy", ".csv", ".json")
@@ -56,6 +67,20 @@ def motion_from_dict(data: object, where: str = "motion") -> Motion:
     for key in ("fps", "space", "joints"):
         if key not in data:
             raise ValueError(f"{where}: missing field {key!r}")
+    if isinstance(data["joints"], list) and len(data["joints"]) > MAX_MOTION_FRAMES:
+        raise ValueError(
+            f"{where}: {len(data['joints'])} frames; the limit is {MAX_MOTION_FRAMES}. Trim it"
+        )
+    fps = data["fps"]
+    if (
+        isinstance(fps, bool)
+        or not isinstance(fps, (int, float))
+        or not math.isfinite(fps)
+        or fps <= 0
+    ):
+        raise ValueError(
+            f"{where}: field 'fps' must be a positive number of frames per second, got {fps!r}"
+        )
     try:
         joints = np.asarray(data["joints"], dtype=np.float32)
     except (TypeError, ValueError) as err:
@@ -78,51 +103,181 @@ def load_motion(path: str | Path, *, fps: float | None = None) -> Motion:
     """Load ``.npz`` (ours or a PoseTrack's 3D), ``.npy`` (T, J, 3), MediaPipe CSV or JSON.
 
     ``fps`` overrides the rate for formats that do not store one (``.npy`` defaults to
-    HumanML3D's 20 fps for 22 joints and 30 fps otherwise; CSV defaults to 30 fps).
+    HumanML3D's 20 fps for 22 joints and 30 fps otherwise; CSV defaults to 30 fps). The
+    limits of ``core.limits`` (frames, seconds, unpacked bytes, JSON depth) are checked from
+    the file's headers before anything big is allocated.
     """
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: no such motion file")
     suffix = path.suffix.lower()
+    if suffix in (".csv", ".json") and path.stat().st_size > MAX_MOTION_TEXT_BYTES:
+        raise ValueError(
+            f"{path}: {path.stat().st_size / 2**20:.0f} MiB of text; the limit for {suffix} "
+            f"motion files is {MAX_MOTION_TEXT_BYTES / 2**20:.0f} MiB (save it as .npz instead)"
+        )
     if suffix == ".npz":
-        return _load_npz(path)
-    if suffix == ".npy":
-        return _load_npy(path, fps)
-    if suffix == ".csv":
-        return load_landmark_csv(path, fps=fps or 30.0)
-    if suffix == ".json":
-        try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: invalid JSON at line {err.lineno}: {err.msg}") from None
-        return motion_from_dict(data, str(path))
-    raise ValueError(f"{path}: unsupported motion file {suffix!r}; use one of {MOTION_SUFFIXES}")
+        motion = _load_npz(path)
+    elif suffix == ".npy":
+        motion = _load_npy(path, fps)
+    elif suffix == ".csv":
+        motion = load_landmark_csv(path, fps=fps or 30.0)
+    elif suffix == ".json":
+        motion = motion_from_dict(_read_json(path), str(path))
+    else:
+        raise ValueError(
+            f"{path}: unsupported motion file {suffix!r}; use one of {MOTION_SUFFIXES}"
+        )
+    return check_motion_limits(motion, str(path))
+
+
+def check_motion_limits(motion: Motion, where: str) -> Motion:
+    """``motion`` if it is within the duration limit and has some usable joint position."""
+    if motion.duration > MAX_MOTION_SECONDS:
+        raise ValueError(
+            f"{where}: {motion.num_frames} frames at {motion.fps:g} fps is "
+            f"{motion.duration:.0f} s; the limit is {MAX_MOTION_SECONDS:g} s. Trim it to the "
+            "movement you want analysed"
+        )
+    if not motion.visibility.any():
+        raise ValueError(
+            f"{where}: no joint has a valid position in any frame (all NaN, infinite or "
+            "visibility 0); export the motion again"
+        )
+    return motion
+
+
+def _read_json(path: Path) -> object:
+    text = path.read_text()
+    depth = _json_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(
+            f"{path}: JSON nested {depth} levels deep; a motion file needs 4 (an object of "
+            "frames x joints x coordinates). Save it with save_motion"
+        )
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: invalid JSON at line {err.lineno}: {err.msg}") from None
+
+
+def _json_depth(text: str) -> int:
+    """Deepest bracket nesting outside strings (counted without parsing, so cheap)."""
+    stripped = _JSON_STRING.sub('""', text)  # strings may hold brackets
+    b = np.frombuffer(stripped.encode(), np.uint8)
+    step = np.isin(b, _OPEN).astype(np.int64) - np.isin(b, _CLOSE)  # (N,)
+    return int(np.cumsum(step).max(initial=0))
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_OPEN, _CLOSE = np.frombuffer(b"[{", np.uint8), np.frombuffer(b"]}", np.uint8)
+
+
+def _check_array_header(where: str, name: str, shape: tuple, dtype: np.dtype) -> None:
+    """Refuse an array whose header promises pickled objects or too much memory."""
+    if dtype.hasobject:
+        raise ValueError(
+            f"{where}: array {name!r} holds Python objects (pickle), which are never loaded; "
+            "save plain number arrays"
+        )
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > MAX_MOTION_ARRAY_BYTES:
+        raise ValueError(
+            f"{where}: array {name!r} {tuple(shape)} unpacks to {nbytes / 2**20:.0f} MiB; the "
+            f"limit is {MAX_MOTION_ARRAY_BYTES / 2**20:.0f} MiB"
+        )
+    if len(shape) >= 2 and shape[0] > MAX_MOTION_FRAMES:
+        raise ValueError(
+            f"{where}: {shape[0]} frames in {name!r}; the limit is {MAX_MOTION_FRAMES} "
+            "frames. Trim the motion"
+        )
+
+
+def _read_npy_header(f, where: str, name: str) -> None:
+    try:
+        version = npy_format.read_magic(f)
+        read = npy_format.read_array_header_1_0 if version == (1, 0) else (
+            npy_format.read_array_header_2_0)  # fmt: skip
+        shape, _, dtype = read(f, max_header_size=10_000)
+    except ValueError as err:
+        raise ValueError(f"{where}: {name!r} is not a valid .npy array ({err})") from None
+    _check_array_header(where, name, shape, dtype)
+
+
+def _check_npz_headers(path: Path) -> None:
+    """Read each member's .npy header (not its data) and check it against the limits."""
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"{path}: not a .npz archive (a .npz is a zip of .npy arrays); save the motion "
+            "with save_motion or numpy.savez"
+        )
+    try:
+        with zipfile.ZipFile(path) as z:
+            for info in z.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                with z.open(info) as f:
+                    _read_npy_header(f, str(path), info.filename[:-4])
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        raise ValueError(f"{path}: damaged .npz archive ({err})") from None
 
 
 def _load_npz(path: Path) -> Motion:
+    _check_npz_headers(path)
     try:
         z = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
         raise ValueError(f"{path}: not a readable .npz file ({err})") from None
     with z:
         fmt = str(z["format"]) if "format" in z else ""
         if fmt == "llamo-posetrack-v1":
-            return PoseTrack.load(path).motion3d
+            return _posetrack_motion(path, z)
         if fmt != "llamo-motion-v1":
             raise ValueError(
                 f"{path}: .npz lacks the llamo-motion-v1 marker; save it with save_motion"
             )
+        _require_keys(path, z, ("joints", "visibility", "fps", "space", "skeleton", "start_time"))
+        fps = _fps_field(path, z["fps"])
         try:
-            return Motion(z["joints"], z["visibility"], float(z["fps"]), Space(str(z["space"])),
+            return Motion(z["joints"], z["visibility"], fps, Space(str(z["space"])),
                           str(z["skeleton"]), float(z["start_time"]))  # fmt: skip
-        except (KeyError, ValueError) as err:
+        except (KeyError, ValueError, TypeError, zipfile.BadZipFile, EOFError) as err:
             raise ValueError(f"{path}: {err}") from None
 
 
+def _require_keys(path: Path, z, keys: tuple[str, ...]) -> None:
+    missing = [k for k in keys if k not in z]
+    if missing:
+        raise ValueError(f"{path}: arrays {missing} are missing; save it with save_motion")
+
+
+def _fps_field(path: Path, value: object) -> float:
+    try:
+        fps = float(np.asarray(value))
+    except (TypeError, ValueError):
+        fps = float("nan")
+    if not math.isfinite(fps) or fps <= 0:
+        raise ValueError(f"{path}: field 'fps' must be a positive number of frames per second")
+    return fps
+
+
+def _posetrack_motion(path: Path, z) -> Motion:
+    """The 3D motion of a saved ``PoseTrack``."""
+    _require_keys(path, z, ("joints3d", "vis3d", "fps", "start_time"))
+    fps = _fps_field(path, z["fps"])
+    try:
+        return Motion(z["joints3d"], z["vis3d"], fps, Space.WORLD_METRES,
+                      start_time=float(z["start_time"]))  # fmt: skip
+    except (ValueError, TypeError, zipfile.BadZipFile, EOFError) as err:
+        raise ValueError(f"{path}: {err}") from None
+
+
 def _load_npy(path: Path, fps: float | None) -> Motion:
+    with path.open("rb") as f:
+        _read_npy_header(f, str(path), path.stem)
     try:
         arr = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, EOFError) as err:
         raise ValueError(f"{path}: not a readable .npy array ({err})") from None
     if arr.ndim != 3 or arr.shape[-1] != 3:
         hint = (
@@ -154,7 +309,14 @@ def load_landmark_csv(path: str | Path, *, fps: float = 30.0) -> Motion:
         header = next(reader, None)
         if not header:
             raise ValueError(f"{path}: empty CSV, expected a header row")
-        rows = list(reader)
+        rows = []
+        for row in reader:
+            rows.append(row)
+            if len(rows) > MAX_MOTION_FRAMES:
+                raise ValueError(
+                    f"{path}: more than {MAX_MOTION_FRAMES} rows (frames); the limit is "
+                    f"{MAX_MOTION_FRAMES}. Trim the motion"
+                )
     if not rows:
         raise ValueError(f"{path}: CSV has a header but no data rows")
     cols = {name.strip().lower(): i for i, name in enumerate(header)}

@@ -176,6 +176,10 @@ def load_jsonl(
             obj = json.loads(line)
         except json.JSONDecodeError as err:
             raise InputError(f"{where}: bad JSON ({err.msg} at column {err.colno})") from None
+        except RecursionError:
+            raise InputError(
+                f"{where}: JSON nested too deeply; one sample is a flat object"
+            ) from None
         samples.append(parse_sample(obj, root, where, check_files=check_files))
     if not samples:
         raise InputError(f"{path}: the file has no samples")

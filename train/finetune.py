@@ -26,6 +26,7 @@ import re
 import shutil
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
@@ -37,7 +38,7 @@ import torch
 import yaml
 
 from core.checks import check_keys, require_int, require_number
-from core.errors import InputError, ModelFilesError
+from core.errors import InputError
 from core.llamo.config import STAGES, LLaMoConfig
 from core.llamo.inputs import IGNORE_INDEX
 from core.model_info import read_model_info, write_model_info
@@ -54,6 +55,7 @@ BLANK_FRAMES = 40
 INIT_DEFAULT, INIT_SCRATCH = "default", "scratch"
 # ``model`` keys a run starting from a trained model may change; the rest is its architecture.
 INIT_OVERRIDABLE = ("llm", "stage")
+RNG_FILE = "rng.safetensors"
 
 
 # -- configuration --------------------------------------------------------------------------
@@ -338,6 +340,68 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def save_rng_states(states: Sequence[dict], path: Path) -> Path:
+    """Every process's RNG state as safetensors (plain arrays + JSON metadata, no pickle)."""
+    from safetensors.torch import save_file
+
+    tensors, meta = {}, {}
+    for rank, st in enumerate(states):
+        version, keys, gauss = st["python"]
+        tensors[f"{rank}.python"] = torch.tensor(keys, dtype=torch.int64)  # (625,) < 2**32
+        meta[f"{rank}.python"] = json.dumps([version, gauss])
+        name, mt, pos, has_gauss, cached = st["numpy"]
+        tensors[f"{rank}.numpy"] = torch.from_numpy(np.asarray(mt, np.int64))  # (624,)
+        meta[f"{rank}.numpy"] = json.dumps([name, int(pos), int(has_gauss), float(cached)])
+        tensors[f"{rank}.torch"] = st["torch"].cpu()
+        for i, cuda in enumerate(st.get("cuda", [])):
+            tensors[f"{rank}.cuda.{i}"] = cuda.cpu()
+    meta["processes"] = str(len(states))
+    save_file(tensors, str(path), metadata=meta)
+    return path
+
+
+def load_rng_state(checkpoint: Path, rank: int) -> dict | None:
+    """Process ``rank``'s RNG state from ``checkpoint/rng.safetensors``.
+
+    None (with a warning) for an older checkpoint holding only ``rng.pt``: that file is a
+    pickle, which can run code when loaded, so it is never read.
+    """
+    from safetensors import SafetensorError, safe_open
+
+    path = checkpoint / RNG_FILE
+    if not path.is_file():
+        if (checkpoint / "rng.pt").is_file():
+            warnings.warn(
+                f"{checkpoint / 'rng.pt'} is a pickle (older checkpoint format) and is not "
+                "loaded; the run resumes with freshly seeded random numbers",
+                stacklevel=2,
+            )
+            return None
+        raise ValueError(f"--resume: {checkpoint} has no {RNG_FILE}; it is not a checkpoint")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta, names = f.metadata() or {}, set(f.keys())
+            get = f.get_tensor
+            version, gauss = json.loads(meta[f"{rank}.python"])
+            name, pos, has_gauss, cached = json.loads(meta[f"{rank}.numpy"])
+            state = {
+                "python": (version, tuple(get(f"{rank}.python").tolist()), gauss),
+                "numpy": (name, get(f"{rank}.numpy").numpy().astype(np.uint32), pos,
+                          has_gauss, cached),
+                "torch": get(f"{rank}.torch"),
+            }  # fmt: skip
+            cuda = sorted((n for n in names if n.startswith(f"{rank}.cuda.")),
+                          key=lambda n: int(n.rsplit(".", 1)[1]))  # fmt: skip
+            if cuda:
+                state["cuda"] = [get(n) for n in cuda]
+    except (SafetensorError, KeyError, ValueError, TypeError) as err:
+        raise ValueError(
+            f"--resume: {path} is damaged or has no state for process {rank} ({err}); "
+            "resume from an earlier checkpoint"
+        ) from None
+    return state
+
+
 # -- checkpoints ----------------------------------------------------------------------------------
 @contextmanager
 def atomic_dir(final: Path) -> Iterator[Path]:
@@ -359,6 +423,33 @@ def atomic_dir(final: Path) -> Iterator[Path]:
             os.replace(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def remove_stale_tmp(out_dir: Path) -> list[Path]:
+    """Delete ``.tmp-*``/``.old-*`` folders that ``atomic_dir`` left when a run was killed
+    while saving (their writer's process id is gone); returns what was removed."""
+    removed = []
+    for folder in (out_dir, out_dir / "checkpoints"):
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            m = re.fullmatch(r"\.(?:tmp|old)-.+-(\d+)", path.name)
+            if m and path.is_dir() and not _pid_alive(int(m.group(1))):
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # our own id on a leftover: a previous run that had the same id
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def checkpoint_dirs(out_dir: Path) -> list[Path]:
@@ -571,6 +662,8 @@ class Trainer:
     def run(self, resume: str | None = None) -> TrainResult:
         cfg, acc = self.config, self.accelerator
         checkpoint = resolve_resume(self.out_dir, resume)  # before minutes of loading
+        if acc.is_main_process:
+            remove_stale_tmp(self.out_dir)
         seed_everything(cfg.seed)
         examples = load_train_examples(cfg)
         if cfg.motion_input == "blank":
@@ -621,8 +714,9 @@ class Trainer:
             )
         self.step, self.history = state["step"], state["history"]
         self.seconds_before = self.history[-1]["seconds"] if self.history else 0.0
-        states = torch.load(checkpoint / "rng.pt", weights_only=False)  # our own file
-        set_rng_state(states[self.accelerator.process_index])
+        rng = load_rng_state(checkpoint, self.accelerator.process_index)
+        if rng is not None:
+            set_rng_state(rng)
         return state
 
     def _optimizer(self, model: torch.nn.Module, stage: StageConfig) -> tuple:
@@ -775,7 +869,7 @@ class Trainer:
                 self._write_model(model, tmp / "model")
                 torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
                 torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
-                torch.save(states, tmp / "rng.pt")
+                save_rng_states(states, tmp / RNG_FILE)
                 (tmp / "trainer_state.json").write_text(json.dumps(state))
             self._prune()
         acc.wait_for_everyone()
@@ -885,8 +979,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(err))
     try:
         result = train(config, out_dir=args.out, resume=args.resume)
-    except (InputError, ModelFilesError) as err:
-        parser.exit(2, f"error: {err}\n")
+    except (ValueError, FileNotFoundError) as err:  # data, resume and model-file mistakes
+        print(f"error: {str(err).splitlines()[0] if str(err) else type(err).__name__}",
+              file=sys.stderr)  # fmt: skip
+        return 2
     if result.history:
         last = result.history[-1]
         val = last.get("val_loss")

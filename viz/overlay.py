@@ -10,7 +10,7 @@ import imageio_ffmpeg
 import numpy as np
 
 from core.motion import PoseTrack
-from core.pose.video import iter_frames, output_size, probe_video
+from core.pose.video import VideoInfo, iter_frames, output_size, probe_video
 from core.progress import ProgressFn, report
 from core.skeleton import EDGES, Joint
 
@@ -98,14 +98,19 @@ def write_overlay(
     max_side: int | None = 1280,
     min_visibility: float = 0.5,
     progress: ProgressFn | None = None,
+    info: VideoInfo | None = None,
+    preset: str = "veryfast",
 ) -> Path:
     """Write ``video_path`` with the skeleton drawn on every frame as H.264 mp4.
 
     Browser-playable: libx264, yuv420p, ``+faststart``; even width/height (one edge pixel
     row/column dropped when odd). One output frame per input frame. ``highlight_frames``
-    (e.g. viewpoint frames) get a coloured border and their timestamp.
+    (e.g. viewpoint frames) get a coloured border and their timestamp. ``info``: the
+    caller's ``probe_video`` of ``video_path``, to skip probing again. ``preset``: x264's
+    speed/size trade-off; "veryfast" wrote the 583-frame pushups_side_5reps overlay in 7.0 s
+    against 13.9 s for x264's default "medium" (736 vs 888 KiB; on a busy 2-core machine).
     """
-    info = probe_video(video_path)
+    info = info or probe_video(video_path)
     out_path = Path(out_path)
     if out_path.suffix.lower() != ".mp4":
         raise ValueError(f"out_path: must end in .mp4, got {out_path.name}")
@@ -114,7 +119,7 @@ def write_overlay(
     highlights = {int(f) for f in highlight_frames}
     writer = imageio_ffmpeg.write_frames(
         str(out_path), (even_w, even_h), fps=info.fps, codec="libx264", pix_fmt_out="yuv420p",
-        macro_block_size=2, quality=None, output_params=["-crf", "23", "-movflags", "+faststart"],
+        macro_block_size=2, quality=None, output_params=["-crf", "23", "-preset", preset, "-movflags", "+faststart"],
     )  # fmt: skip
     writer.send(None)  # start ffmpeg
     try:

@@ -102,11 +102,14 @@ def _check_hf_folder(path: Path) -> Path:
             f"LLM folder {path} has no config.json; it is not a Hugging Face model folder. "
             f"Download the model with its config, weights and tokenizer into {path}."
         )
-    has_weights = any(path.glob("*.safetensors")) or any(path.glob("*.bin"))
-    if not has_weights:
+    if not any(path.glob("*.safetensors")):
+        pickled = any(path.glob("*.bin")) or any(path.glob("*.pt"))
         raise ModelFilesError(
-            f"LLM folder {path} has no *.safetensors (or *.bin) weights; copy the model's "
-            f"weight files into {path}."
+            f"LLM folder {path} has only pickle weights (.bin/.pt), which are never loaded "
+            "because they can run code; convert them to .safetensors where you trust them."
+            if pickled
+            else f"LLM folder {path} has no *.safetensors weights; copy the model's weight "
+            f"files into {path}."
         )
     return path
 
@@ -115,7 +118,10 @@ def _load_hf_folder(folder: Path, dtype: torch.dtype) -> tuple[torch.nn.Module, 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, local_files_only=True)
+    # safetensors only: a .bin is a pickle, which can run code when loaded.
+    model = AutoModelForCausalLM.from_pretrained(
+        folder, dtype=dtype, local_files_only=True, use_safetensors=True
+    )
     return model, tokenizer
 
 

@@ -24,6 +24,8 @@ from __future__ import annotations
 import hashlib
 import importlib.resources
 import json
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,12 +34,17 @@ import numpy as np
 from core.errors import InputError, ModelFilesError
 from core.limits import MAX_CLIP_SECONDS
 from core.motion import Motion, PoseTrack, Space
+from core.noise import quiet_native_stderr
 from core.paths import cache_dir
 from core.pose.video import VideoInfo, iter_frames, probe_video
 from core.progress import ProgressFn, report
 from core.skeleton import NUM_JOINTS, Joint
 
 _CACHE_VERSION = "pose-v3"
+# Warm-up frames before each worker's chunk. With num_poses=2 MediaPipe's results here do
+# not depend on earlier frames at all (the stitched tracks match exactly; see
+# benchmarks/pose_speed.py), so a short warm-up is enough.
+CHUNK_OVERLAP_S = 0.25
 # MediaPipe world axes -> ours (y up, z towards the camera).
 MP_WORLD_TO_OURS = np.array([1.0, -1.0, -1.0], np.float32)
 
@@ -106,20 +113,30 @@ def _pick_person(
     return k if dists[k] <= max_jump * max(size, 0.05) else None
 
 
-def _run_landmarker(
-    info: VideoInfo,
-    model_path: Path,
-    *,
-    num_poses: int,
-    max_side: int,
-    progress: ProgressFn | None,
-    reacquire_s: float = 0.5,
-) -> RawPoses:
-    """Run the Pose Landmarker over every frame and keep one person (see module doc).
+@dataclass
+class Candidates:
+    """Everyone MediaPipe found in a run of frames (up to ``num_poses`` people a frame)."""
 
-    After our person has been missing for ``reacquire_s`` seconds (a camera cut, or they
-    left), the biggest candidate is picked afresh.
-    """
+    image: np.ndarray  # (T, P, 33, 2) normalized x, y (y down)
+    world: np.ndarray  # (T, P, 33, 3) metres, MediaPipe world axes
+    visibility: np.ndarray  # (T, P, 33)
+    count: np.ndarray  # (T,) people found in each frame
+
+    @classmethod
+    def empty(cls, n: int, num_poses: int) -> Candidates:
+        return cls(np.zeros((n, num_poses, NUM_JOINTS, 2), np.float32),
+                   np.zeros((n, num_poses, NUM_JOINTS, 3), np.float32),
+                   np.zeros((n, num_poses, NUM_JOINTS), np.float32), np.zeros(n, np.int64))  # fmt: skip
+
+    def part(self, a: int, b: int) -> Candidates:
+        return Candidates(self.image[a:b], self.world[a:b], self.visibility[a:b], self.count[a:b])
+
+
+def _detect_frames(
+    info: VideoInfo, model_path: Path, *, num_poses: int, max_side: int, start: int, stop: int,
+    on_frames: Callable[[int], None] | None = None,
+) -> Candidates:  # fmt: skip
+    """Run a fresh Pose Landmarker (VIDEO mode) on frames ``[start, stop)``; keep everyone."""
     import mediapipe as mp  # heavy; imported only when inference really runs
 
     vision = mp.tasks.vision
@@ -128,37 +145,122 @@ def _run_landmarker(
         running_mode=vision.RunningMode.VIDEO,
         num_poses=num_poses,
     )
-    n = info.frame_count
+    out = Candidates.empty(stop - start, num_poses)
+    last_ms = -1
+    with quiet_native_stderr():  # ~40 "Sparsity tensors" lines from LiteRT's model loader
+        landmarker = vision.PoseLandmarker.create_from_options(options)
+    try:
+        frames = iter_frames(info.path, max_side, info=info, start=start, stop=stop)
+        for i, frame in enumerate(frames):
+            # VIDEO mode needs strictly increasing timestamps in milliseconds.
+            ms = max(int(round((start + i) * 1000.0 / info.fps)), last_ms + 1)
+            last_ms = ms
+            mp_image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame))
+            if i == 0:
+                with quiet_native_stderr():  # first-inference notices (tensor alignment, ROI)
+                    result = landmarker.detect_for_video(mp_image, ms)
+            else:
+                result = landmarker.detect_for_video(mp_image, ms)
+            _store(out, i, result, num_poses)
+            if on_frames is not None and (i % 10 == 9):
+                on_frames(i + 1)
+    finally:
+        with quiet_native_stderr():  # "DestroyAccelerator" lines
+            landmarker.close()
+    return out
+
+
+def _store(out: Candidates, i: int, result: object, num_poses: int) -> None:
+    """Everyone in one landmarker ``result`` into row ``i`` of ``out``."""
+    people = result.pose_landmarks[:num_poses]
+    out.count[i] = len(people)
+    for k, pose in enumerate(people):
+        out.image[i, k] = [(p.x, p.y) for p in pose]
+        out.world[i, k] = [(p.x, p.y, p.z) for p in result.pose_world_landmarks[k]]
+        out.visibility[i, k] = [p.visibility for p in pose]
+
+
+def _pick_track(cands: Candidates, fps: float, reacquire_s: float = 0.5) -> RawPoses:
+    """Keep one person through the frames (see module doc).
+
+    After our person has been missing for ``reacquire_s`` seconds (a camera cut, or they
+    left), the biggest candidate is picked afresh.
+    """
+    n = len(cands.count)
     image = np.zeros((n, NUM_JOINTS, 2), np.float32)
     world = np.zeros((n, NUM_JOINTS, 3), np.float32)
     vis = np.zeros((n, NUM_JOINTS), np.float32)
     detected = np.zeros(n, bool)
     previous: np.ndarray | None = None
     last_seen = -(10**9)
-    last_ms = -1
-    with vision.PoseLandmarker.create_from_options(options) as landmarker:
-        for t, frame in enumerate(iter_frames(info.path, max_side, info=info)):
-            if t >= n:  # never trust a stream to stop where the count said
-                break
-            # VIDEO mode needs strictly increasing timestamps in milliseconds.
-            ms = max(int(round(t * 1000.0 / info.fps)), last_ms + 1)
-            last_ms = ms
-            mp_image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame))
-            result = landmarker.detect_for_video(mp_image, ms)
-            cands = [np.array([(p.x, p.y) for p in pose], np.float32)
-                     for pose in result.pose_landmarks]  # fmt: skip
-            if t - last_seen > reacquire_s * info.fps:
-                previous = None
-            k = _pick_person(cands, previous) if cands else None
-            if k is not None:
-                previous, last_seen = cands[k], t
-                image[t] = cands[k]
-                world[t] = [(p.x, p.y, p.z) for p in result.pose_world_landmarks[k]]
-                vis[t] = [p.visibility for p in result.pose_landmarks[k]]
-                detected[t] = True
-            if t % 10 == 0:
-                report(progress, t / n, f"Estimating pose: frame {t + 1}/{n}")
+    for t in range(n):
+        if t - last_seen > reacquire_s * fps:
+            previous = None
+        c = int(cands.count[t])
+        k = _pick_person(list(cands.image[t, :c]), previous) if c else None
+        if k is not None:
+            previous, last_seen = cands.image[t, k], t
+            image[t], world[t] = cands.image[t, k], cands.world[t, k]
+            vis[t], detected[t] = cands.visibility[t, k], True
     return RawPoses(image, world, vis, detected)
+
+
+def default_workers() -> int:
+    """Pose worker processes: ``$LLAMO_POSE_WORKERS`` or one per usable core (at most 8)."""
+    env = os.environ.get("LLAMO_POSE_WORKERS", "").strip()
+    if env:
+        return max(1, int(env)) if env.isdigit() else 1
+    return max(1, min(8, len(os.sched_getaffinity(0))))
+
+
+def plan_chunks(n: int, workers: int, overlap: int) -> list[tuple[int, int, int]]:
+    """``(start, keep_from, stop)`` per worker: frames ``[start, stop)`` are estimated, those
+    from ``keep_from`` kept; ``[start, keep_from)`` only warms the landmarker's tracking up.
+
+    Fewer chunks when a chunk would be shorter than three overlaps (the warm-up would cost
+    more than the split saves).
+    """
+    workers = max(1, min(workers, n // max(1, 3 * overlap)))
+    bounds = [round(k * n / workers) for k in range(workers + 1)]
+    return [(max(0, a - overlap) if k else 0, a, b)
+            for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))]  # fmt: skip
+
+
+def _run_landmarker(
+    info: VideoInfo,
+    model_path: Path,
+    *,
+    num_poses: int,
+    max_side: int,
+    progress: ProgressFn | None,
+    workers: int = 1,
+    overlap_s: float = CHUNK_OVERLAP_S,
+) -> RawPoses:
+    """Landmarks of every frame, split over ``workers`` processes, then one person kept.
+
+    Each worker runs its own landmarker on a chunk that starts ``overlap_s`` before the frames
+    it keeps (the warm-up lets MediaPipe's tracking and smoothing settle); the candidates are
+    stitched in frame order and the one-person pick runs over the whole clip, as with one worker.
+    """
+    n = info.frame_count
+    chunks = plan_chunks(n, workers, int(np.ceil(overlap_s * info.fps)))
+
+    def on_frames(done: int) -> None:
+        report(progress, done / n, f"Estimating pose: frame {done}/{n}")
+
+    if len(chunks) == 1:
+        cands = _detect_frames(info, model_path, num_poses=num_poses, max_side=max_side,
+                               start=0, stop=n, on_frames=on_frames)  # fmt: skip
+    else:
+        from core.pose.workers import detect_in_workers
+
+        parts = detect_in_workers(info, model_path, num_poses, max_side, chunks, on_frames)
+        cands = Candidates(
+            *(np.concatenate([getattr(p.part(keep - a, b - a), f) for p, (a, keep, b)
+                              in zip(parts, chunks, strict=True)])
+              for f in ("image", "world", "visibility", "count"))
+        )  # fmt: skip
+    return _pick_track(cands, info.fps)
 
 
 def _fill_gaps(values: np.ndarray, detected: np.ndarray, max_gap: int) -> np.ndarray:
@@ -261,18 +363,22 @@ def estimate_pose(
     max_gap_s: float = 0.25,
     num_poses: int = 2,
     inference_max_side: int = 960,
+    workers: int | None = None,
+    info: VideoInfo | None = None,
 ) -> PoseTrack:
     """Estimate one person's 2D and 3D skeleton in every frame of ``video_path``.
 
     Frames whose long side exceeds ``inference_max_side`` are downscaled before inference
-    (landmarks are normalized, so the output keeps its scale). Raises ``InputError`` for a bad
+    (landmarks are normalized, so the output keeps its scale). ``workers``: processes to
+    split the clip over (default ``default_workers()``; the cache key ignores it). ``info``:
+    the caller's ``probe_video`` of ``video_path`` (then ``max_seconds`` is the caller's). Raises ``InputError`` for a bad
     video or when nobody is found, ``ModelFilesError`` when the pose model is missing.
     """
     if max_gap_s < 0:
         raise ValueError(f"max_gap_s: must be >= 0, got {max_gap_s}")
     if num_poses < 1:
         raise ValueError(f"num_poses: must be >= 1, got {num_poses}")
-    info = probe_video(video_path, max_seconds=max_seconds)
+    info = info or probe_video(video_path, max_seconds=max_seconds)
     model = _resolve_model(model_path)
     report(progress, 0.0, f"Reading {info.path.name}")
     settings = {
@@ -290,9 +396,8 @@ def estimate_pose(
         track = PoseTrack.load(cached)
         return PoseTrack(track.motion2d, track.motion3d, track.detected, track.fps,
                          track.frame_size, str(info.path))  # fmt: skip
-    raw = _run_landmarker(
-        info, model, num_poses=num_poses, max_side=inference_max_side, progress=progress
-    )
+    raw = _run_landmarker(info, model, num_poses=num_poses, max_side=inference_max_side,
+                          progress=progress, workers=workers or default_workers())  # fmt: skip
     if not raw.detected.any():
         raise InputError(
             f"No person was found in {info.path.name} (checked {info.frame_count} frames); "

@@ -38,6 +38,7 @@ class VideoInfo:
     height: int
     codec: str
     rotation: int = 0
+    declared_duration: float | None = None  # what the container header says, if anything
 
     @property
     def duration(self) -> float:
@@ -89,7 +90,25 @@ def _parse_probe(path: Path, log: str) -> VideoInfo:
     w, h = int(size.group(1)), int(size.group(2))
     if rotation in (90, 270):
         w, h = h, w
-    return VideoInfo(path, float(fps.group(1)), frame_count, w, h, stream.group(1), rotation)
+    dur = re.search(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)", log)
+    declared = (
+        int(dur.group(1)) * 3600 + int(dur.group(2)) * 60 + float(dur.group(3)) if dur else None
+    )
+    return VideoInfo(path, float(fps.group(1)), frame_count, w, h, stream.group(1), rotation,
+                     declared)  # fmt: skip
+
+
+def truncation_note(info: VideoInfo) -> str | None:
+    """A sentence for the user when fewer frames decode than the header's duration promises
+    (a file cut off while copying or recording), else None."""
+    declared = info.declared_duration
+    if declared is None or info.duration >= declared - max(0.5, 0.1 * declared):
+        return None
+    return (
+        f"{info.path.name} looks truncated: only {info.duration:.1f} s of its {declared:.1f} s "
+        f"could be decoded, so the analysis covers the first {info.duration:.1f} s. Copy or "
+        "export the clip again to analyse all of it."
+    )
 
 
 def check_file_size(path: Path, max_bytes: int) -> None:
@@ -159,17 +178,29 @@ def output_size(width: int, height: int, max_side: int | None) -> tuple[int, int
 
 
 def iter_frames(
-    path: str | Path, max_side: int | None = None, *, info: VideoInfo | None = None
+    path: str | Path,
+    max_side: int | None = None,
+    *,
+    info: VideoInfo | None = None,
+    start: int = 0,
+    stop: int | None = None,
 ) -> Iterator[np.ndarray]:
     """Yield (H, W, 3) RGB uint8 frames, downscaled so the long side is <= ``max_side``.
 
     Every decoded frame is yielded once (``-fps_mode passthrough``: ffmpeg neither drops nor
     duplicates frames), so the count matches ``probe_video``. Pass ``info`` to skip the probe.
+    ``start``/``stop``: only frames with index in ``[start, stop)``; earlier frames are
+    decoded but neither scaled nor converted (by frame number, so exact even without keyframes).
     """
     info = info or probe_video(path)
     w, h = output_size(info.width, info.height, max_side)
+    vf = f"scale={w}:{h}:flags=area"
+    if start > 0 or stop is not None:
+        keep = f"gte(n\\,{start})" if stop is None else f"between(n\\,{start}\\,{stop - 1})"
+        vf = f"select='{keep}',{vf}"
+    wanted = None if stop is None else max(0, stop - start)
     cmd = [_ffmpeg(), "-nostdin", "-v", "error", "-i", str(info.path), "-map", "0:v:0",
-           "-vf", f"scale={w}:{h}:flags=area", "-fps_mode", "passthrough",
+           "-vf", vf, "-fps_mode", "passthrough",
            "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]  # fmt: skip
     nbytes = w * h * 3
     # stderr goes to a file: a full stderr pipe would block ffmpeg while we read stdout.
@@ -177,7 +208,7 @@ def iter_frames(
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)
         count = 0
         try:
-            while True:
+            while wanted is None or count < wanted:  # past ``stop``: stop ffmpeg early
                 buf = proc.stdout.read(nbytes)
                 if len(buf) < nbytes:
                     break

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file
 
 from core.llamo.prompts import system_prompt
@@ -192,6 +193,28 @@ def test_cli_reports_a_bad_config_as_a_usage_error(capsys: pytest.CaptureFixture
     assert "batch_size" in capsys.readouterr().err
 
 
+def test_cli_reports_a_training_data_error_as_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    data = tmp_path / "train.jsonl"
+    data.write_text('{"motion": "a.npz", "conversations": []}\n{not json\n')
+    code = finetune.main(["--config", str(TINY_YAML), "--out", str(tmp_path / "out"),
+                          "--set", f"train_data={data}"])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("error: "), err
+    assert str(data) in err[0] and "Traceback" not in err[0]
+
+
+def test_cli_reports_a_resume_without_checkpoint_as_one_line(
+    assets: dict, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    code = finetune.main(["--config", str(TINY_YAML), "--out", str(tmp_path / "out"),
+                          "--set", f"train_data={assets['train']}", "--resume"])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert err[0].startswith("error: --resume: no checkpoint under"), err
+
+
 @dataclass
 class _Batch:
     input_ids: torch.Tensor
@@ -224,6 +247,66 @@ def test_atomic_dir_replaces_whole_or_not_at_all(tmp_path: Path) -> None:
         raise RuntimeError("disk full")
     assert (final / "a.txt").read_text() == "one"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
+
+
+class _Evil:
+    """Unpickling this writes a marker file: proof that a pickle was loaded."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.write_text, (self.marker, "pickle code ran"))
+
+
+def test_rng_state_round_trips_without_pickle_and_an_evil_rng_pt_never_runs(
+    tmp_path: Path,
+) -> None:
+    finetune.seed_everything(3)
+    states = [finetune.rng_state(), finetune.rng_state()]
+    finetune.save_rng_states(states, tmp_path / finetune.RNG_FILE)
+    expected = (np.random.rand(3), torch.rand(3), __import__("random").random())
+    finetune.set_rng_state(finetune.load_rng_state(tmp_path, 1))
+    got = (np.random.rand(3), torch.rand(3), __import__("random").random())
+    np.testing.assert_array_equal(expected[0], got[0])
+    assert torch.equal(expected[1], got[1]) and expected[2] == got[2]
+    # An old-format checkpoint whose rng.pt was crafted to run code when unpickled.
+    evil = tmp_path / "evil"
+    evil.mkdir()
+    marker = tmp_path / "marker.txt"
+    torch.save({"x": _Evil(marker)}, evil / "rng.pt")
+    with pytest.warns(UserWarning, match="pickle"):
+        assert finetune.load_rng_state(evil, 0) is None
+    assert not marker.exists()
+    # A damaged state file: one clear message, no traceback from safetensors.
+    (evil / finetune.RNG_FILE).write_bytes(b"\x00" * 20)
+    with pytest.raises(ValueError, match="damaged"):
+        finetune.load_rng_state(evil, 0)
+
+
+def test_no_pickle_loading_anywhere_in_the_code() -> None:
+    """Every torch.load passes weights_only=True; numpy loads never allow pickle."""
+    for path in [
+        *REPO.glob("core/**/*.py"),
+        *REPO.glob("train/**/*.py"),
+        *REPO.glob("app/**/*.py"),
+    ]:
+        text = path.read_text()
+        assert "weights_only=False" not in text, path
+        assert "allow_pickle=True" not in text, path
+        assert "pickle.load" not in text, path
+
+
+def test_stale_tmp_folders_of_a_killed_save_are_removed(tmp_path: Path) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    stale = tmp_path / "checkpoints" / f".tmp-step-000004-{dead}"
+    stale.mkdir(parents=True)
+    (stale / "optimizer.pt").write_bytes(b"half")
+    live = tmp_path / "checkpoints" / f".tmp-step-000006-{os.getppid()}"  # a running writer
+    live.mkdir()
+    removed = finetune.remove_stale_tmp(tmp_path)
+    assert removed == [stale] and not stale.exists() and live.exists()
 
 
 # -- real training runs ----------------------------------------------------------------------------
@@ -340,7 +423,8 @@ def test_two_process_cpu_launch_trains_and_checkpoints(assets: dict, tmp_path: P
     assert done.returncode == 0, done.stderr[-3000:]
     state = json.loads((tmp_path / "checkpoints/step-000004/trainer_state.json").read_text())
     assert state["num_processes"] == 2 and state["examples_per_step"] == 2
-    assert len(torch.load(tmp_path / "checkpoints/step-000004/rng.pt", weights_only=False)) == 2
+    rng = safe_open(str(tmp_path / "checkpoints/step-000004/rng.safetensors"), framework="pt")
+    assert rng.metadata()["processes"] == "2"
     with (tmp_path / "loss.csv").open() as f:
         rows = list(csv.DictReader(f))
     losses = [float(r["loss"]) for r in rows]

@@ -200,3 +200,25 @@ def test_stabilize_bone_lengths_restores_foreshortened_bones():
     np.testing.assert_allclose(width, true, rtol=1e-4)
     # Frames that were right stay right (up to the shared median lengths).
     np.testing.assert_allclose(fixed[0], world[0], atol=1e-5)
+
+
+def test_plan_chunks_cover_every_frame_once() -> None:
+    for n, workers, overlap in ((264, 2, 8), (583, 2, 8), (1000, 4, 15), (30, 2, 8), (5, 8, 8)):
+        chunks = pose.plan_chunks(n, workers, overlap)
+        kept = np.concatenate([np.arange(keep, stop) for _, keep, stop in chunks])
+        np.testing.assert_array_equal(kept, np.arange(n))  # each frame kept exactly once
+        assert chunks[0][0] == 0
+        for start, keep, _ in chunks[1:]:
+            assert keep - start == overlap  # every later chunk warms up first
+    assert len(pose.plan_chunks(30, 2, 8)) == 1  # too short to be worth splitting
+
+
+def test_two_workers_give_the_one_worker_track() -> None:
+    """The stitched track of 2 worker processes matches one landmarker over the whole clip."""
+    assert len(pose.plan_chunks(264, 2, 8)) == 2
+    one = estimate_pose(real_path("golf_swing_dtl.mp4"), use_cache=False, workers=1)
+    two = estimate_pose(real_path("golf_swing_dtl.mp4"), use_cache=False, workers=2)
+    np.testing.assert_array_equal(one.detected, two.detected)
+    px = np.abs(one.motion2d.joints - two.motion2d.joints) * np.array(one.frame_size)
+    print(f"golf: 1 vs 2 workers, mean landmark difference {px.mean():.4f} px")
+    assert px.mean() < 0.5

@@ -1,0 +1,117 @@
+"""Pose estimation in worker processes: one MediaPipe landmarker per process and chunk.
+
+A landmarker runs on one core (about 20 ms a frame), so chunks of the clip run side by side.
+Workers come from a ``forkserver`` that has imported MediaPipe once: starting one costs a
+fork, not a Python start-up, and no thread of the caller (a web server, torch) is forked.
+Each worker decodes only its own chunk and sends back every candidate person; the caller
+stitches the chunks and keeps one person.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue as queue_mod
+from collections.abc import Callable
+from pathlib import Path
+
+from core.errors import InputError
+from core.noise import verbose
+from core.pose.video import VideoInfo
+
+_PRELOAD = ["core.pose.estimate", "mediapipe"]
+_POLL_S = 0.5
+
+
+def _context() -> mp.context.BaseContext:
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(_PRELOAD)
+    return ctx
+
+
+def warm_up() -> None:
+    """Start the worker server now (it imports MediaPipe once, ~1 s) without waiting for it,
+    so the first clip's workers start at once. The app calls it when it starts."""
+    from multiprocessing import forkserver
+
+    _context()
+    forkserver.ensure_running()
+
+
+def _worker(out: mp.Queue, k: int, info: VideoInfo, model: str, num_poses: int,
+            max_side: int, start: int, stop: int, loud: bool) -> None:  # fmt: skip
+    """Estimate frames ``[start, stop)`` and put ``("done", k, Candidates)`` on ``out``."""
+    from core.pose.estimate import _detect_frames
+
+    if not loud:  # C++ log lines bypass Python; this process prints nothing else
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+    try:
+        cands = _detect_frames(info, Path(model), num_poses=num_poses, max_side=max_side,
+                               start=start, stop=stop,
+                               on_frames=lambda i: out.put(("frames", k, i)))  # fmt: skip
+    except InputError as err:
+        out.put(("input-error", k, str(err)))
+        return
+    except (OSError, RuntimeError, ValueError) as err:
+        out.put(("error", k, f"{type(err).__name__}: {err}"))
+        return
+    out.put(("done", k, cands))
+
+
+def detect_in_workers(
+    info: VideoInfo,
+    model: Path,
+    num_poses: int,
+    max_side: int,
+    chunks: list[tuple[int, int, int]],
+    on_frames: Callable[[int], None],
+) -> list:  # list[Candidates], one per chunk in order
+    """Every chunk's candidates; ``on_frames(n)`` gets the clip-wide frames done so far."""
+    ctx = _context()
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_worker, daemon=True,
+                         args=(out, k, info, str(model), num_poses, max_side, a, b, verbose()))
+             for k, (a, _, b) in enumerate(chunks)]  # fmt: skip
+    work = sum(b - a for a, _, b in chunks)
+    done = [0] * len(chunks)
+    results: dict[int, object] = {}
+    exited: set[int] = set()
+    for p in procs:
+        p.start()
+    try:
+        while len(results) < len(procs):
+            try:
+                kind, k, payload = out.get(timeout=_POLL_S)
+            except queue_mod.Empty:
+                _check_alive(procs, results, exited)
+                continue
+            if kind == "frames":
+                done[k] = payload
+                on_frames(int(sum(done) * info.frame_count / work))
+            elif kind == "done":
+                results[k] = payload
+            elif kind == "input-error":
+                raise InputError(payload)
+            else:
+                raise RuntimeError(f"pose worker {k} failed: {payload}")
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+            p.join()
+        out.close()
+    return [results[k] for k in range(len(chunks))]
+
+
+def _check_alive(procs: list, results: dict, exited: set[int]) -> None:
+    """Raise for a worker that died without an answer (a clean exit gets one more poll,
+    as its last message may still be in the pipe)."""
+    for k, p in enumerate(procs):
+        if k in results or p.is_alive() or p.exitcode is None:
+            continue
+        if p.exitcode != 0 or k in exited:
+            raise RuntimeError(
+                f"pose worker {k} stopped (exit code {p.exitcode}) before sending its frames"
+            )
+        exited.add(k)
