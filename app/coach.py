@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_PROMPT_FACTS = 8
 UNTRAINED_WARNING = (
     "No trained LLaMo weights found at {path}; using an UNTRAINED model on the bundled "
     "SmolLM2 LLM. Answers will be poor until the default model is installed "
@@ -163,10 +162,9 @@ class Session:
     def _context(self) -> str | None:
         if not self.coach.facts_in_prompt:
             return None
-        # The timed facts (events, reps) come first; the angle ranges after them cost prompt
-        # tokens (about 11 s of CPU prefill for all of a golf report vs 3 s for none).
-        facts = self.facts[:MAX_PROMPT_FACTS]
-        return f"Activity: {self.activity.replace('_', ' ')}.\n" + "\n".join(facts)
+        from core.llamo.prompts import facts_context
+
+        return facts_context(self.activity, self.facts)
 
     def _video_input(self) -> np.ndarray | None:
         """Person crops for a model that reads video (computed once per session)."""
