@@ -69,14 +69,43 @@ def pushup_checks(session) -> dict:
             "viewpoint_frames": frames, "bottoms_seen": int(sum(seen))}  # fmt: skip
 
 
+def event_head_checks(folder: Path, config_path: Path) -> dict:
+    """The pretrained encoder's event head on the golf clips' 3D poses (top, impact)."""
+    from core.pose import estimate_pose
+    from train.pretrain import model_config, predict_events
+
+    config = model_config(config_path, [])
+    out = {}
+    for clip, labels in GOLF.items():
+        motion = estimate_pose(REAL / clip).motion3d
+        pred = predict_events(motion, config, folder)
+        out[clip] = {e: {"pred_s": round(pred[f"golf_{e}"], 2), "true_s": round(f / motion.fps, 2),
+                         "error_s": round(abs(pred[f"golf_{e}"] - f / motion.fps), 2)}
+                     for e, f in labels.items()}  # fmt: skip
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     from app.coach import Coach
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default=None, help="LLaMo folder (default: the shipped model)")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument(
+        "--pretrain",
+        type=Path,
+        default=None,
+        help="also run train.pretrain's event head (folder) on the golf clips",
+    )
+    ap.add_argument("--config", type=Path, default=Path("train/configs/cpu.yaml"))
+    ap.add_argument("--skip-model", action="store_true", help="only the event head")
     a = ap.parse_args(argv)
     report: dict = {}
+    if a.pretrain:
+        report["event_head"] = event_head_checks(a.pretrain, a.config)
+    if a.skip_model:
+        print(json.dumps(report, indent=1))
+        return 0
     for facts in (False, True):
         coach = (
             Coach.load(a.model, facts_in_prompt=facts)

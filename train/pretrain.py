@@ -372,6 +372,24 @@ def run(data: Path, config: LLaMoConfig, out: Path, *, minutes: float, batch_siz
     return report
 
 
+@torch.no_grad()
+def predict_events(motion: Motion, config: LLaMoConfig, folder: Path) -> dict[str, float]:
+    """The event head's frame (clip seconds) for every golf and baseball event of a motion,
+    with the encoder and heads saved in ``folder`` (for real clips: no labels needed)."""
+    from safetensors.torch import load_model
+
+    encoder, heads = MotionEncoder(config), PretrainHeads(config.hidden_size)
+    load_model(encoder, str(folder / "state_encoder.safetensors"))
+    load_model(heads, str(folder / HEADS_FILE))
+    encoder.eval(), heads.eval()
+    p = prepare_motion(motion, config)
+    feats = torch.from_numpy(p.feats)[None]  # (1, T, 33, C)
+    mask = torch.from_numpy(p.frame_mask)[None]  # (1, T)
+    x = encoder(feats, mask, torch.tensor([p.is_3d]))
+    frames = heads(x, mask)["event"][0].argmax(0)  # (E,) model frames
+    return {e: float(p.timestamps[int(f)]) for e, f in zip(EVENTS, frames, strict=True)}
+
+
 def model_config(path: Path, overrides: list[str]) -> LLaMoConfig:
     """The ``LLaMoConfig`` of a training YAML (``model:`` block, with ``--set`` overrides)."""
     from train.finetune import TrainConfig
