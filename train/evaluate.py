@@ -247,7 +247,7 @@ def judge(item: EvalItem, text: str, answer=None, motion=None) -> Prediction:
 
     pred = Prediction(item.sample, item.qtype, item.question, item.target["value"], text,
                       bool(check_answer(item.qtype, item.target, text)))  # fmt: skip
-    if answer is not None and motion is not None and len(answer.frame_scores):
+    if hasattr(motion, "timestamps") and len(getattr(answer, "frame_scores", ())):
         pred.top_time = float(motion.timestamps[int(np.argmax(answer.frame_scores))])
         pred.viewpoint_times = [round(float(t), 3) for t in answer.timestamps]
         if item.moments:
@@ -308,9 +308,9 @@ def answer_items(model, items: Sequence[EvalItem], dataset, *, blank=None, facts
         example = dataset[item.index]
         motion = blank if blank is not None else example["motion"]
         video = example["video"] if model.config.use_video and blank is None else None
-        context = item_facts(dataset, item.index) if facts else None
+        extra = {"context": item_facts(dataset, item.index)} if facts else {}
         answer = model.answer(motion, item.question, video=video, history=item.history,
-                              max_new_tokens=max_new_tokens, context=context)  # fmt: skip
+                              max_new_tokens=max_new_tokens, **extra)  # fmt: skip
         preds.append(judge(item, answer.text, answer, None if blank is not None else motion))
     return preds
 
