@@ -106,22 +106,20 @@ def main(argv: list[str] | None = None) -> int:
     if a.skip_model:
         print(json.dumps(report, indent=1))
         return 0
-    for facts in (False, True):
-        coach = (
-            Coach.load(a.model, facts_in_prompt=facts)
-            if a.model
-            else Coach.load(facts_in_prompt=facts)
-        )
-        key = "with_facts" if facts else "no_facts"
-        report[key] = {}
-        for clip, labels in GOLF.items():
-            session = coach.analyze(REAL / clip)
-            report[key][clip] = golf_checks(session, labels, facts)
-            session.close()
-        session = coach.analyze(REAL / PUSHUPS[0])
-        report[key][PUSHUPS[0]] = pushup_checks(session)
+    coach = Coach.load(a.model, threads=1) if a.model else Coach.load(threads=1)
+    clips = [*GOLF, PUSHUPS[0]]
+    for clip in clips:  # one analysis per clip; the facts switch is the coach's
+        session = coach.analyze(REAL / clip)
+        for facts in (False, True):
+            coach.facts_in_prompt = facts
+            key = "with_facts" if facts else "no_facts"
+            if clip in GOLF:
+                result = golf_checks(session, GOLF[clip], facts)
+            else:
+                result = pushup_checks(session)
+            report.setdefault(key, {})[clip] = result
         session.close()
-        coach.close()
+    coach.close()
     text = json.dumps(report, indent=1)
     print(text)
     if a.out:

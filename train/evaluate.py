@@ -562,6 +562,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--ablation", action="append", type=_ablation, default=[], metavar="NAME=DIR",
                         help="another trained model to compare on the same questions (repeatable)")  # fmt: skip
+    parser.add_argument("--name", default="full", help="the --checkpoint model's name in the report")
     parser.add_argument("--limit", type=int, help="only the first N questions")
     parser.add_argument("--per-type", type=int, help="at most N questions of each type (balance)")
     parser.add_argument("--max-new-tokens", type=int, default=48)
@@ -576,7 +577,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         scores = run(args.checkpoint, args.data, args.out, args.ablation, limit=args.limit,
                      per_type=args.per_type, max_new_tokens=args.max_new_tokens,
-                     device=args.device, command=command)  # fmt: skip
+                     device=args.device, command=command, name=args.name)  # fmt: skip
     except ValueError as err:
         parser.error(str(err))
     for s in scores:
