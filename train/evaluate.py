@@ -562,7 +562,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--ablation", action="append", type=_ablation, default=[], metavar="NAME=DIR",
                         help="another trained model to compare on the same questions (repeatable)")  # fmt: skip
-    parser.add_argument("--name", default="full", help="the --checkpoint model's name in the report")
+    parser.add_argument(
+        "--name", default="full", help="the --checkpoint model's name in the report"
+    )
     parser.add_argument("--limit", type=int, help="only the first N questions")
     parser.add_argument("--per-type", type=int, help="at most N questions of each type (balance)")
     parser.add_argument("--max-new-tokens", type=int, default=48)
