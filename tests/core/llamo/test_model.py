@@ -337,7 +337,9 @@ def test_timestamp_text_mode_writes_times_before_tokens(tokenizer, golf2d: Motio
         fusion = model.fuse(batch)
         motion = model._motion_embeds(fusion, 0)
         times = fusion.timestamps[0][fusion.token_mask[0]].tolist()
-        stamp = [tokenizer(f"t={s:.2f} s", add_special_tokens=False)["input_ids"] for s in times]
+        from core.llamo.prompts import timestamp_text
+
+        stamp = [tokenizer(timestamp_text(s), add_special_tokens=False)["input_ids"] for s in times]
         assert motion.shape[0] == sum(len(s) + 1 for s in stamp)
         first = model.embed_tokens(torch.tensor(stamp[0]))
         assert torch.equal(motion[: len(stamp[0])], first)
