@@ -49,7 +49,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_PROMPT_FACTS = 8
 UNTRAINED_WARNING = (
     "No trained LLaMo weights found at {path}; using an UNTRAINED model on the bundled "
     "SmolLM2 LLM. Answers will be poor until the default model is installed "
@@ -180,13 +179,12 @@ class Session:
     def _context(self) -> str | None:
         if not self.coach.facts_in_prompt:
             return None
-        # The timed facts (events, reps) come first; the angle ranges after them cost prompt
-        # tokens (about 11 s of CPU prefill for all of a golf report vs 3 s for none).
+        from core.llamo.prompts import facts_context
+
         # Unsure facts stay out: the model would repeat them as if measured.
-        facts = self.report.prompt_facts()[:MAX_PROMPT_FACTS]
         chosen_or_known = self.activity != self.guess.label or self.guess.supported
-        activity = self.activity.replace("_", " ") if chosen_or_known else str(self.guess)
-        return f"Activity: {activity}.\n" + "\n".join(facts)
+        activity = self.activity if chosen_or_known else str(self.guess)
+        return facts_context(activity, self.report.prompt_facts())
 
     def _video_input(self) -> np.ndarray | None:
         """Person crops for a model that reads video (computed once per session)."""

@@ -85,6 +85,8 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="torch CPU threads; 1 gives stable timings on a machine shared with other jobs",
     )
+    parser.add_argument("--interface", choices=("new", "old"), default="new",
+                        help="new: time text before each token (issue 10); old: time embeddings")  # fmt: skip
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -92,9 +94,22 @@ def main(argv: list[str] | None = None) -> None:
 
     source = estimate_pose(CLIP).motion3d
     llm, tokenizer = load_llm(None)
-    base = LLaMoConfig(
-        fps=source.fps, num_viewpoints=args.viewpoints, max_frames=max(1024, *args.lengths)
+    # The issue-10 token interface (both variants): times as text before each motion token,
+    # tokens at the LLM's embedding scale, most relevant viewpoint first, feature set v2.
+    interface = (
+        {
+            "feature_set": "v2",
+            "timestamp_mode": "text",
+            "viewpoint_order": "score",
+            "token_scale": "llm",
+        }
+        if args.interface == "new"
+        else {}
     )
+    base = LLaMoConfig(
+        fps=source.fps, num_viewpoints=args.viewpoints, max_frames=max(1024, *args.lengths),
+        **interface,
+    )  # fmt: skip
     torch.manual_seed(0)
     models = {
         "cross_talker": LLaMo.from_config(base, llm=llm, tokenizer=tokenizer),

@@ -202,6 +202,29 @@ def prepared_motion_path(out_dir: Path, video: Path) -> Path:
     return Path(out_dir) / "motions" / f"{Path(video).stem}.npz"
 
 
+class PerTurn:
+    """A view with one example per gpt turn: the dialogue up to that turn, trained on its last
+    answer only (``last_turn_only``), so each answer is learnt with the viewpoints its own
+    question picked (the Cross Talker reads the last question)."""
+
+    def __init__(self, examples: MotionDataset) -> None:
+        self.examples = examples
+        self.index = [
+            (i, k)
+            for i, s in enumerate(examples.samples)
+            for k in range(sum(t["from"] == "gpt" for t in s.conversations))
+        ]
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, j: int) -> dict:
+        i, k = self.index[j]
+        ex = self.examples[i]
+        return {**ex, "conversations": ex["conversations"][: 2 * (k + 1)],
+                "moments": ex["moments"][k : k + 1], "last_turn_only": True}  # fmt: skip
+
+
 class MotionDataset:
     """A list of ``{"motion": Motion, "conversations": [...], "video": crops | None}``
     examples for ``LLaMo.collate``. Motions load lazily on first access and stay cached.
@@ -257,4 +280,5 @@ class MotionDataset:
             "video": crops,
             "meta": s.meta,
             "moments": turn_moments(s.conversations),
+            "context": s.meta.get("context"),  # analytics facts for the prompt, as the app sends
         }

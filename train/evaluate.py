@@ -9,7 +9,18 @@ Metrics on the held-out split (held-out motion parameters and phrasings):
 * temporal grounding R@1 at IoU 0.5 / 0.7 (MoChat): the answer's first time span
   ("from 1.2 s to 2.3 s") against the target span; no span counts as IoU 0;
 * repetition counting OBO (|pred - true| <= 1) and MAE (LLaMo Table 4); an answer without a
-  number counts as 0 reps.
+  number counts as 0 reps;
+* grounding hit rate: share of turns with moments (``"moments"`` of the gpt turn) whose most
+  relevant frame (argmax of ``Answer.frame_scores``) lies in a moment's window (+- 0.1 s);
+  for count questions also the share of rep bottoms with a viewpoint frame within 0.15 s;
+* token diagnostics: motion-token norm / mean LLM word-embedding norm, and the mean cosine
+  between different clips' mean motion tokens (near 1 = the tokens ignore the clip).
+
+Variants: ``--ablation NAME=DIR`` adds a model; ``NAME=DIR@facts`` evaluates it with the
+analytics facts in the prompt (as the app sends them), e.g. ``facts-only=runs/text-only/model@facts``
+and ``full+facts=runs/full/model@facts``; ``@blank`` (or ``@blank+facts``) replaces every
+motion by one fixed pose at test time (the motion ablated from a model trained with it,
+cheaper than training a text-only model). Accuracies carry 95% Wilson intervals.
 """
 
 from __future__ import annotations
@@ -28,6 +39,28 @@ import numpy as np
 from train.answers import read_count, read_span
 
 IOU_THRESHOLDS = (0.5, 0.7)
+HIT_TOLERANCE_S = 0.1  # as train.grounding's windows
+BOTTOM_TOLERANCE_S = 0.15
+# Question groups of the issue's grounding target (hit rate >= 80%).
+HIT_GROUPS = {
+    "event": ("golf_event_time", "baseball_event_time"),
+    "fault": ("fault_when", "fault_present", "coach"),
+    "extreme-angle": ("min_angle", "max_angle", "max_lean", "bend_compare"),
+}
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of a proportion k/n ((nan, nan) for n = 0)."""
+    if n == 0:
+        return float("nan"), float("nan")
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(centre - half), float(centre + half)
+
+
+def in_moments(t: float, moments: Sequence[Sequence[float]], tol: float = HIT_TOLERANCE_S) -> bool:
+    return any(a - tol <= t <= b + tol for a, b in moments)
 
 
 # -- metrics on single answers --------------------------------------------------------------
@@ -81,6 +114,10 @@ class Prediction:
     correct: bool
     iou: float | None = None
     count: float | None = None
+    top_time: float | None = None  # clip seconds of the most relevant frame
+    hit: bool | None = None  # top_time inside a target moment (turns with moments)
+    bottoms_covered: float | None = None  # count questions: share of bottoms seen
+    viewpoint_times: list[float] = field(default_factory=list)
 
 
 def accuracy_by_type(preds: Iterable[Prediction]) -> dict[str, tuple[int, int]]:
@@ -106,6 +143,22 @@ class ModelScores:
     counting: CountMetrics
     seconds: float
     predictions: list[Prediction] = field(default_factory=list, repr=False)
+    tokens: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def correct(self) -> int:
+        return sum(c for c, _ in self.per_type.values())
+
+    @property
+    def n(self) -> int:
+        return sum(t for _, t in self.per_type.values())
+
+    def hit_rate(self, qtypes: Iterable[str] | None = None) -> tuple[int, int]:
+        """(hits, turns) over turns with moments (of ``qtypes``, default all)."""
+        keep = set(qtypes) if qtypes is not None else None
+        hits = [p.hit for p in self.predictions
+                if p.hit is not None and (keep is None or p.qtype in keep)]  # fmt: skip
+        return sum(hits), len(hits)
 
 
 def score(name: str, checkpoint: str, preds: list[Prediction], seconds: float = 0.0,
@@ -140,6 +193,7 @@ class EvalItem:
     history: list[tuple[str, str]]
     qtype: str
     target: dict
+    moments: list[tuple[float, float]] = field(default_factory=list)
 
 
 def heldout_path(data: str | Path) -> Path:
@@ -171,7 +225,10 @@ def eval_items(
             raise ValueError(f"{s.where}: meta needs one qtype and one target per question turn")
         for j, (qtype, target) in enumerate(zip(qtypes, targets, strict=True)):
             history = [(turns[2 * k]["value"], turns[2 * k + 1]["value"]) for k in range(j)]
-            items.append(EvalItem(i, s.where, turns[2 * j]["value"], history, qtype, target))
+            moments = [tuple(m) for m in turns[2 * j + 1].get("moments", [])]
+            items.append(
+                EvalItem(i, s.where, turns[2 * j]["value"], history, qtype, target, moments)
+            )
     if per_type:
         seen: dict[str, int] = {}
         kept = []
@@ -183,13 +240,22 @@ def eval_items(
     return items[:limit] if limit else items
 
 
-def judge(item: EvalItem, text: str) -> Prediction:
-    """Score one answer: ``check_answer``, plus IoU for span targets and the parsed count
-    for rep counting."""
+def judge(item: EvalItem, text: str, answer=None, motion=None) -> Prediction:
+    """Score one answer: ``check_answer``, plus IoU for span targets, the parsed count for
+    rep counting and, given the ``Answer`` and its clip's motion, the grounding hit."""
     from train.qa import check_answer
 
     pred = Prediction(item.sample, item.qtype, item.question, item.target["value"], text,
                       bool(check_answer(item.qtype, item.target, text)))  # fmt: skip
+    if hasattr(motion, "timestamps") and len(getattr(answer, "frame_scores", ())):
+        pred.top_time = float(motion.timestamps[int(np.argmax(answer.frame_scores))])
+        pred.viewpoint_times = [round(float(t), 3) for t in answer.timestamps]
+        if item.moments:
+            pred.hit = in_moments(pred.top_time, item.moments)
+        if item.qtype in COUNT_QTYPES and item.moments:
+            seen = [any(abs(t - a) <= BOTTOM_TOLERANCE_S for t in answer.timestamps)
+                    for a, _ in item.moments]  # fmt: skip
+            pred.bottoms_covered = float(np.mean(seen))
     if item.target["kind"] == "span":
         pred.iou = temporal_iou(read_span(text), tuple(item.target["value"]))
     if item.qtype in COUNT_QTYPES:
@@ -218,38 +284,86 @@ def model_kind(checkpoint: Path) -> str:
     return ", ".join(parts) + f"; {steps} steps"
 
 
-def answer_items(model, items: Sequence[EvalItem], dataset, *, blank=None,
+_FACTS: dict[tuple[int, int], str | None] = {}
+
+
+def item_facts(dataset, index: int) -> str | None:
+    """The analytics facts the app would send for this sample's motion (cached)."""
+    from train.make_dataset import prompt_facts
+
+    key = (id(dataset), index)
+    if key not in _FACTS:
+        _FACTS[key] = prompt_facts(dataset[index]["motion"])
+    return _FACTS[key]
+
+
+def answer_items(model, items: Sequence[EvalItem], dataset, *, blank=None, facts: bool = False,
                  max_new_tokens: int = 48, desc: str = "eval") -> list[Prediction]:  # fmt: skip
-    """Greedy answers of ``model`` to every item, judged."""
+    """Greedy answers of ``model`` to every item, judged (``facts``: analytics facts in the
+    prompt; a text-only model still gets the real clip's facts)."""
     from tqdm.auto import tqdm
 
     preds = []
-    for item in tqdm(items, desc=desc, unit="q", dynamic_ncols=True):
+    for item in tqdm(items, desc=desc, unit="q", dynamic_ncols=True, mininterval=10):
         example = dataset[item.index]
         motion = blank if blank is not None else example["motion"]
         video = example["video"] if model.config.use_video and blank is None else None
+        extra = {"context": item_facts(dataset, item.index)} if facts else {}
         answer = model.answer(motion, item.question, video=video, history=item.history,
-                              max_new_tokens=max_new_tokens)  # fmt: skip
-        preds.append(judge(item, answer.text))
+                              max_new_tokens=max_new_tokens, **extra)  # fmt: skip
+        preds.append(judge(item, answer.text, answer, None if blank is not None else motion))
     return preds
 
 
+def token_diagnostics(model, items: Sequence[EvalItem], dataset, limit: int = 40) -> dict:
+    """Motion-token norm / word-embedding norm and the mean cosine between different clips'
+    mean motion tokens (over up to ``limit`` distinct clips)."""
+    import torch
+
+    means, norms, seen = [], [], set()
+    for item in items:
+        if item.index in seen or len(seen) >= limit:
+            continue
+        seen.add(item.index)
+        batch = model._inference_batch(dataset[item.index]["motion"], item.question, None, (), None)
+        fusion = model.fuse(batch)
+        tokens = fusion.tokens[0][fusion.token_mask[0]].float()  # (K'', D)
+        norms.append(float(tokens.norm(dim=-1).mean()))
+        means.append(tokens.mean(dim=0))
+    if len(means) < 2:
+        return {}
+    m = torch.nn.functional.normalize(torch.stack(means), dim=-1)  # (N, D)
+    cos = m @ m.T
+    off = cos[~torch.eye(len(means), dtype=torch.bool)]
+    return {"token_norm": float(np.mean(norms)), "embedding_norm": model.embedding_norm(),
+            "norm_ratio": float(np.mean(norms)) / model.embedding_norm(),
+            "cross_clip_cosine": float(off.mean()), "clips": len(means)}  # fmt: skip
+
+
 def evaluate_checkpoint(name: str, checkpoint: str | Path, items: Sequence[EvalItem], dataset,
-                        *, max_new_tokens: int = 48, device: str | None = None) -> ModelScores:  # fmt: skip
-    """Load one saved model, answer every item, aggregate."""
+                        *, max_new_tokens: int = 48, device: str | None = None,
+                        facts: bool = False, blank_motion: bool = False) -> ModelScores:  # fmt: skip
+    """Load one saved model, answer every item, aggregate (with token diagnostics)."""
     import torch
 
     from core.llamo.model import LLaMo
-    from train.finetune import load_blank_motion
+    from train.finetune import load_blank_motion, make_blank_motion
 
     start = time.perf_counter()
     model = LLaMo.from_pretrained(checkpoint, device=device)
     model.eval()
+    blank = load_blank_motion(Path(checkpoint))
+    if blank is None and blank_motion:
+        blank = make_blank_motion(dataset)
     with torch.no_grad():
-        preds = answer_items(model, items, dataset, blank=load_blank_motion(Path(checkpoint)),
+        preds = answer_items(model, items, dataset, blank=blank, facts=facts,
                              max_new_tokens=max_new_tokens, desc=name)  # fmt: skip
+        tokens = token_diagnostics(model, items, dataset) if blank is None else {}
     seconds = time.perf_counter() - start
-    return score(name, str(checkpoint), preds, seconds, COUNT_QTYPES)
+    scores = score(name, str(checkpoint), preds, seconds, COUNT_QTYPES)
+    scores.tokens = tokens
+    print(f"{name}: token diagnostics {json.dumps(tokens)}", file=sys.stderr)
+    return scores
 
 
 # -- the report -------------------------------------------------------------------------------------
@@ -272,6 +386,22 @@ def _pct(x: float) -> str:
     return "–" if x != x else f"{100 * x:.1f}%"
 
 
+def _ci(k: int, n: int) -> str:
+    if n == 0:
+        return "–"
+    lo, hi = wilson(k, n)
+    return f"{100 * k / n:.1f}% [{100 * lo:.1f}-{100 * hi:.1f}] (n={n})"
+
+
+def _rate(k: int, n: int) -> str:
+    return f"{100 * k / n:.1f}% ({n})" if n else "–"
+
+
+def _bottoms(s: ModelScores) -> str:
+    seen = [p.bottoms_covered for p in s.predictions if p.bottoms_covered is not None]
+    return f"{100 * np.mean(seen):.1f}% ({len(seen)})" if seen else "–"
+
+
 def _num(x: float) -> str:
     return "–" if x != x else f"{x:.2f}"
 
@@ -288,19 +418,34 @@ def format_report(scores: Sequence[ModelScores], items: Sequence[EvalItem], *, c
     n_lines = len({i.index for i in items})
     out = ["# LLaMo held-out evaluation", "",
            f"Data: `{data}`: {len(items)} questions from {n_lines} held-out dialogues "
-           "(held-out motion parameters and phrasings). Greedy decoding; earlier turns of a "
+           "(held-out motion parameters). Greedy decoding; earlier turns of a "
            "dialogue are given as history with their true answers.", "",
            "```", command, "```", "", "## Models", ""]  # fmt: skip
     out += _table(["model", "checkpoint", "recipe", "eval time"],
                   [(s.name, f"`{s.checkpoint}`", recipes.get(s.name, ""), f"{s.seconds:.0f} s")
                    for s in scores])  # fmt: skip
-    out += ["## Summary (ablation)", ""]
+    out += ["## Summary (ablation)", "",
+            "Accuracy with its 95% Wilson interval; hit = grounding hit rate (turns with "
+            "moments whose most relevant frame lies in a target window), n in brackets.", ""]  # fmt: skip
     out += _table(
-        ["model", "accuracy (all types)", "R@1 IoU=0.5", "R@1 IoU=0.7", "mean IoU",
-         "count OBO", "count MAE"],
-        [(s.name, _pct(s.accuracy), _pct(s.grounding["R@1 IoU=0.5"]), _pct(s.grounding["R@1 IoU=0.7"]),
-          _num(s.mean_iou), _pct(s.counting.obo), _num(s.counting.mae)) for s in scores],
+        ["model", "accuracy (all types) [95% CI]", "hit (all)", "hit event", "hit fault",
+         "hit extreme-angle", "R@1 IoU=0.5", "R@1 IoU=0.7", "count OBO", "count MAE",
+         "bottoms seen"],
+        [(s.name, _ci(s.correct, s.n), _rate(*s.hit_rate()),
+          *(_rate(*s.hit_rate(g)) for g in HIT_GROUPS.values()),
+          _pct(s.grounding["R@1 IoU=0.5"]), _pct(s.grounding["R@1 IoU=0.7"]),
+          _pct(s.counting.obo), _num(s.counting.mae), _bottoms(s)) for s in scores],
     )  # fmt: skip
+    out += ["## Token diagnostics", "",
+            "Mean motion-token norm / mean word-embedding norm of the LLM, and the mean cosine "
+            "between different clips' mean motion tokens (near 1: the tokens do not depend "
+            "on the clip). Text-only models have none.", ""]  # fmt: skip
+    out += _table(["model", "token norm", "embedding norm", "ratio", "cross-clip cosine", "clips"],
+                  [(s.name, _num(s.tokens.get("token_norm", float("nan"))),
+                    _num(s.tokens.get("embedding_norm", float("nan"))),
+                    _num(s.tokens.get("norm_ratio", float("nan"))),
+                    _num(s.tokens.get("cross_clip_cosine", float("nan"))), s.tokens.get("clips", 0))
+                   for s in scores])  # fmt: skip
     out += ["## Accuracy per question type", "",
             "Scored by `train.qa.check_answer`; the criterion column says how.", ""]  # fmt: skip
     criteria: dict[str, set[str]] = {}
@@ -356,14 +501,22 @@ def scores_json(scores: Sequence[ModelScores]) -> dict:
 
 
 # -- CLI ------------------------------------------------------------------------------------------------
-def _ablation(text: str) -> tuple[str, str]:
-    name, sep, path = text.partition("=")
-    if not sep or not name or not path:
-        raise argparse.ArgumentTypeError(f"expected NAME=DIR, got {text!r}")
-    return name, path
+VARIANT_FLAGS = ("facts", "blank")
 
 
-def run(checkpoint: str, data: str, out: str, ablations: Sequence[tuple[str, str]] = (), *,
+def _ablation(text: str) -> tuple[str, str, bool, bool]:
+    """NAME=DIR[@facts|@blank|@blank+facts] -> (name, dir, facts in the prompt, blank motion)."""
+    name, sep, rest = text.partition("=")
+    path, _, flags = rest.partition("@")
+    wanted = [f for f in flags.split("+") if f]
+    if not sep or not name or not path or any(f not in VARIANT_FLAGS for f in wanted):
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=DIR, NAME=DIR@facts, NAME=DIR@blank or NAME=DIR@blank+facts, got {text!r}"
+        )
+    return name, path, "facts" in wanted, "blank" in wanted
+
+
+def run(checkpoint: str, data: str, out: str, ablations: Sequence[tuple] = (), *,
         limit: int | None = None, per_type: int | None = None, max_new_tokens: int = 48,
         device: str | None = None, name: str = "full", command: str = "") -> list[ModelScores]:  # fmt: skip
     """Evaluate the ablations then the full model on the same items; write the report
@@ -373,16 +526,19 @@ def run(checkpoint: str, data: str, out: str, ablations: Sequence[tuple[str, str
     path = heldout_path(data)
     dataset = MotionDataset.from_jsonl(path)
     items = eval_items(dataset.samples, limit, per_type)
-    models = [*ablations, (name, checkpoint)]
-    names = [n for n, _ in models]
+    models = [(*a, False, False)[:4] for a in ablations]
+    models.append((name, checkpoint, False, False))
+    names = [m[0] for m in models]
     if len(set(names)) != len(names):
         raise ValueError(f"--ablation: model names must be unique, got {names}")
-    for n, ckpt in models:
+    for n, ckpt, _, _ in models:
         if not (Path(ckpt) / "config.json").is_file():
             raise ValueError(f"{n}: {ckpt} is not a saved LLaMo model (no config.json)")
-    scores = [evaluate_checkpoint(n, c, items, dataset, max_new_tokens=max_new_tokens, device=device)
-              for n, c in models]  # fmt: skip
-    recipes = {n: model_kind(Path(c)) for n, c in models}
+    scores = [evaluate_checkpoint(n, c, items, dataset, max_new_tokens=max_new_tokens,
+                                  device=device, facts=f, blank_motion=b)
+              for n, c, f, b in models]  # fmt: skip
+    recipes = {n: model_kind(Path(c)) + ("; motion replaced by a fixed pose at test time" if b else "")
+               + ("; analytics facts in the prompt" if f else "") for n, c, f, b in models}  # fmt: skip
     report = format_report(scores, items, command=command, data=str(path), recipes=recipes)
     out_path = Path(out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -411,6 +567,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--ablation", action="append", type=_ablation, default=[], metavar="NAME=DIR",
                         help="another trained model to compare on the same questions (repeatable)")  # fmt: skip
+    parser.add_argument(
+        "--name", default="full", help="the --checkpoint model's name in the report"
+    )
     parser.add_argument("--limit", type=int, help="only the first N questions")
     parser.add_argument("--per-type", type=int, help="at most N questions of each type (balance)")
     parser.add_argument("--max-new-tokens", type=int, default=48)
@@ -425,11 +584,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         scores = run(args.checkpoint, args.data, args.out, args.ablation, limit=args.limit,
                      per_type=args.per_type, max_new_tokens=args.max_new_tokens,
-                     device=args.device, command=command)  # fmt: skip
+                     device=args.device, command=command, name=args.name)  # fmt: skip
     except ValueError as err:
         parser.error(str(err))
     for s in scores:
-        print(f"{s.name}: accuracy {_pct(s.accuracy)}, R@1@0.5 {_pct(s.grounding['R@1 IoU=0.5'])}, "
+        print(f"{s.name}: accuracy {_ci(s.correct, s.n)}, hit {_rate(*s.hit_rate())}, "
+              f"R@1@0.5 {_pct(s.grounding['R@1 IoU=0.5'])}, "
               f"OBO {_pct(s.counting.obo)}, MAE {_num(s.counting.mae)}")  # fmt: skip
     print(f"report: {args.out}")
     return 0

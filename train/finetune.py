@@ -118,6 +118,11 @@ class TrainConfig:
     mixed_precision: str = "auto"
     motion_input: str = "real"
     torch_threads: int | None = None
+    # Issue 10: one example per answer (see train.data.PerTurn); motion modules initialised
+    # from train.grounding / train.pretrain weights and (some) kept frozen, as in the paper.
+    per_turn: bool = False
+    init_motion_modules: str | None = None
+    freeze_modules: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not isinstance(self.train_data, str) or not self.train_data:
@@ -161,6 +166,14 @@ class TrainConfig:
             not isinstance(self.model_name, str) or not self.model_name.strip()
         ):
             raise ValueError(f"model_name: must be a non-empty name, got {self.model_name!r}")
+        if not isinstance(self.per_turn, bool):
+            raise ValueError(f"per_turn: must be true or false, got {self.per_turn!r}")
+        if not isinstance(self.freeze_modules, list) or not all(
+            isinstance(m, str) and m for m in self.freeze_modules
+        ):
+            raise ValueError(
+                f"freeze_modules: must be a list of motion-module name prefixes, got {self.freeze_modules!r}"
+            )
         self.llamo_config()  # validates the overrides now, not after minutes of loading
 
     @property
@@ -509,6 +522,26 @@ def build_model(
     return model
 
 
+def prepare_motion_modules(model: torch.nn.Module, config: TrainConfig, *, fresh: bool) -> None:
+    """Load ``init_motion_modules`` into a fresh model and freeze ``freeze_modules``."""
+    if fresh and config.init_motion_modules:
+        from safetensors.torch import load_file
+
+        state = load_file(config.init_motion_modules)
+        own = model.motion_modules.state_dict()
+        unknown = sorted(set(state) - set(own))
+        if unknown:
+            raise ValueError(f"init_motion_modules: unknown weights {unknown[:3]}")
+        model.motion_modules.load_state_dict(state, strict=False)
+    names = [n for n, _ in model.motion_modules.named_parameters()]
+    for prefix in config.freeze_modules:
+        if not any(n.startswith(prefix) for n in names):
+            raise ValueError(f"freeze_modules: no motion-module parameter starts with {prefix!r}")
+    for n, p in model.motion_modules.named_parameters():
+        if any(n.startswith(prefix) for prefix in config.freeze_modules):
+            p.requires_grad_(False)
+
+
 def load_train_examples(config: TrainConfig) -> Sequence[dict]:
     """The training examples (``LLaMo.collate`` inputs) of ``config.train_data``."""
     return _examples(config, config.train_data, "train_data")
@@ -666,6 +699,10 @@ class Trainer:
             remove_stale_tmp(self.out_dir)
         seed_everything(cfg.seed)
         examples = load_train_examples(cfg)
+        if cfg.per_turn:
+            from train.data import PerTurn
+
+            examples = PerTurn(examples)
         if cfg.motion_input == "blank":
             self.blank = make_blank_motion(examples)
             examples = BlankMotion(examples, self.blank)
@@ -674,6 +711,7 @@ class Trainer:
         if self.eval_examples is not None and self.blank is not None:
             self.eval_examples = BlankMotion(self.eval_examples, self.blank)
         model = build_model(cfg, acc.device, checkpoint)
+        prepare_motion_modules(model, cfg, fresh=checkpoint is None)
         try:
             ckpt_state = self._restore(checkpoint) if checkpoint else None
         except ValueError as err:  # a checkpoint that does not fit this config or launch

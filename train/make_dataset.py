@@ -20,8 +20,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from core.analytics import analyze_motion
 from core.errors import InputError
-from core.motion_io import save_motion
+from core.llamo.prompts import facts_context
+from core.motion import Motion
+from core.motion_io import load_motion, save_motion
 from train.data import Sample, write_jsonl
 from train.qa import make_dialogues, measure
 from train.synth import ACTIVITIES, sample_camera, synthesize
@@ -44,14 +47,34 @@ class SplitSpec:
 
 SPLITS: dict[str, SplitSpec] = {
     "train": SplitSpec("train", ((1.55, 1.88),), ((0.85, 1.15),), ((-5.0, 20.0),), "train"),
+    # Held-out motions asked with the training phrasings: the main evaluation.
     "heldout": SplitSpec(
         "heldout",
+        ((1.45, 1.55), (1.88, 1.98)),
+        ((0.7, 0.85), (1.15, 1.3)),
+        ((20.0, 35.0),),
+        "train",
+    ),
+    # Held-out motions and new phrasings: reported separately.
+    "heldout_phrasing": SplitSpec(
+        "heldout_phrasing",
         ((1.45, 1.55), (1.88, 1.98)),
         ((0.7, 0.85), (1.15, 1.3)),
         ((20.0, 35.0),),
         "heldout",
     ),
 }
+
+
+def prompt_facts(motion: Motion) -> str | None:
+    """The analytics facts block the app would put in the prompt for this motion."""
+    try:
+        report = analyze_motion(motion)
+    except InputError:
+        return None
+    guess = report.activity
+    # As the app sends them: a supported activity by name, else why not; trusted facts only.
+    return facts_context(guess.label if guess.supported else str(guess), report.prompt_facts())
 
 
 def make_samples(
@@ -64,8 +87,10 @@ def make_samples(
     frac_2d: float = 0.4,
     activities: tuple[str, ...] = tuple(ACTIVITIES),
     prefix: str = "",
+    facts_frac: float = 0.5,
 ) -> list[Sample]:
-    """``n_lines`` JSONL samples (``dialogues`` per synthesized motion) for one split."""
+    """``n_lines`` JSONL samples (``dialogues`` per synthesized motion) for one split; a
+    ``facts_frac`` share of them carry the analytics facts for the prompt (``meta.context``)."""
     samples: list[Sample] = []
     bar = tqdm(total=n_lines, desc=spec.name, unit="line")
     k = 0
@@ -85,6 +110,7 @@ def make_samples(
         use_2d = rng.random() < frac_2d
         motion = s.motion2d if use_2d else s.motion3d
         path = save_motion(motion, out / "motions" / f"{prefix}{spec.name}_{k:06d}.npz")
+        motion = load_motion(path)  # targets are measured on what the model will read
         k += 1
         try:
             facts = measure(motion, s.labels)
@@ -95,9 +121,12 @@ def make_samples(
             tqdm.write(f"skipped {path.name}: {err}")
             path.unlink()
             continue
+        context = prompt_facts(motion) if facts_frac > 0 else None
         for d in made:
             meta = {**d.meta(), "activity": activity, "split": spec.name, "space": motion.space.value,
                     "labels": s.labels.to_dict()}  # fmt: skip
+            if context is not None and rng.random() < facts_frac:
+                meta["context"] = context
             samples.append(Sample(d.conversations(), motion=path, meta=meta))
             bar.update(1)
             if len(samples) == n_lines:
@@ -107,7 +136,7 @@ def make_samples(
 
 
 def main(out: Path, n_train: int = 2000, n_heldout: int = 300, seed: int = 0, dialogues: int = 2,
-         frac_2d: float = 0.4) -> None:  # fmt: skip
+         frac_2d: float = 0.4, facts_frac: float = 0.5, n_heldout_phrasing: int = 0) -> None:  # fmt: skip
     """CLI entry point (see module doc)."""
     if n_train < 0 or n_heldout < 0:
         raise SystemExit("error: --n-train and --n-heldout must be >= 0")
@@ -115,8 +144,12 @@ def main(out: Path, n_train: int = 2000, n_heldout: int = 300, seed: int = 0, di
     (out / "motions").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     counts = {}
-    for name, n in (("train", n_train), ("heldout", n_heldout)):
-        samples = make_samples(SPLITS[name], n, out, rng, dialogues=dialogues, frac_2d=frac_2d)
+    for name, n in (("train", n_train), ("heldout", n_heldout),
+                    ("heldout_phrasing", n_heldout_phrasing)):  # fmt: skip
+        if n == 0 and name == "heldout_phrasing":
+            continue
+        samples = make_samples(SPLITS[name], n, out, rng, dialogues=dialogues, frac_2d=frac_2d,
+                               facts_frac=facts_frac)  # fmt: skip
         write_jsonl(out / f"{name}.jsonl", samples)
         counts[name] = len(samples)
     info = {"seed": seed, "counts": counts, "splits": {k: v.__dict__ for k, v in SPLITS.items()}}
@@ -134,8 +167,29 @@ def cli(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dialogues", type=int, default=2, help="Q&A lines per synthesized motion")
     ap.add_argument("--frac-2d", type=float, default=0.4, help="share of motions saved as 2D views")
+    ap.add_argument(
+        "--n-heldout-phrasing",
+        type=int,
+        default=0,
+        help="lines of held-out motions asked with new phrasings (reported apart)",
+    )
+    ap.add_argument(
+        "--facts-frac",
+        type=float,
+        default=0.5,
+        help="share of lines with the analytics facts in the prompt",
+    )
     a = ap.parse_args(argv)
-    main(a.out, a.n_train, a.n_heldout, a.seed, a.dialogues, a.frac_2d)
+    main(
+        a.out,
+        a.n_train,
+        a.n_heldout,
+        a.seed,
+        a.dialogues,
+        a.frac_2d,
+        a.facts_frac,
+        a.n_heldout_phrasing,
+    )
 
 
 if __name__ == "__main__":

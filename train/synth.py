@@ -36,6 +36,7 @@ GOLFDB_FPS = 30.0
 # Median GolfDB event offsets from address (frames at 30 fps, 758 non-slow swings); used only
 # when the CSV is absent (a fresh clone), so the synthesizer still runs.
 GOLFDB_MEDIAN_OFFSETS = (0.0, 13.5, 18.0, 26.0, 31.0, 34.0, 37.0, 55.0)
+FAULT_PROB = 0.4  # default chance that a clip has a fault (train.qa balances on it)
 
 
 # -- curves ------------------------------------------------------------------------------
@@ -425,7 +426,7 @@ class Ctx:
             if unknown:
                 raise ValueError(f"faults: {unknown} not known for this activity; use {names}")
             return chosen
-        p = float(self.opts.get("fault_prob", 0.4))
+        p = float(self.opts.get("fault_prob", FAULT_PROB))
         if names and self.rng.random() < p:
             return [str(self.rng.choice(names))]
         return []

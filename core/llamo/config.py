@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from core.checks import check_keys, require_int, require_number
+from core.llamo.features import FEATURE_SETS
 
 VIDEO_ENCODERS = ("cnn", "hf")
 TIMESTAMP_MODES = ("embedding", "text")
@@ -18,6 +19,8 @@ MOTION_ENCODERS = ("grouped", "flat")
 FUSIONS = ("cross_talker", "all_frames")
 PROJECTORS = ("mlp2x_gelu", "linear")
 STAGES = ("align", "lora")
+VIEWPOINT_ORDERS = ("time", "score")
+TOKEN_SCALES = ("none", "llm")
 
 
 @dataclass
@@ -29,6 +32,11 @@ class LLaMoConfig:
     for the same clip on CPU; the model wrapper resamples every motion to it.
     ``timestamp_mode="embedding"`` adds a sinusoidal time embedding to each viewpoint token;
     ``"text"`` leaves the tokens alone and the model wrapper writes the seconds as text.
+    ``feature_set`` "v2": canonical facing for 3D and joint velocities (see ``features``).
+    ``viewpoint_order`` "score": viewpoint tokens enter the prompt most relevant first (so
+    the LLM can tell which one the question is about; each keeps its time), "time": in time
+    order. ``token_scale`` "llm": every motion token is rescaled to the mean norm of the
+    LLM's word embeddings (an untrained projector's tokens are often 10x larger).
     """
 
     hidden_size: int = 256
@@ -52,6 +60,9 @@ class LLaMoConfig:
     timestamp_mode: str = "embedding"
     motion_encoder: str = "grouped"
     fusion: str = "cross_talker"
+    feature_set: str = "v1"
+    viewpoint_order: str = "time"
+    token_scale: str = "none"
     projector: str = "mlp2x_gelu"
     llm: str | None = None
     llm_hidden_size: int | None = None
@@ -99,6 +110,9 @@ class LLaMoConfig:
             "fusion": FUSIONS,
             "projector": PROJECTORS,
             "stage": STAGES,
+            "feature_set": FEATURE_SETS,
+            "viewpoint_order": VIEWPOINT_ORDERS,
+            "token_scale": TOKEN_SCALES,
         }
         for name, valid in choices.items():
             if getattr(self, name) not in valid:

@@ -20,6 +20,8 @@ MIN_BODY_FRACTION = 0.5
 FEATURE_CLIP = 10.0  # torso lengths; a joint further out is a tracking glitch
 # A standing body spans about three torso lengths; used only when no torso is ever seen.
 BODY_HEIGHT_IN_TORSOS = 3.0
+FEATURE_SETS = ("v1", "v2")
+VELOCITY_SCALE = 0.2  # torso lengths per second -> about unit size for brisk movements
 
 
 def motion_is_3d(motion: Motion) -> bool:
@@ -40,12 +42,24 @@ def frame_mask(motion: Motion) -> np.ndarray:
     return seen.mean(axis=1) >= MIN_BODY_FRACTION
 
 
-def motion_to_features(motion: Motion) -> tuple[np.ndarray, np.ndarray]:
-    """(T, 33, 4) float32 features and (T,) bool frame mask; never NaN.
+def feature_channels(feature_set: str) -> int:
+    """Channels per joint: v1 (x, y, z, visibility); v2 adds the velocity (vx, vy, vz)."""
+    if feature_set not in FEATURE_SETS:
+        raise ValueError(f"feature_set: {feature_set!r} is not one of {list(FEATURE_SETS)}")
+    return 4 if feature_set == "v1" else 7
+
+
+def motion_to_features(motion: Motion, feature_set: str = "v1") -> tuple[np.ndarray, np.ndarray]:
+    """(T, 33, C) float32 features (C from :func:`feature_channels`) and (T,) bool frame
+    mask; never NaN.
 
     Like ``Motion.normalized()``, but a frame whose hips are hidden borrows the root of the
     nearest frames that show them (interpolated), since a zero-filled hip would shift it.
+    ``"v2"`` also turns 3D motions to a canonical facing (the clip's mean hip line along +x,
+    so the camera's azimuth does not change the input) and appends joint velocities in
+    torso lengths per second (scaled by ``VELOCITY_SCALE``).
     """
+    channels = feature_channels(feature_set)
     motion = motion.to_mediapipe33()
     vis = motion.visibility  # (T, 33)
     joints = motion.joints.astype(np.float64)  # (T, 33, C)
@@ -56,9 +70,36 @@ def motion_to_features(motion: Motion) -> tuple[np.ndarray, np.ndarray]:
     xyz = (joints - root[:, None, :]) / scale  # (T, 33, C)
     if motion.dims == 2:
         xyz = np.concatenate([xyz, np.zeros_like(xyz[..., :1])], axis=-1)  # (T, 33, 3)
+    elif channels > 4:
+        xyz = _canonical_facing(xyz, vis)
     xyz = np.where(vis[..., None] > 0, np.clip(xyz, -FEATURE_CLIP, FEATURE_CLIP), 0.0)
-    feats = np.concatenate([xyz, vis[..., None]], axis=-1).astype(np.float32)  # (T, 33, 4)
+    parts = [xyz, vis[..., None]]
+    if channels > 4:
+        parts.append(_velocity(xyz, vis, motion.fps))
+    feats = np.concatenate(parts, axis=-1).astype(np.float32)  # (T, 33, C)
     return np.nan_to_num(feats), frame_mask(motion)
+
+
+def _canonical_facing(xyz: np.ndarray, vis: np.ndarray) -> np.ndarray:
+    """Rotate about the vertical (y) axis so the mean left-to-right hip line is +x."""
+    seen = (vis[:, [Joint.LEFT_HIP, Joint.RIGHT_HIP]] > 0).all(axis=1)  # (T,)
+    if not seen.any():
+        return xyz
+    across = (xyz[seen, Joint.LEFT_HIP] - xyz[seen, Joint.RIGHT_HIP]).mean(axis=0)  # (3,)
+    angle = np.arctan2(across[2], across[0])
+    c, s = np.cos(angle), np.sin(angle)
+    rot = np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])  # maps `across` onto +x
+    return xyz @ rot.T
+
+
+def _velocity(xyz: np.ndarray, vis: np.ndarray, fps: float) -> np.ndarray:
+    """(T, 33, 3) central-difference velocity, zero where a joint is hidden nearby."""
+    if xyz.shape[0] < 2:
+        return np.zeros_like(xyz)
+    vel = np.gradient(xyz, axis=0) * fps * VELOCITY_SCALE  # (T, 33, 3)
+    hidden = vis <= 0
+    hidden = hidden | np.roll(hidden, 1, axis=0) | np.roll(hidden, -1, axis=0)  # (T, 33)
+    return np.where(hidden[..., None], 0.0, np.clip(vel, -FEATURE_CLIP, FEATURE_CLIP))
 
 
 def _root_trajectory(joints: np.ndarray, vis: np.ndarray) -> np.ndarray:

@@ -27,7 +27,7 @@ MAX_TEXT_TOKENS = 2048
 class MotionInput:
     """One motion as the model sees it, and the way back to the original frames."""
 
-    feats: np.ndarray  # (T, 33, 4)
+    feats: np.ndarray  # (T, 33, C)
     frame_mask: np.ndarray  # (T,) bool
     is_3d: bool
     timestamps: np.ndarray  # (T,) clip seconds
@@ -52,7 +52,7 @@ def prepare_motion(
         raise InputError(f"motion: expected a core.motion.Motion, got {type(motion).__name__}")
     fps = model_fps(motion, config)
     resampled = motion if abs(motion.fps - fps) < 1e-6 else motion.resample(fps)
-    feats, mask = motion_to_features(resampled)
+    feats, mask = motion_to_features(resampled, config.feature_set)
     if not mask.any():
         raise InputError(
             "motion: no frame shows enough of the body (at least half the body joints "
@@ -98,10 +98,11 @@ def tokenize_with_placeholder(tokenizer: object, text: str) -> list[int]:
 
 
 def tokenize_conversation(
-    tokenizer: object, messages: list[dict[str, str]]
+    tokenizer: object, messages: list[dict[str, str]], *, last_only: bool = False
 ) -> tuple[list[int], list[int]]:
     """(ids, labels): labels copy the ids of assistant turns (their text and end-of-turn
-    marker) and are ``IGNORE_INDEX`` on the system prompt, user turns and role headers."""
+    marker) and are ``IGNORE_INDEX`` on the system prompt, user turns and role headers;
+    ``last_only`` labels only the last message (earlier answers are history)."""
     ids: list[int] = []
     labels: list[int] = []
     prev = ""
@@ -119,7 +120,8 @@ def tokenize_conversation(
             )
         piece = tokenize_with_placeholder(tokenizer, text[len(prev) :])
         ids += piece
-        labels += piece if is_answer else [IGNORE_INDEX] * len(piece)
+        keep = is_answer and (not last_only or i == len(messages) - 1)
+        labels += piece if keep else [IGNORE_INDEX] * len(piece)
         prev = text
     return ids, labels
 

@@ -3,7 +3,7 @@
 The prompt text is split at ``<motion>`` and the piece is replaced by the sentinel id
 ``MOTION_TOKEN_INDEX`` (never embedded). At forward time the K' projected viewpoint tokens
 of the Cross Talker (or the T tokens of the all-frames baseline) take its place; with
-``timestamp_mode="text"`` each motion token is preceded by the embedded text "t=1.23 s".
+``timestamp_mode="text"`` each motion token is preceded by the embedded text "t=1.23s".
 
 Eq. 9-11: p(X_a | X_m, X_q) = prod_i p(x_i | X_m, X_q, X_a,<i), trained with next-token
 cross-entropy on the answer tokens only (labels are ``IGNORE_INDEX`` elsewhere).
@@ -128,7 +128,9 @@ class LLaMo(nn.Module):
 
     # -- data -------------------------------------------------------------------------------
     def collate(self, examples: Sequence[dict]) -> LLaMoBatch:
-        """Training examples {"motion", "conversations", "video"?} -> padded batch (CPU)."""
+        """Training examples {"motion", "conversations", "video"?, "context"? (analytics
+        facts for the system prompt), "last_turn_only"? (train on the last answer only)}
+        -> padded batch (CPU). The last question guides the Cross Talker, as in ``answer``."""
         if not examples:
             raise ValueError("examples: need at least one example")
         motions, ids, labels, questions = [], [], [], []
@@ -136,15 +138,16 @@ class LLaMo(nn.Module):
             if "motion" not in ex or "conversations" not in ex:
                 raise ValueError(f"examples[{i}]: needs 'motion' and 'conversations'")
             motions.append(prepare_motion(ex["motion"], self.config, ex.get("video")))
-            messages = conversation_to_messages(ex["conversations"])
-            seq, lab = tokenize_conversation(self.tokenizer, messages)
+            messages = conversation_to_messages(ex["conversations"], context=ex.get("context"))
+            last_only = bool(ex.get("last_turn_only", False))
+            seq, lab = tokenize_conversation(self.tokenizer, messages, last_only=last_only)
             seq, lab = seq[:MAX_TEXT_TOKENS], lab[:MAX_TEXT_TOKENS]
             if all(v == IGNORE_INDEX for v in lab):
                 raise ValueError(f"examples[{i}]: no 'gpt' answer (within the token limit)")
             ids.append(seq)
             labels.append(lab)
             human = [t["value"] for t in ex["conversations"] if t.get("from") == "human"]
-            questions.append(question_ids(self.tokenizer, human))
+            questions.append(question_ids(self.tokenizer, human[-1:]))
         return make_batch(motions, ids, labels, questions, self._pad_id())
 
     def _pad_id(self) -> int:
@@ -157,7 +160,17 @@ class LLaMo(nn.Module):
         batch = batch.to(self._device)
         fusion = self.fuse(batch)
         embeds, attention, labels = self.splice(batch, fusion)
-        return self.llm(inputs_embeds=embeds, attention_mask=attention, labels=labels).loss
+        base = self.llm.get_base_model() if hasattr(self.llm, "get_base_model") else self.llm
+        if not (hasattr(base, "model") and hasattr(base, "lm_head")):
+            return self.llm(inputs_embeds=embeds, attention_mask=attention, labels=labels).loss
+        # The vocabulary projection only where a label is (a fifth of the FLOPs of a
+        # 135M model otherwise goes to logits of prompt tokens); LoRA layers sit inside
+        # ``base.model``, so they are used as in ``self.llm(...)``.
+        hidden = base.model(inputs_embeds=embeds, attention_mask=attention).last_hidden_state
+        target = labels[:, 1:]  # (B, L'-1) next-token labels
+        keep = target != IGNORE_INDEX
+        logits = base.lm_head(hidden[:, :-1][keep])  # (N, V)
+        return nn.functional.cross_entropy(logits.float(), target[keep])
 
     def embed_tokens(self, ids: Tensor) -> Tensor:
         return self.llm.get_input_embeddings()(ids)
@@ -165,7 +178,7 @@ class LLaMo(nn.Module):
     def fuse(self, batch: LLaMoBatch) -> FusionResult:
         """Motion modules on the batch; the questions' embeddings guide the Cross Talker."""
         text = self.embed_tokens(batch.text_ids).float()  # (B, Lq, D)
-        return self.motion_modules(
+        fusion = self.motion_modules(
             batch.feats,
             batch.frame_mask,
             batch.is_3d,
@@ -174,16 +187,37 @@ class LLaMo(nn.Module):
             batch.timestamps,
             video=batch.video,
         )
+        if self.config.token_scale == "llm":
+            # Same direction, the norm of an average word embedding (projector outputs start
+            # an order of magnitude larger and drown the prompt).
+            norm = fusion.tokens.norm(dim=-1, keepdim=True).clamp_min(1e-6)  # (B, K', 1)
+            fusion.tokens = fusion.tokens * (self.embedding_norm() / norm)
+        return fusion
+
+    def embedding_norm(self) -> float:
+        """Mean L2 norm of the LLM's input word embeddings (cached)."""
+        if getattr(self, "_embedding_norm", None) is None:
+            weight = self.llm.get_input_embeddings().weight
+            self._embedding_norm = float(weight.float().norm(dim=-1).mean())
+        return self._embedding_norm
+
+    def viewpoint_order(self, fusion: FusionResult, b: int) -> Tensor:
+        """Indices (K'',) of sample ``b``'s valid viewpoint tokens in prompt order."""
+        valid = fusion.token_mask[b].nonzero()[:, 0]  # (K'',)
+        if self.config.viewpoint_order == "time":
+            return valid
+        scores = fusion.frame_scores[b].gather(0, fusion.frame_indices[b][valid])  # (K'',)
+        return valid[scores.argsort(descending=True, stable=True)]
 
     def _motion_embeds(self, fusion: FusionResult, b: int) -> Tensor:
         """(N, D) embeddings replacing the placeholder of sample ``b``."""
-        valid = fusion.token_mask[b]
-        tokens = fusion.tokens[b][valid].to(self.dtype)  # (K'', D)
+        order = self.viewpoint_order(fusion, b)
+        tokens = fusion.tokens[b][order].to(self.dtype)  # (K'', D)
         if not (self.config.use_timestamps and self.config.timestamp_mode == "text"):
             return tokens
         pieces = []
-        for token, seconds in zip(tokens, fusion.timestamps[b][valid].tolist(), strict=True):
-            ids = self.tokenizer(timestamp_text(seconds), add_special_tokens=False)["input_ids"]
+        for token, seconds in zip(tokens, fusion.timestamps[b][order].tolist(), strict=True):
+            ids = _timestamp_ids(self.tokenizer, timestamp_text(seconds))
             pieces += [self.embed_tokens(torch.tensor(ids, device=self._device)), token[None]]
         return torch.cat(pieces) if pieces else tokens
 
@@ -227,7 +261,9 @@ class LLaMo(nn.Module):
         prepared = prepare_motion(motion, self.config, video)
         messages = build_messages(question, history, context=context)
         ids = tokenize_with_placeholder(self.tokenizer, render(self.tokenizer, messages, True))
-        guidance = question_ids(self.tokenizer, [q for q, _ in history] + [question])
+        # The current question alone picks the viewpoints: earlier questions would pull the
+        # selection towards moments that were already answered.
+        guidance = question_ids(self.tokenizer, [question])
         batch = make_batch(
             [prepared], [ids], [[IGNORE_INDEX] * len(ids)], [guidance], self._pad_id()
         )
@@ -374,6 +410,17 @@ class LLaMo(nn.Module):
 
         self.llm = PeftModel.from_pretrained(self.llm, str(folder), is_trainable=True)
         self._lora_params = [p for p in self.llm.parameters() if p.requires_grad]
+
+
+_TIMESTAMP_IDS: dict[tuple[int, str], list[int]] = {}
+
+
+def _timestamp_ids(tokenizer: object, text: str) -> list[int]:
+    """Token ids of a timestamp text, cached (the same few hundred strings recur)."""
+    key = (id(tokenizer), text)
+    if key not in _TIMESTAMP_IDS:
+        _TIMESTAMP_IDS[key] = tokenizer(text, add_special_tokens=False)["input_ids"]
+    return _TIMESTAMP_IDS[key]
 
 
 def _has_lora(llm: nn.Module) -> bool:

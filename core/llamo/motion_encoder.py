@@ -14,10 +14,11 @@ import torch
 from torch import Tensor, nn
 
 from core.llamo.config import LLaMoConfig
+from core.llamo.features import feature_channels
 from core.llamo.layers import Block, sinusoidal_embedding
 from core.skeleton import JOINT_GROUPS, NUM_JOINTS
 
-FEATURE_CHANNELS = 4  # (x, y, z, visibility), see core.llamo.features
+FEATURE_CHANNELS = 4  # (x, y, z, visibility) of feature set v1, see core.llamo.features
 
 
 class MotionEncoder(nn.Module):
@@ -27,19 +28,18 @@ class MotionEncoder(nn.Module):
         super().__init__()
         self.config = config
         h = config.hidden_size
+        self.channels = c = feature_channels(config.feature_set)
         self.grouped = config.motion_encoder == "grouped"
         if self.grouped:
             self.group_joints = [[int(j) for j in g] for g in JOINT_GROUPS.values()]
-            self.group_embed = nn.ModuleList(
-                nn.Linear(len(g) * FEATURE_CHANNELS, h) for g in self.group_joints
-            )
+            self.group_embed = nn.ModuleList(nn.Linear(len(g) * c, h) for g in self.group_joints)
             self.group_pos = nn.Parameter(torch.randn(len(self.group_joints), h) * 0.02)
             self.spatial = nn.ModuleList(
                 Block(h, config.num_heads, config.dropout) for _ in range(config.spatial_depth)
             )
         else:
             self.frame_embed = nn.Sequential(
-                nn.Linear(NUM_JOINTS * FEATURE_CHANNELS, h), nn.GELU(), nn.Linear(h, h)
+                nn.Linear(NUM_JOINTS * c, h), nn.GELU(), nn.Linear(h, h)
             )
         self.dim_embed = nn.Embedding(2, h)  # learned 2D (0) / 3D (1) embedding
         self.temporal = nn.ModuleList(
@@ -51,7 +51,7 @@ class MotionEncoder(nn.Module):
         """(B, T, 33, 4) -> (B, T, H) per-frame tokens (spatial stage)."""
         b, t = feats.shape[:2]
         if not self.grouped:
-            flat = feats.reshape(b, t, NUM_JOINTS * FEATURE_CHANNELS)  # (B, T, 132)
+            flat = feats.reshape(b, t, NUM_JOINTS * self.channels)  # (B, T, 33 * C)
             return self.frame_embed(flat) + dim_emb[:, None]
         tokens = [
             embed(feats[:, :, idx].reshape(b, t, -1))  # (B, T, H)
@@ -66,11 +66,11 @@ class MotionEncoder(nn.Module):
         return x.mean(dim=1).reshape(b, t, h)  # (B, T, H)
 
     def forward(self, feats: Tensor, frame_mask: Tensor, is_3d: Tensor) -> Tensor:
-        """feats (B, T, 33, 4), frame_mask (B, T) bool, is_3d (B,) bool -> (B, T, H)."""
+        """feats (B, T, 33, C), frame_mask (B, T) bool, is_3d (B,) bool -> (B, T, H)."""
         b, t, j, c = feats.shape
-        if (j, c) != (NUM_JOINTS, FEATURE_CHANNELS):
+        if (j, c) != (NUM_JOINTS, self.channels):
             raise ValueError(
-                f"feats: expected (B, T, {NUM_JOINTS}, {FEATURE_CHANNELS}), got {tuple(feats.shape)}"
+                f"feats: expected (B, T, {NUM_JOINTS}, {self.channels}), got {tuple(feats.shape)}"
             )
         if t > self.config.max_frames:
             raise ValueError(

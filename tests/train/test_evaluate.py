@@ -164,7 +164,11 @@ def test_known_predictions_give_the_hand_computed_metrics() -> None:
 
     report = format_report([s], items, command="python -m train.evaluate ...", data="x.jsonl",
                            recipes={"scripted": "by hand"})  # fmt: skip
-    assert "| scripted | 42.9% | 66.7% | 33.3% | 0.64 | 66.7% | 1.00 |" in report
+    # accuracy with its 95% Wilson interval (3 of 7: 15.8-75.0%); no moments, so no hit rate
+    assert (
+        "| scripted | 42.9% [15.8-75.0] (n=7) | – | – | – | – | 66.7% | 33.3% | 66.7% | 1.00 | – |"
+        in report
+    )
     assert "| rep_count | number: exact count | 3 | 33.3% |" in report
     assert "| rep_span | span: both ends within ±0.35 s | 2 | 50.0% |" in report
     assert "| scripted | 3 | 66.7% | 1.00 | 1 |" in report  # counting: n, OBO, MAE, no number
@@ -221,7 +225,7 @@ def test_cli_writes_a_report_with_every_table(tiny_setup: dict) -> None:
         for p, item in zip(preds, heldout, strict=True):
             assert p["correct"] == check_answer(item.qtype, item.target, p["text"])
         acc = np.mean([p["correct"] for p in preds])
-        assert f"| {name} | {100 * acc:.1f}% |" in report
+        assert f"| {name} | {100 * acc:.1f}% [" in report
 
 
 def test_cli_rejects_a_folder_that_is_no_model(tiny_setup: dict, capsys) -> None:
@@ -230,3 +234,28 @@ def test_cli_rejects_a_folder_that_is_no_model(tiny_setup: dict, capsys) -> None
         evaluate.main(["--checkpoint", str(root), "--data", str(root / "data"),
                        "--out", str(root / "r.md")])  # fmt: skip
     assert "not a saved LLaMo model" in capsys.readouterr().err
+
+
+def test_grounding_hit_and_rep_bottoms_from_the_answer_frames() -> None:
+    """The most relevant frame (argmax of frame_scores) against the turn's moments."""
+    from core.motion import Motion, Space
+    from train.evaluate import judge, wilson
+
+    motion = Motion(np.zeros((50, 33, 3), np.float32), np.ones((50, 33), np.float32), 10.0,
+                    Space.WORLD_METRES)  # fmt: skip
+    scores = np.zeros(50)
+    scores[31] = 1.0  # 3.1 s
+    target = {"kind": "number", "value": 3.0, "tolerance": 0.15, "unit": "s"}
+    item = EvalItem(0, "s0", "When is the top?", [], "golf_event_time", target, [(3.0, 3.0)])
+    pred = judge(item, "3.05 s.", Answer("3.05 s.", [31], scores, [3.1]), motion)
+    assert pred.correct and pred.hit and pred.top_time == pytest.approx(3.1)
+    far = judge(item, "3.05 s.", Answer("3.05 s.", [10], np.roll(scores, -20), [1.1]), motion)
+    assert far.hit is False
+    count = {"kind": "number", "value": 3.0, "tolerance": 0.0, "unit": "count"}
+    reps = EvalItem(
+        0, "s0", "How many reps?", [], "rep_count", count, [(1.0, 1.0), (2.0, 2.0), (4.0, 4.0)]
+    )
+    seen = judge(reps, "3 reps.", Answer("3 reps.", [10, 21], scores, [1.0, 2.1]), motion)
+    assert seen.bottoms_covered == pytest.approx(2 / 3)
+    lo, hi = wilson(40, 50)
+    assert lo == pytest.approx(0.670, abs=1e-3) and hi == pytest.approx(0.888, abs=1e-3)

@@ -1,0 +1,131 @@
+"""Issue 10's real-clip checks through ``app.coach.Coach`` (the app's own path), with and
+without the analytics facts in the prompt. The clips are evaluation only: never train or tune
+on them.
+
+    python scripts/real_clip_checks.py [--model DIR] [--out report.json]
+
+Labels (SOURCES.md, 0-based frames): golf_swing_dtl top 118 (3.94 s), impact 144 (4.80 s);
+golf_pro_dtl_broadcast top 80 (+-3), impact 104 (+-2); pushups_side_5reps 5 reps, bottoms
+about 99, 176, 258, 369, 478.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
+GOLF = {
+    "golf_swing_dtl.mp4": {"top": 118, "impact": 144},
+    "golf_pro_dtl_broadcast.mp4": {"top": 80, "impact": 104},
+}
+QUESTIONS = {"top": "When is the top of the backswing?", "impact": "When is impact?"}
+PUSHUPS = ("pushups_side_5reps.mp4", 5, (99, 176, 258, 369, 478))
+NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?")
+
+
+def first_seconds(text: str) -> float | None:
+    """The answer's first number written in seconds, else its first number."""
+    from train.answers import read_numbers
+
+    values = read_numbers(text, "s")
+    return values[0] if values else None
+
+
+def golf_checks(session, labels: dict[str, int], facts: bool) -> dict:
+    out = {}
+    fps = session.motion.fps
+    for event, question in QUESTIONS.items():
+        answer = session.ask(question, max_new_tokens=24)
+        session.history.clear()  # each question asked fresh
+        true_s = labels[event] / fps
+        top_frame = int(np.argmax(answer.frame_scores))
+        said = first_seconds(answer.text)
+        out[event] = {"question": question, "answer": answer.text, "said_s": said,
+                      "true_s": round(true_s, 2), "error_s": None if said is None else round(abs(said - true_s), 2),
+                      "most_relevant_frame": top_frame, "true_frame": labels[event],
+                      "frame_error": abs(top_frame - labels[event]),
+                      "viewpoint_frames": answer.viewpoint_frames}  # fmt: skip
+    if facts:
+        out["facts"] = session.facts[:8]
+    out["frames_differ"] = out["top"]["most_relevant_frame"] != out["impact"]["most_relevant_frame"]
+    return out
+
+
+def pushup_checks(session) -> dict:
+    name, n_true, bottoms = PUSHUPS
+    answer = session.ask("How many push-ups?", max_new_tokens=16)
+    session.history.clear()
+    from train.answers import read_count
+
+    frames = answer.viewpoint_frames
+    seen = [any(abs(f - b) <= 15 for f in frames) for b in bottoms]  # within 0.5 s at 30 fps
+    return {"answer": answer.text, "count": read_count(answer.text), "true": n_true,
+            "viewpoint_frames": frames, "bottoms_seen": int(sum(seen))}  # fmt: skip
+
+
+def event_head_checks(folder: Path, config_path: Path) -> dict:
+    """The pretrained encoder's event head on the golf clips' 3D poses (top, impact)."""
+    from core.pose import estimate_pose
+    from train.pretrain import model_config, predict_events
+
+    config = model_config(config_path, [])
+    out = {}
+    for clip, labels in GOLF.items():
+        motion = estimate_pose(REAL / clip).motion3d
+        pred = predict_events(motion, config, folder)
+        out[clip] = {e: {"pred_s": round(pred[f"golf_{e}"], 2), "true_s": round(f / motion.fps, 2),
+                         "error_s": round(abs(pred[f"golf_{e}"] - f / motion.fps), 2)}
+                     for e, f in labels.items()}  # fmt: skip
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    from app.coach import Coach
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default=None, help="LLaMo folder (default: the shipped model)")
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument(
+        "--pretrain",
+        type=Path,
+        default=None,
+        help="also run train.pretrain's event head (folder) on the golf clips",
+    )
+    ap.add_argument("--config", type=Path, default=Path("train/configs/cpu.yaml"))
+    ap.add_argument("--skip-model", action="store_true", help="only the event head")
+    a = ap.parse_args(argv)
+    report: dict = {}
+    if a.pretrain:
+        report["event_head"] = event_head_checks(a.pretrain, a.config)
+    if a.skip_model:
+        print(json.dumps(report, indent=1))
+        return 0
+    coach = Coach.load(a.model, threads=1) if a.model else Coach.load(threads=1)
+    clips = [*GOLF, PUSHUPS[0]]
+    for clip in clips:  # one analysis per clip; the facts switch is the coach's
+        session = coach.analyze(REAL / clip)
+        for facts in (False, True):
+            coach.facts_in_prompt = facts
+            key = "with_facts" if facts else "no_facts"
+            if clip in GOLF:
+                result = golf_checks(session, GOLF[clip], facts)
+            else:
+                result = pushup_checks(session)
+            report.setdefault(key, {})[clip] = result
+        session.close()
+    coach.close()
+    text = json.dumps(report, indent=1)
+    print(text)
+    if a.out:
+        a.out.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
