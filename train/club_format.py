@@ -23,14 +23,13 @@ answer's unit for a number). ``meta`` may hold ``activity`` and ``note``.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import InputError
 from train.answers import read_numbers
-from train.data import Sample, parse_sample
+from train.data import Sample, iter_json_lines, parse_sample
 
 MOMENT_KEYS = ("time", "span", "frame", "frames", "moments")
 ANSWER_KINDS = ("count", "number", "time", "text")
@@ -151,18 +150,7 @@ def parse_club_line(obj: object, clips_dir: Path, where: str) -> ClubLine:
 def read_club_qa(path: str | Path, clips_dir: Path) -> list[ClubLine]:
     """Every line of a club's QA file, validated (errors name the file and line)."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such QA file")
-    lines = []
-    for n, text in enumerate(path.read_text().splitlines(), start=1):
-        if not text.strip():
-            continue
-        where = f"{path}:{n}"
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise InputError(f"{where}: bad JSON ({err.msg} at column {err.colno})") from None
-        lines.append(parse_club_line(obj, clips_dir, where))
+    lines = [parse_club_line(obj, clips_dir, where) for where, obj in iter_json_lines(path, "QA")]
     if not lines:
         raise InputError(f"{path}: the file has no Q&A lines")
     return lines

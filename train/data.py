@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -156,18 +157,12 @@ def parse_sample(obj: object, root: Path, where: str, *, check_files: bool = Tru
     return Sample(obj["conversations"], meta=meta, where=where, **{key: path})
 
 
-def load_jsonl(
-    path: str | Path, *, check_files: bool = True, root: Path | None = None
-) -> list[Sample]:
-    """Read and validate every line of a training JSONL file (blank lines are skipped).
-
-    Paths are relative to the file's folder, or to ``root`` when given (``train.prepare``
-    resolves a club's clip names against its clips folder)."""
+def iter_json_lines(path: str | Path, what: str) -> Iterator[tuple[str, object]]:
+    """(``file:line``, decoded object) for every non-blank line of a JSON-lines file; a bad
+    line is an InputError naming the file and line. ``what`` names the file in messages."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: no such JSONL file")
-    root = Path(root) if root is not None else path.parent
-    samples = []
+        raise InputError(f"{path}: no such {what} file")
     for n, line in enumerate(path.read_text().splitlines(), start=1):
         if not line.strip():
             continue
@@ -180,7 +175,20 @@ def load_jsonl(
             raise InputError(
                 f"{where}: JSON nested too deeply; one sample is a flat object"
             ) from None
-        samples.append(parse_sample(obj, root, where, check_files=check_files))
+        yield where, obj
+
+
+def load_jsonl(
+    path: str | Path, *, check_files: bool = True, root: Path | None = None
+) -> list[Sample]:
+    """Read and validate every line of a training JSONL file (blank lines are skipped).
+
+    Paths are relative to the file's folder, or to ``root`` when given (``train.prepare``
+    resolves a club's clip names against its clips folder)."""
+    path = Path(path)
+    root = Path(root) if root is not None else path.parent
+    samples = [parse_sample(obj, root, where, check_files=check_files)
+               for where, obj in iter_json_lines(path, "JSONL")]  # fmt: skip
     if not samples:
         raise InputError(f"{path}: the file has no samples")
     return samples
