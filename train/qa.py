@@ -336,19 +336,24 @@ EVENT_WORDS = {
 }  # fmt: skip
 
 
-def _golf_event_time(f: Facts, rng: np.random.Generator) -> Made:
-    if f.golf is None:
+def _event_time(
+    events: GolfSwingEvents | BaseballSwingPhases | None, words: dict[str, str], f: Facts,
+    rng: np.random.Generator,
+) -> Made:  # fmt: skip
+    """When one of the measured events happens (an event the clip does not show is skipped)."""
+    if events is None:
         return None
-    event = str(rng.choice(GOLF_EVENTS))
-    t = f.golf.times[event]
-    tol = max(0.15, 3.0 / f.motion.fps)
-    vals = {
-        "event": EVENT_WORDS[event],
-        "time": t,
-        "frame": f.golf.frames[event],
-        "moments": _at(t),
-    }
-    return vals, Target("number", round(t, 2), tol, "s")
+    shown = [e for e in words if e in events.times]
+    if not shown:
+        return None
+    event = str(rng.choice(shown))
+    t = events.times[event]
+    vals = {"event": words[event], "time": t, "frame": events.frames[event], "moments": _at(t)}
+    return vals, Target("number", round(t, 2), max(0.15, 3.0 / f.motion.fps), "s")
+
+
+def _golf_event_time(f: Facts, rng: np.random.Generator) -> Made:
+    return _event_time(f.golf, EVENT_WORDS, f, rng)
 
 
 def _golf_tempo(f: Facts, rng: np.random.Generator) -> Made:
@@ -405,25 +410,20 @@ BASEBALL_WORDS = {"load": "load", "stride": "start of the stride", "foot_plant":
 
 
 def _baseball_event_time(f: Facts, rng: np.random.Generator) -> Made:
-    if f.baseball is None:
-        return None
-    event = str(rng.choice(list(BASEBALL_WORDS)))
-    t = f.baseball.times[event]
-    tol = max(0.15, 3.0 / f.motion.fps)
-    vals = {
-        "event": BASEBALL_WORDS[event],
-        "time": t,
-        "frame": f.baseball.frames[event],
-        "moments": _at(t),
-    }
-    return vals, Target("number", round(t, 2), tol, "s")
+    return _event_time(f.baseball, BASEBALL_WORDS, f, rng)
 
 
 def _landmarks(f: Facts) -> list[tuple[str, float]]:
     if f.golf is not None:
-        return [(f"the {EVENT_WORDS[e]}", f.golf.times[e]) for e in GOLF_EVENTS]
+        return [
+            (f"the {EVENT_WORDS[e]}", f.golf.times[e]) for e in GOLF_EVENTS if e in f.golf.times
+        ]
     if f.baseball is not None:
-        return [(f"the {w}", f.baseball.times[e]) for e, w in BASEBALL_WORDS.items()]
+        return [
+            (f"the {w}", f.baseball.times[e])
+            for e, w in BASEBALL_WORDS.items()
+            if e in f.baseball.times
+        ]
     out = []
     for k, rep in enumerate(f.reps[: len(ORDINALS)]):
         out += [(f"the start of the {ORDINALS[k]} rep", rep.start_s),
