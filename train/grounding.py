@@ -205,7 +205,7 @@ def plain_copy(src: Path, dst: Path, seed: int = 0) -> Path:
 
     from safetensors.torch import load_file, save_file
 
-    from core.llamo.model import CONFIG_FILE, MODULES_FILE
+    from core.llamo.checkpoint import CONFIG_FILE, MODULES_FILE
 
     shutil.copytree(src, dst, dirs_exist_ok=True)
     config = LLaMoConfig.from_json(dst / CONFIG_FILE)

@@ -11,7 +11,6 @@ cross-entropy on the answer tokens only (labels are ``IGNORE_INDEX`` elsewhere).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -21,7 +20,8 @@ import torch
 from torch import Tensor, nn
 
 from core.answer import Answer
-from core.errors import InputError, ModelFilesError
+from core.errors import InputError
+from core.llamo.checkpoint import load_llamo, save_llamo
 from core.llamo.config import STAGES, LLaMoConfig
 from core.llamo.fusion import FusionResult, LLaMoModules
 from core.llamo.generate import decode, generate_ids, stream_text
@@ -41,11 +41,6 @@ from core.llamo.inputs import (
 from core.llamo.llm import load_llm, pick_device, prepare_tokenizer
 from core.llamo.prompts import build_messages, clean_text, conversation_to_messages, timestamp_text
 from core.motion import Motion
-
-CONFIG_FILE = "config.json"
-MODULES_FILE = "motion_modules.safetensors"
-LORA_DIR = "lora"
-META_FILE = "llamo.json"
 
 
 # -- the model ------------------------------------------------------------------------------
@@ -342,32 +337,14 @@ class LLaMo(nn.Module):
         ids = generate_ids(self.llm, self.tokenizer, embeds, max_new_tokens, self._pad_id())
         return Answer(decode(self.tokenizer, ids), done=True, **views)
 
-    # -- saving and loading -----------------------------------------------------------------
+    # -- saving and loading (core.llamo.checkpoint) ------------------------------------------
+    @property
+    def has_lora(self) -> bool:
+        return bool(self._lora_params)
+
     def save_pretrained(self, directory: str | Path, *, dtype: torch.dtype | None = None) -> Path:
-        """config.json + motion_modules.safetensors (+ lora/ adapter); no pickle, no LLM.
-
-        ``dtype`` (e.g. ``torch.bfloat16``) stores the motion modules at lower precision to
-        halve the download; loading casts them back to the model's dtype.
-        """
-        from safetensors.torch import save_file, save_model
-
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        self.config.to_json(directory / CONFIG_FILE)
-        if dtype is None:
-            save_model(self.motion_modules, str(directory / MODULES_FILE))
-        else:
-            state = self.motion_modules.state_dict()
-            state = {
-                k: (v.to(dtype) if v.is_floating_point() else v).detach().cpu().contiguous()
-                for k, v in state.items()
-            }
-            save_file(state, str(directory / MODULES_FILE))
-        if self._lora_params:
-            self.llm.save_pretrained(str(directory / LORA_DIR), safe_serialization=True)
-        meta = {"format": "llamo-v1", "llm_in_memory": self.llm_in_memory}
-        (directory / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
-        return directory
+        """config.json + motion_modules.safetensors (+ lora/ adapter); no pickle, no LLM."""
+        return save_llamo(self, directory, dtype)
 
     @classmethod
     def from_pretrained(
@@ -378,34 +355,11 @@ class LLaMo(nn.Module):
         llm: nn.Module | None = None,
         tokenizer: object | None = None,
     ) -> LLaMo:
-        """Inverse of :meth:`save_pretrained`; pass ``llm``/``tokenizer`` again when the
-        model was built around an in-memory LLM (the LLM itself is never saved)."""
-        from safetensors.torch import load_model
+        """Inverse of :meth:`save_pretrained` (see ``core.llamo.checkpoint.load_llamo``)."""
+        return load_llamo(cls, directory, device=device, llm=llm, tokenizer=tokenizer)
 
-        directory = Path(directory)
-        if not (directory / CONFIG_FILE).is_file() or not (directory / MODULES_FILE).is_file():
-            raise ModelFilesError(
-                f"{directory}: not a saved LLaMo model (needs {CONFIG_FILE} and {MODULES_FILE}); "
-                "train one with train/finetune.py or point to the folder save_pretrained wrote"
-            )
-        config = LLaMoConfig.from_json(directory / CONFIG_FILE)
-        meta = json.loads((directory / META_FILE).read_text()) if (
-            directory / META_FILE).is_file() else {}  # fmt: skip
-        if meta.get("llm_in_memory") and llm is None:
-            raise ValueError(
-                f"{directory}: this model was built around an in-memory LLM; pass llm= and tokenizer="
-            )
-        stage = config.stage
-        model = cls.from_config(
-            replace(config, stage="align"), llm=llm, tokenizer=tokenizer, device=device
-        )
-        load_model(model.motion_modules, str(directory / MODULES_FILE), device=str(model.device))
-        if (directory / LORA_DIR).is_dir():
-            model._attach_lora(directory / LORA_DIR)
-        model.set_stage(stage)
-        return model
-
-    def _attach_lora(self, folder: Path) -> None:
+    def attach_lora(self, folder: Path) -> None:
+        """Wrap the LLM with the saved peft adapter in ``folder`` (trainable)."""
         from peft import PeftModel
 
         self.llm = PeftModel.from_pretrained(self.llm, str(folder), is_trainable=True)
