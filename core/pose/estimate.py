@@ -1,13 +1,19 @@
 """The motion estimator: video -> ``PoseTrack`` (2D image landmarks + 3D world landmarks).
 
-MediaPipe Pose Landmarker (Tasks API, VIDEO mode) runs on every frame. Choices that shape the
+MediaPipe Pose Landmarker (Tasks API, VIDEO mode) runs on the frames. Choices that shape the
 output:
 
-* One person: the landmarker looks for up to ``num_poses`` people; we keep the biggest one in
+* One person: the landmarker looks for up to ``num_poses`` people (default 1: MediaPipe then
+  runs its person detector only when it has lost the person and otherwise tracks the previous
+  frame's body, ~40 % faster than 2; on the shared real clips 2 never found a second person
+  except in sports2d_demo, a compilation). We keep the biggest one in
   the first frame with anyone, then in each frame the candidate nearest the previous pick. A
   candidate far from the previous pick (more than one body size) is someone else: that frame
   counts as "not found". Only after our person has been missing for 0.5 s (a camera cut, or
   they left) is the biggest candidate picked afresh.
+* Adaptive frame rate: while the body moves slowly, every other frame is interpolated instead
+  of measured (``skip_speed``; ~45 % of frames of the golf and push-up clips, under 0.5 px
+  mean error on them); fast motion is measured on every frame.
 * Gaps: frames with nobody are masked (visibility 0). Gaps of at most ``max_gap_s`` seconds
   between two detected frames are filled by linear interpolation of positions and visibility;
   ``detected`` stays False there, so callers can tell measured from filled frames.
@@ -26,7 +32,7 @@ import importlib.resources
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,15 +42,19 @@ from core.limits import MAX_CLIP_SECONDS
 from core.motion import Motion, PoseTrack, Space
 from core.noise import quiet_native_stderr
 from core.paths import cache_dir
-from core.pose.video import VideoInfo, iter_frames, probe_video
+from core.pose.video import VideoInfo, iter_frames, output_size, probe_video
 from core.progress import ProgressFn, report
 from core.skeleton import NUM_JOINTS, Joint
 
-_CACHE_VERSION = "pose-v3"
-# Warm-up frames before each worker's chunk. With num_poses=2 MediaPipe's results here do
-# not depend on earlier frames at all (the stitched tracks match exactly; see
-# benchmarks/pose_speed.py), so a short warm-up is enough.
+_CACHE_VERSION = "pose-v4"  # v4: num_poses 1, adaptive frame rate
+# Warm-up frames before each worker's chunk: with num_poses=1 MediaPipe tracks the body from
+# frame to frame and smooths landmarks over time, so a chunk's first kept frames depend on the
+# frames before them; the warm-up lets both settle (stitch_px in benchmarks/pose_speed.py).
 CHUNK_OVERLAP_S = 0.25
+# Adaptive frame rate: skip (interpolate) the next frame while the fastest joint moves less
+# than this many body sizes a frame. On the real clips 0.02 skips 42-47 % of the golf and
+# push-up frames with a mean interpolation error of 0.3-0.7 px (max 18 px, a golf wrist).
+SKIP_SPEED = 0.02
 # MediaPipe world axes -> ours (y up, z towards the camera).
 MP_WORLD_TO_OURS = np.array([1.0, -1.0, -1.0], np.float32)
 
@@ -57,6 +67,8 @@ class RawPoses:
     world: np.ndarray  # (T, 33, 3) metres, MediaPipe world axes (y down, z away)
     visibility: np.ndarray  # (T, 33)
     detected: np.ndarray  # (T,) bool
+    # (T,) bool: frames the landmarker did not run on (interpolated; see _detect_frames)
+    skipped: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
 
 def default_model_path() -> Path:
@@ -121,23 +133,115 @@ class Candidates:
     world: np.ndarray  # (T, P, 33, 3) metres, MediaPipe world axes
     visibility: np.ndarray  # (T, P, 33)
     count: np.ndarray  # (T,) people found in each frame
+    skipped: np.ndarray  # (T,) bool: not run through the landmarker, interpolated instead
 
     @classmethod
     def empty(cls, n: int, num_poses: int) -> Candidates:
         return cls(np.zeros((n, num_poses, NUM_JOINTS, 2), np.float32),
                    np.zeros((n, num_poses, NUM_JOINTS, 3), np.float32),
-                   np.zeros((n, num_poses, NUM_JOINTS), np.float32), np.zeros(n, np.int64))  # fmt: skip
+                   np.zeros((n, num_poses, NUM_JOINTS), np.float32), np.zeros(n, np.int64),
+                   np.zeros(n, bool))  # fmt: skip
 
     def part(self, a: int, b: int) -> Candidates:
-        return Candidates(self.image[a:b], self.world[a:b], self.visibility[a:b], self.count[a:b])
+        return Candidates(self.image[a:b], self.world[a:b], self.visibility[a:b], self.count[a:b],
+                          self.skipped[a:b])  # fmt: skip
+
+
+@dataclass(frozen=True)
+class OverlaySegment:
+    """Where and how a worker encodes the skeleton overlay of the frames it keeps."""
+
+    path: Path
+    keep: int  # first frame (clip index) written; earlier frames only warm up
+    max_gap: int  # as the track's gap filling: frames interpolated between found frames
+    preset: str = "veryfast"
+
+
+def _speed(out: Candidates, a: int, b: int, size: tuple[int, int]) -> float | None:
+    """Fastest joint's displacement per frame between frames ``a`` < ``b``, in body sizes
+    (the person's bounding-box long side at ``b``); None unless both frames found one person."""
+    if out.count[a] != 1 or out.count[b] != 1:
+        return None
+    seen = (out.visibility[a, 0] > 0.5) & (out.visibility[b, 0] > 0.5)
+    if seen.sum() < 4:
+        return None
+    px = np.asarray(size, np.float32)
+    pa, pb = out.image[a, 0][seen] * px, out.image[b, 0][seen] * px  # (J, 2) pixels
+    body = float(np.ptp(pb, axis=0).max())
+    return float(np.linalg.norm(pb - pa, axis=-1).max()) / (b - a) / max(body, 1.0)
+
+
+def _interpolate(out: Candidates, i: int) -> None:
+    """Fill skipped frame ``i`` halfway between frames ``i - 1`` and ``i + 1`` (one person
+    in both), else leave it empty for the track's gap filling."""
+    out.skipped[i] = True
+    if out.count[i - 1] != 1 or out.count[i + 1] != 1:
+        return
+    for arr in (out.image, out.world, out.visibility):
+        arr[i] = 0.5 * (arr[i - 1] + arr[i + 1])
+    out.count[i] = 1
 
 
 def _detect_frames(
     info: VideoInfo, model_path: Path, *, num_poses: int, max_side: int, start: int, stop: int,
-    on_frames: Callable[[int], None] | None = None,
+    on_frames: Callable[[int], None] | None = None, skip_speed: float = 0.0,
+    overlay: OverlaySegment | None = None,
 ) -> Candidates:  # fmt: skip
-    """Run a fresh Pose Landmarker (VIDEO mode) on frames ``[start, stop)``; keep everyone."""
-    import mediapipe as mp  # heavy; imported only when inference really runs
+    """Run a fresh Pose Landmarker (VIDEO mode) on frames ``[start, stop)``; keep everyone.
+
+    Adaptive frame rate (``num_poses == 1`` and ``skip_speed > 0``): while the fastest joint
+    moved less than ``skip_speed`` body sizes a frame between the last two measured frames,
+    the next frame is skipped and interpolated (never two in a row, never the last frame).
+    ``overlay``: also draw the skeleton on the decoded frames and encode them (see
+    ``core.pose.overlay.SegmentWriter``), so the clip is decoded once. It shows MediaPipe's
+    first person, which is the picked one unless ``num_poses`` > 1 finds several people.
+    """
+    from core.pose.overlay import SegmentWriter
+
+    n = stop - start
+    out = Candidates.empty(n, num_poses)
+    size = output_size(info.width, info.height, max_side)
+    landmarker = _landmarker(model_path, num_poses)
+    writer = None
+    try:
+        if overlay is not None:
+            writer = SegmentWriter(overlay.path, size, info.fps, overlay.keep - start,
+                                   max_gap=overlay.max_gap, preset=overlay.preset)  # fmt: skip
+        frames = iter_frames(info.path, max_side, info=info, start=start, stop=stop)
+        held: list[tuple[int, np.ndarray]] = []  # a skipped frame, until its neighbour is in
+        last, last_ms, skip_next = -1, -1, False
+        for i, frame in enumerate(frames):
+            if skip_next and i < n - 1:
+                held.append((i, frame))
+                skip_next = False
+                continue
+            # VIDEO mode needs strictly increasing timestamps in milliseconds.
+            last_ms = max(round((start + i) * 1000.0 / info.fps), last_ms + 1)
+            _measure(landmarker, out, i, frame, last_ms)
+            for j, _ in held:
+                _interpolate(out, j)
+            if writer is not None:
+                for j, f in [*held, (i, frame)]:
+                    writer.add(j, f, *((out.image[j, 0], out.visibility[j, 0])
+                                       if out.count[j] else (None, None)))  # fmt: skip
+            if on_frames is not None and (i + 1) // 10 > (i - len(held)) // 10:
+                on_frames(i + 1)  # about every 10 frames, skipped ones included
+            held = []
+            if skip_speed > 0 and num_poses == 1 and last >= 0:
+                speed = _speed(out, last, i, size)
+                skip_next = speed is not None and speed < skip_speed
+            last = i
+    finally:
+        if writer is not None:
+            writer.close()
+        with quiet_native_stderr():  # "DestroyAccelerator" lines
+            landmarker.close()
+    return out
+
+
+def _landmarker(model_path: Path, num_poses: int):  # -> mediapipe PoseLandmarker
+    """A Pose Landmarker in VIDEO mode (MediaPipe imported here: heavy, needed only now)."""
+    import mediapipe as mp
 
     vision = mp.tasks.vision
     options = vision.PoseLandmarkerOptions(
@@ -145,29 +249,21 @@ def _detect_frames(
         running_mode=vision.RunningMode.VIDEO,
         num_poses=num_poses,
     )
-    out = Candidates.empty(stop - start, num_poses)
-    last_ms = -1
     with quiet_native_stderr():  # ~40 "Sparsity tensors" lines from LiteRT's model loader
-        landmarker = vision.PoseLandmarker.create_from_options(options)
-    try:
-        frames = iter_frames(info.path, max_side, info=info, start=start, stop=stop)
-        for i, frame in enumerate(frames):
-            # VIDEO mode needs strictly increasing timestamps in milliseconds.
-            ms = max(int(round((start + i) * 1000.0 / info.fps)), last_ms + 1)
-            last_ms = ms
-            mp_image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame))
-            if i == 0:
-                with quiet_native_stderr():  # first-inference notices (tensor alignment, ROI)
-                    result = landmarker.detect_for_video(mp_image, ms)
-            else:
-                result = landmarker.detect_for_video(mp_image, ms)
-            _store(out, i, result, num_poses)
-            if on_frames is not None and (i % 10 == 9):
-                on_frames(i + 1)
-    finally:
-        with quiet_native_stderr():  # "DestroyAccelerator" lines
-            landmarker.close()
-    return out
+        return vision.PoseLandmarker.create_from_options(options)
+
+
+def _measure(landmarker, out: Candidates, i: int, frame: np.ndarray, ms: int) -> None:
+    """Run the landmarker on ``frame`` (timestamp ``ms``) and store everyone in row ``i``."""
+    import mediapipe as mp
+
+    image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame))
+    if i == 0:
+        with quiet_native_stderr():  # first-inference notices (tensor alignment, ROI)
+            result = landmarker.detect_for_video(image, ms)
+    else:
+        result = landmarker.detect_for_video(image, ms)
+    _store(out, i, result, out.image.shape[1])
 
 
 def _store(out: Candidates, i: int, result: object, num_poses: int) -> None:
@@ -230,37 +326,56 @@ def _run_landmarker(
     info: VideoInfo,
     model_path: Path,
     *,
-    num_poses: int,
-    max_side: int,
+    opts: dict,
     progress: ProgressFn | None,
     workers: int = 1,
     overlap_s: float = CHUNK_OVERLAP_S,
+    overlay: OverlaySegment | None = None,
 ) -> RawPoses:
     """Landmarks of every frame, split over ``workers`` processes, then one person kept.
 
-    Each worker runs its own landmarker on a chunk that starts ``overlap_s`` before the frames
-    it keeps (the warm-up lets MediaPipe's tracking and smoothing settle); the candidates are
-    stitched in frame order and the one-person pick runs over the whole clip, as with one worker.
+    ``opts``: ``_detect_frames`` keywords (``num_poses``, ``max_side``, ``skip_speed``). Each
+    worker runs its own landmarker on a chunk that starts ``overlap_s`` before the frames it
+    keeps (the warm-up lets MediaPipe's tracking and smoothing settle); the candidates are
+    stitched in frame order and the one-person pick runs over the whole clip, as with one
+    worker. ``overlay``: each worker also encodes its kept frames with the skeleton drawn, and
+    the segments are joined into ``overlay.path``.
     """
     n = info.frame_count
     chunks = plan_chunks(n, workers, int(np.ceil(overlap_s * info.fps)))
+    segments = [None] * len(chunks)
+    if overlay is not None:
+        segments = [replace(overlay, keep=keep, path=overlay.path.with_name(
+                        f"{overlay.path.stem}.part{k}.mp4")) for k, (_, keep, _) in
+                    enumerate(chunks)]  # fmt: skip
 
     def on_frames(done: int) -> None:
         report(progress, done / n, f"Estimating pose: frame {done}/{n}")
 
-    if len(chunks) == 1:
-        cands = _detect_frames(info, model_path, num_poses=num_poses, max_side=max_side,
-                               start=0, stop=n, on_frames=on_frames)  # fmt: skip
-    else:
-        from core.pose.workers import detect_in_workers
+    try:
+        if len(chunks) == 1:
+            parts = [_detect_frames(info, model_path, start=0, stop=n, on_frames=on_frames,
+                                    overlay=segments[0], **opts)]  # fmt: skip
+        else:
+            from core.pose.workers import detect_in_workers
 
-        parts = detect_in_workers(info, model_path, num_poses, max_side, chunks, on_frames)
-        cands = Candidates(
-            *(np.concatenate([getattr(p.part(keep - a, b - a), f) for p, (a, keep, b)
-                              in zip(parts, chunks, strict=True)])
-              for f in ("image", "world", "visibility", "count"))
-        )  # fmt: skip
-    return _pick_track(cands, info.fps)
+            parts = detect_in_workers(info, model_path, opts, chunks, segments, on_frames)
+        if overlay is not None:
+            from core.pose.overlay import join_segments
+
+            join_segments([seg.path for seg in segments], overlay.path)
+    finally:
+        for seg in segments:
+            if seg is not None:
+                seg.path.unlink(missing_ok=True)
+    cands = Candidates(
+        *(np.concatenate([getattr(p.part(keep - a, b - a), f) for p, (a, keep, b)
+                          in zip(parts, chunks, strict=True)])
+          for f in ("image", "world", "visibility", "count", "skipped"))
+    )  # fmt: skip
+    raw = _pick_track(cands, info.fps)
+    raw.skipped = cands.skipped
+    return raw
 
 
 def _fill_gaps(values: np.ndarray, detected: np.ndarray, max_gap: int) -> np.ndarray:
@@ -361,18 +476,24 @@ def estimate_pose(
     model_path: str | Path | None = None,
     use_cache: bool = True,
     max_gap_s: float = 0.25,
-    num_poses: int = 2,
+    num_poses: int = 1,
     inference_max_side: int = 960,
     workers: int | None = None,
     info: VideoInfo | None = None,
+    skip_speed: float = SKIP_SPEED,
+    overlay_path: str | Path | None = None,
 ) -> PoseTrack:
     """Estimate one person's 2D and 3D skeleton in every frame of ``video_path``.
 
     Frames whose long side exceeds ``inference_max_side`` are downscaled before inference
     (landmarks are normalized, so the output keeps its scale). ``workers``: processes to
     split the clip over (default ``default_workers()``; the cache key ignores it). ``info``:
-    the caller's ``probe_video`` of ``video_path`` (then ``max_seconds`` is the caller's). Raises ``InputError`` for a bad
-    video or when nobody is found, ``ModelFilesError`` when the pose model is missing.
+    the caller's ``probe_video`` of ``video_path`` (then ``max_seconds`` is the caller's).
+    ``skip_speed``: adaptive frame rate, see ``_detect_frames`` (0: every frame).
+    ``overlay_path``: an .mp4 to write the H.264 skeleton overlay to from the frames decoded
+    for inference (long side ``inference_max_side``); on a cache hit it is NOT written (the
+    caller then draws it, e.g. with ``viz.overlay.write_overlay``). Raises ``InputError`` for
+    a bad video or when nobody is found, ``ModelFilesError`` when the pose model is missing.
     """
     if max_gap_s < 0:
         raise ValueError(f"max_gap_s: must be >= 0, got {max_gap_s}")
@@ -386,6 +507,7 @@ def estimate_pose(
         "gap": max_gap_s,
         "poses": num_poses,
         "side": inference_max_side,
+        "skip": skip_speed,
     }
     key = hashlib.sha256(
         (_sha256(info.path) + _sha256(model) + json.dumps(settings, sort_keys=True)).encode()
@@ -396,8 +518,13 @@ def estimate_pose(
         track = PoseTrack.load(cached)
         return PoseTrack(track.motion2d, track.motion3d, track.detected, track.fps,
                          track.frame_size, str(info.path))  # fmt: skip
-    raw = _run_landmarker(info, model, num_poses=num_poses, max_side=inference_max_side,
-                          progress=progress, workers=workers or default_workers())  # fmt: skip
+    overlay = None
+    if overlay_path is not None:
+        max_gap = int(np.floor(max_gap_s * info.fps + 1e-6))
+        overlay = OverlaySegment(Path(overlay_path), 0, max_gap)
+    opts = {"num_poses": num_poses, "max_side": inference_max_side, "skip_speed": skip_speed}
+    raw = _run_landmarker(info, model, opts=opts, progress=progress,
+                          workers=workers or default_workers(), overlay=overlay)  # fmt: skip
     if not raw.detected.any():
         raise InputError(
             f"No person was found in {info.path.name} (checked {info.frame_count} frames); "
@@ -408,5 +535,6 @@ def estimate_pose(
         # Write then rename, so a crash never leaves a half-written cache entry behind.
         tmp = track.save(cached.with_name(f"{key}.partial.npz"))
         tmp.replace(cached)
-    report(progress, 1.0, f"Pose found in {track.detection_rate:.0%} of frames")
+    report(progress, 1.0, f"Pose found in {track.detection_rate:.0%} of frames "
+                          f"({raw.skipped.mean():.0%} interpolated between measured frames)")  # fmt: skip
     return track
