@@ -54,7 +54,13 @@ CHUNK_OVERLAP_S = 0.25
 # Adaptive frame rate: skip (interpolate) the next frame while the fastest joint moves less
 # than this many body sizes a frame. On the real clips 0.02 skips 42-47 % of the golf and
 # push-up frames with a mean interpolation error of 0.3-0.7 px (max 18 px, a golf wrist).
-SKIP_SPEED = 0.02
+SKIP_SPEED = 0.03
+MAX_SKIP = 3  # frames in a row; 4 frames (0.13 s at 30 fps) span one interpolation at most
+_J = Joint
+# Shoulders, elbows, wrists, hips, knees, ankles: the joints whose speed decides skipping.
+_LIMBS = np.array([_J.LEFT_SHOULDER, _J.RIGHT_SHOULDER, _J.LEFT_ELBOW, _J.RIGHT_ELBOW,
+                   _J.LEFT_WRIST, _J.RIGHT_WRIST, _J.LEFT_HIP, _J.RIGHT_HIP, _J.LEFT_KNEE,
+                   _J.RIGHT_KNEE, _J.LEFT_ANKLE, _J.RIGHT_ANKLE])  # fmt: skip
 # MediaPipe world axes -> ours (y up, z towards the camera).
 MP_WORLD_TO_OURS = np.array([1.0, -1.0, -1.0], np.float32)
 
@@ -154,32 +160,50 @@ class OverlaySegment:
     path: Path
     keep: int  # first frame (clip index) written; earlier frames only warm up
     max_gap: int  # as the track's gap filling: frames interpolated between found frames
-    preset: str = "veryfast"
+    preset: str = "ultrafast"  # x264: 2x the veryfast file size, a third of its CPU time
 
 
 def _speed(out: Candidates, a: int, b: int, size: tuple[int, int]) -> float | None:
-    """Fastest joint's displacement per frame between frames ``a`` < ``b``, in body sizes
-    (the person's bounding-box long side at ``b``); None unless both frames found one person."""
+    """Fastest limb joint's displacement per frame between frames ``a`` < ``b``, in body sizes
+    (the person's bounding-box long side at ``b``); None unless both frames found one person.
+
+    Only ``_LIMBS`` count: face, finger and toe points jitter most while the body is still.
+    """
     if out.count[a] != 1 or out.count[b] != 1:
         return None
-    seen = (out.visibility[a, 0] > 0.5) & (out.visibility[b, 0] > 0.5)
+    vis_a, vis_b = out.visibility[a, 0], out.visibility[b, 0]
+    seen = (vis_a[_LIMBS] > 0.5) & (vis_b[_LIMBS] > 0.5)
     if seen.sum() < 4:
         return None
     px = np.asarray(size, np.float32)
-    pa, pb = out.image[a, 0][seen] * px, out.image[b, 0][seen] * px  # (J, 2) pixels
-    body = float(np.ptp(pb, axis=0).max())
+    pa, pb = out.image[a, 0, _LIMBS][seen] * px, out.image[b, 0, _LIMBS][seen] * px  # (J, 2)
+    body = float(np.ptp(out.image[b, 0][vis_b > 0.5] * px, axis=0).max())
     return float(np.linalg.norm(pb - pa, axis=-1).max()) / (b - a) / max(body, 1.0)
 
 
-def _interpolate(out: Candidates, i: int) -> None:
-    """Fill skipped frame ``i`` halfway between frames ``i - 1`` and ``i + 1`` (one person
-    in both), else leave it empty for the track's gap filling."""
-    out.skipped[i] = True
-    if out.count[i - 1] != 1 or out.count[i + 1] != 1:
+def _interpolate(out: Candidates, a: int, b: int) -> None:
+    """Fill the skipped frames between measured frames ``a`` and ``b`` linearly when both
+    found exactly one person; else leave them empty for the track's gap filling."""
+    out.skipped[a + 1 : b] = True
+    if out.count[a] != 1 or out.count[b] != 1:
         return
+    w = (np.arange(a + 1, b) - a) / (b - a)
     for arr in (out.image, out.world, out.visibility):
-        arr[i] = 0.5 * (arr[i - 1] + arr[i + 1])
-    out.count[i] = 1
+        ww = w.reshape(-1, *([1] * (arr.ndim - 1)))
+        arr[a + 1 : b] = (1 - ww) * arr[a] + ww * arr[b]
+    out.count[a + 1 : b] = 1
+
+
+def _frames_to_skip(
+    out: Candidates, a: int, b: int, size: tuple[int, int], skip_speed: float
+) -> int:
+    """After measured frames ``a`` < ``b``: how many frames to skip, ``k`` while the body
+    moves under ``skip_speed / k`` body sizes a frame (at most ``MAX_SKIP``); 0 for fast
+    motion, or unless both frames found exactly one person."""
+    speed = _speed(out, a, b, size) if skip_speed > 0 and a >= 0 else None
+    if speed is None or speed >= skip_speed:
+        return 0
+    return min(MAX_SKIP, int(skip_speed / max(speed, 1e-9)))
 
 
 def _detect_frames(
@@ -189,12 +213,12 @@ def _detect_frames(
 ) -> Candidates:  # fmt: skip
     """Run a fresh Pose Landmarker (VIDEO mode) on frames ``[start, stop)``; keep everyone.
 
-    Adaptive frame rate (``num_poses == 1`` and ``skip_speed > 0``): while the fastest joint
-    moved less than ``skip_speed`` body sizes a frame between the last two measured frames,
-    the next frame is skipped and interpolated (never two in a row, never the last frame).
-    ``overlay``: also draw the skeleton on the decoded frames and encode them (see
-    ``core.pose.overlay.SegmentWriter``), so the clip is decoded once. It shows MediaPipe's
-    first person, which is the picked one unless ``num_poses`` > 1 finds several people.
+    Adaptive frame rate (``skip_speed > 0``): while the fastest joint moved less than
+    ``skip_speed`` body sizes a frame between the last two measured frames (one person in
+    each), the next frame is skipped, the next two below half that; skipped frames are
+    interpolated (``_interpolate``); the last frame is always measured. ``overlay``: also
+    draw the skeleton on the decoded frames and encode them (``SegmentWriter``; the person
+    picked as ``_pick_track`` does, from this chunk's frames), so the clip is decoded once.
     """
     from core.pose.overlay import SegmentWriter
 
@@ -202,35 +226,30 @@ def _detect_frames(
     out = Candidates.empty(n, num_poses)
     size = output_size(info.width, info.height, max_side)
     landmarker = _landmarker(model_path, num_poses)
-    writer = None
+    writer, pick = None, _Picker(info.fps)
     try:
         if overlay is not None:
             writer = SegmentWriter(overlay.path, size, info.fps, overlay.keep - start,
                                    max_gap=overlay.max_gap, preset=overlay.preset)  # fmt: skip
         frames = iter_frames(info.path, max_side, info=info, start=start, stop=stop)
-        held: list[tuple[int, np.ndarray]] = []  # a skipped frame, until its neighbour is in
-        last, last_ms, skip_next = -1, -1, False
+        held: list[tuple[int, np.ndarray]] = []  # skipped frames, until the next measured one
+        last, last_ms, skip = -1, -1, 0
         for i, frame in enumerate(frames):
-            if skip_next and i < n - 1:
+            if len(held) < skip and i < n - 1:
                 held.append((i, frame))
-                skip_next = False
                 continue
             # VIDEO mode needs strictly increasing timestamps in milliseconds.
             last_ms = max(round((start + i) * 1000.0 / info.fps), last_ms + 1)
             _measure(landmarker, out, i, frame, last_ms)
-            for j, _ in held:
-                _interpolate(out, j)
-            if writer is not None:
-                for j, f in [*held, (i, frame)]:
-                    writer.add(j, f, *((out.image[j, 0], out.visibility[j, 0])
-                                       if out.count[j] else (None, None)))  # fmt: skip
+            if held:
+                _interpolate(out, last, i)
+            for j, f in [*held, (i, frame)] if writer is not None else ():
+                k = pick(j, list(out.image[j, : out.count[j]]))
+                writer.add(j, f, *((None, None) if k is None else
+                                   (out.image[j, k], out.visibility[j, k])))  # fmt: skip
             if on_frames is not None and (i + 1) // 10 > (i - len(held)) // 10:
                 on_frames(i + 1)  # about every 10 frames, skipped ones included
-            held = []
-            if skip_speed > 0 and num_poses == 1 and last >= 0:
-                speed = _speed(out, last, i, size)
-                skip_next = speed is not None and speed < skip_speed
-            last = i
+            skip, last, held = _frames_to_skip(out, last, i, size, skip_speed), i, []
     finally:
         if writer is not None:
             writer.close()
@@ -276,6 +295,24 @@ def _store(out: Candidates, i: int, result: object, num_poses: int) -> None:
         out.visibility[i, k] = [p.visibility for p in pose]
 
 
+class _Picker:
+    """One person through the frames, called frame by frame (see ``_pick_track``)."""
+
+    def __init__(self, fps: float, reacquire_s: float = 0.5) -> None:
+        self.limit = reacquire_s * fps
+        self.previous: np.ndarray | None = None
+        self.last_seen = -(10**9)
+
+    def __call__(self, t: int, candidates: list[np.ndarray]) -> int | None:
+        """Index of our person among frame ``t``'s (33, 2) candidates, or None."""
+        if t - self.last_seen > self.limit:
+            self.previous = None
+        k = _pick_person(candidates, self.previous) if candidates else None
+        if k is not None:
+            self.previous, self.last_seen = candidates[k], t
+        return k
+
+
 def _pick_track(cands: Candidates, fps: float, reacquire_s: float = 0.5) -> RawPoses:
     """Keep one person through the frames (see module doc).
 
@@ -287,15 +324,10 @@ def _pick_track(cands: Candidates, fps: float, reacquire_s: float = 0.5) -> RawP
     world = np.zeros((n, NUM_JOINTS, 3), np.float32)
     vis = np.zeros((n, NUM_JOINTS), np.float32)
     detected = np.zeros(n, bool)
-    previous: np.ndarray | None = None
-    last_seen = -(10**9)
+    pick = _Picker(fps, reacquire_s)
     for t in range(n):
-        if t - last_seen > reacquire_s * fps:
-            previous = None
-        c = int(cands.count[t])
-        k = _pick_person(list(cands.image[t, :c]), previous) if c else None
+        k = pick(t, list(cands.image[t, : int(cands.count[t])]))
         if k is not None:
-            previous, last_seen = cands.image[t, k], t
             image[t], world[t] = cands.image[t, k], cands.world[t, k]
             vis[t], detected[t] = cands.visibility[t, k], True
     return RawPoses(image, world, vis, detected)
@@ -397,7 +429,6 @@ def _fill_gaps(values: np.ndarray, detected: np.ndarray, max_gap: int) -> np.nda
 # Kinematic tree from the hip midpoint outwards. Indices >= NUM_JOINTS are virtual nodes:
 # _HIP_MID = hip midpoint, _SHOULDER_MID = shoulder midpoint.
 _HIP_MID, _SHOULDER_MID = NUM_JOINTS, NUM_JOINTS + 1
-_J = Joint
 _BONE_TREE: tuple[tuple[int, int], ...] = (
     (_HIP_MID, _J.LEFT_HIP), (_HIP_MID, _J.RIGHT_HIP), (_HIP_MID, _SHOULDER_MID),
     (_SHOULDER_MID, _J.LEFT_SHOULDER), (_SHOULDER_MID, _J.RIGHT_SHOULDER),
@@ -476,7 +507,7 @@ def estimate_pose(
     model_path: str | Path | None = None,
     use_cache: bool = True,
     max_gap_s: float = 0.25,
-    num_poses: int = 1,
+    num_poses: int = 2,
     inference_max_side: int = 960,
     workers: int | None = None,
     info: VideoInfo | None = None,
