@@ -3,17 +3,19 @@
 MediaPipe Pose Landmarker (Tasks API, VIDEO mode) runs on the frames. Choices that shape the
 output:
 
-* One person: the landmarker looks for up to ``num_poses`` people (default 1: MediaPipe then
-  runs its person detector only when it has lost the person and otherwise tracks the previous
-  frame's body, ~40 % faster than 2; on the shared real clips 2 never found a second person
-  except in sports2d_demo, a compilation). We keep the biggest one in
-  the first frame with anyone, then in each frame the candidate nearest the previous pick. A
+* One person: the landmarker looks for up to ``num_poses`` people (default 2, so MediaPipe
+  runs its person detector on every frame and each frame's landmarks do not depend on earlier
+  frames; 1 is ~40 % faster because it tracks and smooths from frame to frame, but that lags
+  in fast swings: on the shared real clips it lost the baseball swing and made the golf swing
+  look like curls). We keep the biggest one in the first frame with anyone, then in each frame the candidate nearest the previous pick. A
   candidate far from the previous pick (more than one body size) is someone else: that frame
   counts as "not found". Only after our person has been missing for 0.5 s (a camera cut, or
   they left) is the biggest candidate picked afresh.
-* Adaptive frame rate: while the body moves slowly, every other frame is interpolated instead
-  of measured (``skip_speed``; ~45 % of frames of the golf and push-up clips, under 0.5 px
-  mean error on them); fast motion is measured on every frame.
+* Adaptive frame rate: while the limbs move slowly, up to ``MAX_SKIP`` frames in a row are
+  interpolated instead of measured (``skip_speed``); fast motion is measured on every frame.
+  On the shared real clips: 61-70 % of the golf, push-up and squat frames are interpolated,
+  none of the baseball swing's; limb landmarks on interpolated frames lie 1.3-2.0 px (mean)
+  from what the landmarker finds there, which includes its own frame-to-frame jitter.
 * Gaps: frames with nobody are masked (visibility 0). Gaps of at most ``max_gap_s`` seconds
   between two detected frames are filled by linear interpolation of positions and visibility;
   ``detected`` stays False there, so callers can tell measured from filled frames.
@@ -46,14 +48,16 @@ from core.pose.video import VideoInfo, iter_frames, output_size, probe_video
 from core.progress import ProgressFn, report
 from core.skeleton import NUM_JOINTS, Joint
 
-_CACHE_VERSION = "pose-v4"  # v4: num_poses 1, adaptive frame rate
-# Warm-up frames before each worker's chunk: with num_poses=1 MediaPipe tracks the body from
-# frame to frame and smooths landmarks over time, so a chunk's first kept frames depend on the
-# frames before them; the warm-up lets both settle (stitch_px in benchmarks/pose_speed.py).
+_CACHE_VERSION = "pose-v4"  # v4: adaptive frame rate
+# Warm-up frames before each worker's chunk. With num_poses=2 MediaPipe's landmarks do not
+# depend on earlier frames; which frames are skipped does, and the warm-up lets the skipping
+# fall into step (stitch_px in benchmarks/pose_speed.py).
 CHUNK_OVERLAP_S = 0.25
-# Adaptive frame rate: skip (interpolate) the next frame while the fastest joint moves less
-# than this many body sizes a frame. On the real clips 0.02 skips 42-47 % of the golf and
-# push-up frames with a mean interpolation error of 0.3-0.7 px (max 18 px, a golf wrist).
+# Adaptive frame rate: skip k frames while the fastest limb joint moves under SKIP_SPEED / k
+# body sizes a frame. Chosen on benchmarks/real_clips.py: 0.03 keeps events_within_tol at
+# 0.889 (event_mae_frames 2.00 -> 2.22: golf_pro address -2 -> -4, top -1 -> 0, golf finish
+# -4 -> -5). golf_pro's address and top sit on flat stretches of the hands' path, so any
+# change of the landmarks moves them by a few frames (0.02 gave address -7, 0.035 -4).
 SKIP_SPEED = 0.03
 MAX_SKIP = 3  # frames in a row; 4 frames (0.13 s at 30 fps) span one interpolation at most
 _J = Joint
