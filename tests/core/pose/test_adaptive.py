@@ -114,3 +114,31 @@ def test_golf_skips_slow_frames_and_measures_the_downswing() -> None:
     # fastest part on every frame; the top itself is slow (the hands turn) and may be skipped.
     assert skipped[125:144].mean() < 0.5 and not skipped[130:138].any()
     assert raw.detected.all()
+
+
+@pytest.mark.slow
+def test_estimate_pose_writes_the_overlay_from_its_own_frames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """2 workers, one H.264 overlay frame per clip frame, no segment left; a cache hit draws
+    nothing (no frame was decoded), so the caller writes the overlay then."""
+    from tests.conftest import real_path
+
+    monkeypatch.setenv("LLAMO_CACHE_DIR", str(tmp_path / "cache"))
+    clip = real_path("golf_swing_dtl.mp4")
+    out = tmp_path / "golf-skeleton.mp4"
+    track = pose.estimate_pose(clip, workers=2, overlay_path=out)
+    assert probe_video(out).frame_count == track.num_frames == 264
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", out.name]
+    # The skeleton is drawn: the overlay differs from the clip around the joints.
+    src = next(iter_frames(clip, 960))
+    drawn = next(iter_frames(out))
+    h, w = drawn.shape[:2]
+    x, y = (track.motion2d.joints[0, 0] * [w, h]).astype(int)  # the nose, first frame
+    diff = np.abs(
+        drawn[y - 3 : y + 4, x - 3 : x + 4].astype(int) - src[y - 3 : y + 4, x - 3 : x + 4]
+    )
+    assert diff.mean() > 20
+    again = tmp_path / "again.mp4"
+    pose.estimate_pose(clip, workers=2, overlay_path=again)
+    assert not again.exists()
