@@ -456,6 +456,17 @@ def _start_pose_workers() -> None:
         from core.pose.workers import warm_up
 
         warm_up()
+    # The analysis code (scipy among it) takes ~0.5-1 s to import: do it in the background
+    # while the app starts or the model loads, not in the user's first analysis.
+    threading.Thread(target=_import_analysis, name="import-analysis", daemon=True).start()
+
+
+def _import_analysis() -> None:
+    """Import what ``Coach.analyze`` needs (a module imported twice at once waits for the
+    first import, so an early analysis is never harmed)."""
+    import core.analytics  # noqa: F401
+    import core.pose.overlay  # noqa: F401
+    import viz.overlay  # noqa: F401
 
 
 def _scaled(progress: ProgressFn | None, lo: float, hi: float) -> ProgressFn | None:
