@@ -422,7 +422,8 @@ class Coach:
                                   overlay_path=overlay)  # fmt: skip
             if not overlay.is_file():  # the pose came from the cache: nothing decoded it
                 report(progress, 0.85, "Drawing the skeleton overlay")
-                write_overlay(local, track, overlay, info=info, max_side=960)
+                write_overlay(local, track, overlay, info=info, max_side=960,
+                              progress=_scaled(progress, 0.85, 0.85))  # fmt: skip
             motion, path = track.motion3d, local
         else:
             report(progress, 0.0, f"Reading {path.name}")
