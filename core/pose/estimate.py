@@ -217,10 +217,10 @@ def _detect_frames(
 ) -> Candidates:  # fmt: skip
     """Run a fresh Pose Landmarker (VIDEO mode) on frames ``[start, stop)``; keep everyone.
 
-    Adaptive frame rate (``skip_speed > 0``): while the fastest joint moved less than
-    ``skip_speed`` body sizes a frame between the last two measured frames (one person in
-    each), the next frame is skipped, the next two below half that; skipped frames are
-    interpolated (``_interpolate``); the last frame is always measured. ``overlay``: also
+    Adaptive frame rate (``skip_speed > 0``): after each measured frame, the next
+    ``_frames_to_skip`` frames (0 to ``MAX_SKIP``, fewer the faster the limbs moved since the
+    previous measured frame) are not measured but interpolated (``_interpolate``); the last
+    frame is always measured. ``overlay``: also
     draw the skeleton on the decoded frames and encode them (``SegmentWriter``; the person
     picked as ``_pick_track`` does, from this chunk's frames), so the clip is decoded once.
     """
