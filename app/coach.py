@@ -386,7 +386,7 @@ class Coach:
         """Skeleton, overlay, analytics and activity guess for a clip or motion file.
 
         ``activity``: ``None`` or ``"auto"`` uses the guess; anything else overrides it.
-        Progress: pose 0-70 %, overlay 70-85 %, then analytics. The model is not needed here
+        Progress: pose and overlay 0-85 %, then analytics. The model is not needed here
         (the UI calls ``ensure_model`` next, so its progress bar shows the first load).
         """
         path, kind = check_source(source)
@@ -416,10 +416,14 @@ class Coach:
             info = probe_video(local, max_seconds=MAX_CLIP_SECONDS)
             note = truncation_note(info)
             notes += [note] if note else []
-            track = estimate_pose(local, progress=_scaled(progress, 0.0, 0.7), info=info)
-            report(progress, 0.7, "Drawing the skeleton overlay")
-            overlay = write_overlay(local, track, workdir / f"{path.stem}-skeleton.mp4",
-                                    progress=_scaled(progress, 0.7, 0.85), info=info)  # fmt: skip
+            # The pose workers draw the overlay on the frames they decode for inference.
+            overlay = workdir / f"{path.stem}-skeleton.mp4"
+            track = estimate_pose(local, progress=_scaled(progress, 0.0, 0.85), info=info,
+                                  overlay_path=overlay)  # fmt: skip
+            if not overlay.is_file():  # the pose came from the cache: nothing decoded it
+                report(progress, 0.85, "Drawing the skeleton overlay")
+                write_overlay(local, track, overlay, info=info, max_side=960,
+                              progress=_scaled(progress, 0.85, 0.85))  # fmt: skip
             motion, path = track.motion3d, local
         else:
             report(progress, 0.0, f"Reading {path.name}")
@@ -453,6 +457,17 @@ def _start_pose_workers() -> None:
         from core.pose.workers import warm_up
 
         warm_up()
+    # The analysis code (scipy among it) takes ~0.5-1 s to import: do it in the background
+    # while the app starts or the model loads, not in the user's first analysis.
+    threading.Thread(target=_import_analysis, name="import-analysis", daemon=True).start()
+
+
+def _import_analysis() -> None:
+    """Import what ``Coach.analyze`` needs (a module imported twice at once waits for the
+    first import, so an early analysis is never harmed)."""
+    import core.analytics  # noqa: F401
+    import core.pose.overlay  # noqa: F401
+    import viz.overlay  # noqa: F401
 
 
 def _scaled(progress: ProgressFn | None, lo: float, hi: float) -> ProgressFn | None:

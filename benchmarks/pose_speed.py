@@ -34,9 +34,12 @@ DEFAULT_VIDEOS = [REAL / "golf_swing_dtl.mp4", REAL / "pushups_side_5reps.mp4"]
 
 
 def _timed(video: Path, workers: int, max_side: int):
+    """(track, seconds, the last progress line: how many frames were found / interpolated)."""
+    said: list[str] = []
     start = time.perf_counter()
-    track = estimate_pose(video, use_cache=False, inference_max_side=max_side, workers=workers)
-    return track, time.perf_counter() - start
+    track = estimate_pose(video, use_cache=False, inference_max_side=max_side, workers=workers,
+                          progress=lambda _, line: said.append(line))  # fmt: skip
+    return track, time.perf_counter() - start, said[-1]
 
 
 def _difference_px(a, b, frames: np.ndarray) -> float:
@@ -63,8 +66,8 @@ def main(argv: list[str] | None = None) -> None:
     stitch = []
     for video in args.video or DEFAULT_VIDEOS:
         info = probe_video(video)
-        one, t1 = _timed(video, 1, args.max_side)
-        many, tn = _timed(video, args.workers, args.max_side)
+        one, t1, _ = _timed(video, 1, args.max_side)
+        many, tn, found = _timed(video, args.workers, args.max_side)
         overlap = int(np.ceil(CHUNK_OVERLAP_S * info.fps))
         chunks = plan_chunks(info.frame_count, args.workers, overlap)
         near = np.unique(np.concatenate([np.arange(keep - overlap, keep + overlap)
@@ -80,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
               f"{args.workers} workers {tn:.2f} s ({one.num_frames / tn:.1f} fps, "
               f"{info.duration / tn:.2f}x real time), speed-up {t1 / tn:.2f}x; detected "
               f"{one.detection_rate:.1%} / {many.detection_rate:.1%}; landmark difference "
-              f"{all_px:.3f} px overall, {stitch_px:.3f} px in the stitched region")  # fmt: skip
+              f"{all_px:.3f} px overall, {stitch_px:.3f} px in the stitched region; {found}")  # fmt: skip
     print(f"load average {os.getloadavg()[0]:.2f}")
     print(f"RESULT fps={frames / many_s:.2f} speedup={one_s / many_s:.2f} "
           f"stitch_px={max(stitch):.3f} workers={args.workers}")  # fmt: skip

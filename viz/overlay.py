@@ -1,4 +1,8 @@
-"""Skeleton overlays: one frame (``draw_skeleton``), a browser-playable video, thumbnails."""
+"""Skeleton overlays: one frame (``draw_skeleton``), a browser-playable video, thumbnails.
+
+The app's overlay is normally written by the pose workers (``core.pose.overlay``);
+``write_overlay`` draws one from a finished track (a cached pose, highlighted frames).
+"""
 
 from __future__ import annotations
 
@@ -10,57 +14,14 @@ import imageio_ffmpeg
 import numpy as np
 
 from core.motion import PoseTrack
+from core.pose.overlay import (  # re-exported: the drawing lives where pose workers reach it
+    X264_PARAMS,
+    draw_skeleton,
+)
 from core.pose.video import VideoInfo, iter_frames, output_size, probe_video
 from core.progress import ProgressFn, report
-from core.skeleton import EDGES, Joint
 
-# RGB colours: the player's left side orange, right side blue, centre line white.
-LEFT_COLOUR = (255, 140, 0)
-RIGHT_COLOUR = (30, 144, 255)
-CENTRE_COLOUR = (235, 235, 235)
 HIGHLIGHT_COLOUR = (255, 215, 0)
-
-
-def _side(joint: Joint) -> int:
-    name = joint.name
-    return 1 if "LEFT" in name.split("_") else (-1 if "RIGHT" in name.split("_") else 0)
-
-
-def _edge_colour(a: Joint, b: Joint) -> tuple[int, int, int]:
-    side = _side(a) if _side(a) == _side(b) else 0
-    return {1: LEFT_COLOUR, -1: RIGHT_COLOUR, 0: CENTRE_COLOUR}[side]
-
-
-def draw_skeleton(
-    image: np.ndarray,
-    landmarks2d: np.ndarray,
-    visibility: np.ndarray,
-    *,
-    min_visibility: float = 0.5,
-    thickness: int | None = None,
-    copy: bool = True,
-) -> np.ndarray:
-    """Draw the 33-joint skeleton on an (H, W, 3) RGB uint8 image.
-
-    landmarks2d: (33, 2) normalized x, y (y down); visibility: (33,). Bones and joints below
-    ``min_visibility`` are skipped. Line thickness scales with the image unless given.
-    """
-    out = image.copy() if copy else image
-    if out.ndim != 3 or out.shape[2] != 3 or out.dtype != np.uint8:
-        raise ValueError(f"image: expected (H, W, 3) uint8, got {out.shape} {out.dtype}")
-    h, w = out.shape[:2]
-    thick = thickness or max(1, round(max(h, w) / 250))
-    pts = np.round(np.asarray(landmarks2d, np.float64) * [w, h]).astype(np.int64)  # (33, 2) px
-    seen = np.asarray(visibility) >= min_visibility
-    for a, b in EDGES:
-        if seen[a] and seen[b]:
-            cv2.line(out, tuple(map(int, pts[a])), tuple(map(int, pts[b])),
-                     _edge_colour(a, b), thick, cv2.LINE_AA)  # fmt: skip
-    for j in Joint:
-        if seen[j]:
-            colour = {1: LEFT_COLOUR, -1: RIGHT_COLOUR, 0: CENTRE_COLOUR}[_side(j)]
-            cv2.circle(out, tuple(map(int, pts[j])), thick + 1, colour, -1, cv2.LINE_AA)
-    return out
 
 
 def _mark_highlight(image: np.ndarray, seconds: float) -> None:
@@ -119,7 +80,7 @@ def write_overlay(
     highlights = {int(f) for f in highlight_frames}
     writer = imageio_ffmpeg.write_frames(
         str(out_path), (even_w, even_h), fps=info.fps, codec="libx264", pix_fmt_out="yuv420p",
-        macro_block_size=2, quality=None, output_params=["-crf", "23", "-preset", preset, "-movflags", "+faststart"],
+        macro_block_size=2, quality=None, output_params=[*X264_PARAMS, "-preset", preset, "-movflags", "+faststart"],
     )  # fmt: skip
     writer.send(None)  # start ffmpeg
     try:

@@ -3,8 +3,8 @@
 A landmarker runs on one core (about 20 ms a frame), so chunks of the clip run side by side.
 Workers come from a ``forkserver`` that has imported MediaPipe once: starting one costs a
 fork, not a Python start-up, and no thread of the caller (a web server, torch) is forked.
-Each worker decodes only its own chunk and sends back every candidate person; the caller
-stitches the chunks and keeps one person.
+Each worker decodes only its own chunk, may draw and encode that chunk's overlay segment, and
+sends back every candidate person; the caller stitches the chunks and keeps one person.
 """
 
 from __future__ import annotations
@@ -14,12 +14,16 @@ import os
 import queue as queue_mod
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.errors import InputError
 from core.noise import verbose
 from core.pose.video import VideoInfo
 
-_PRELOAD = ["core.pose.estimate", "mediapipe"]
+if TYPE_CHECKING:
+    from core.pose.estimate import OverlaySegment
+
+_PRELOAD = ["core.pose.estimate", "core.pose.overlay", "mediapipe"]
 _POLL_S = 0.5
 
 
@@ -38,18 +42,18 @@ def warm_up() -> None:
     forkserver.ensure_running()
 
 
-def _worker(out: mp.Queue, k: int, info: VideoInfo, model: str, num_poses: int,
-            max_side: int, start: int, stop: int, loud: bool) -> None:  # fmt: skip
-    """Estimate frames ``[start, stop)`` and put ``("done", k, Candidates)`` on ``out``."""
+def _worker(out: mp.Queue, k: int, info: VideoInfo, model: str, opts: dict, start: int,
+            stop: int, overlay: OverlaySegment | None, loud: bool) -> None:  # fmt: skip
+    """Estimate frames ``[start, stop)`` (writing ``overlay`` if given) and put
+    ``("done", k, Candidates)`` on ``out``."""
     from core.pose.estimate import _detect_frames
 
     if not loud:  # C++ log lines bypass Python; this process prints nothing else
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)
     try:
-        cands = _detect_frames(info, Path(model), num_poses=num_poses, max_side=max_side,
-                               start=start, stop=stop,
-                               on_frames=lambda i: out.put(("frames", k, i)))  # fmt: skip
+        cands = _detect_frames(info, Path(model), start=start, stop=stop, overlay=overlay,
+                               on_frames=lambda i: out.put(("frames", k, i)), **opts)  # fmt: skip
     except InputError as err:
         out.put(("input-error", k, str(err)))
         return
@@ -62,17 +66,18 @@ def _worker(out: mp.Queue, k: int, info: VideoInfo, model: str, num_poses: int,
 def detect_in_workers(
     info: VideoInfo,
     model: Path,
-    num_poses: int,
-    max_side: int,
+    opts: dict,
     chunks: list[tuple[int, int, int]],
+    overlays: list[OverlaySegment | None],
     on_frames: Callable[[int], None],
 ) -> list:  # list[Candidates], one per chunk in order
-    """Every chunk's candidates; ``on_frames(n)`` gets the clip-wide frames done so far."""
+    """Every chunk's candidates (``opts``: ``_detect_frames`` keywords; ``overlays``: one
+    segment per chunk, or None); ``on_frames(n)`` gets the clip-wide frames done so far."""
     ctx = _context()
     out = ctx.Queue()
     procs = [ctx.Process(target=_worker, daemon=True,
-                         args=(out, k, info, str(model), num_poses, max_side, a, b, verbose()))
-             for k, (a, _, b) in enumerate(chunks)]  # fmt: skip
+                         args=(out, k, info, str(model), opts, a, b, seg, verbose()))
+             for k, ((a, _, b), seg) in enumerate(zip(chunks, overlays, strict=True))]  # fmt: skip
     work = sum(b - a for a, _, b in chunks)
     done = [0] * len(chunks)
     results: dict[int, object] = {}
