@@ -17,3 +17,9 @@ if [ -d runs/full/checkpoints ] && [ -n "$(ls runs/full/checkpoints)" ]; then
 else
   $PY -m train.finetune --config train/configs/cpu.yaml
 fi
+# Second session: 420 more LoRA steps from runs/full/model (the shipped default model).
+if [ -d runs/full-long/checkpoints ] && [ -n "$(ls runs/full-long/checkpoints)" ]; then
+  $PY -m train.finetune --config train/configs/cpu_long.yaml --resume
+elif [ ! -f runs/full-long/model/config.json ]; then
+  $PY -m train.finetune --config train/configs/cpu_long.yaml
+fi

@@ -122,8 +122,11 @@ def test_init_from_resolves_the_shipped_model_run_folders_and_scratch(tmp_path: 
     with pytest.raises(ValueError, match=r"^model.hidden_size: the starting model \(default\)"):
         finetune.TrainConfig.from_yaml(REPO / "train/configs/club.yaml",
                                        [*base, "model.hidden_size=64"])  # fmt: skip
-    # the shipped recipe repeats the shipped architecture: allowed
-    finetune.TrainConfig.from_yaml(REPO / "train/configs/default.yaml", base)
+    # the shipped model's recipe repeats the shipped architecture: allowed
+    finetune.TrainConfig.from_yaml(REPO / "train/configs/cpu.yaml", base)
+    with pytest.raises(ValueError, match=r"^model.timestamp_mode: the starting model \(default\)"):
+        finetune.TrainConfig.from_yaml(REPO / "train/configs/cpu.yaml",
+                                       [*base, "model.timestamp_mode=embedding"])  # fmt: skip
 
 
 def test_resume_problems_are_one_line_errors(capsys: pytest.CaptureFixture) -> None:
