@@ -504,6 +504,15 @@ def _to_track(raw: RawPoses, info: VideoInfo, max_gap_s: float, source: str) -> 
     return PoseTrack(m2, m3, raw.detected, info.fps, (info.width, info.height), source)
 
 
+def _cache_path(video: Path, model: Path, settings: dict) -> Path:
+    """The pose cache entry of this clip, pose model and settings (any change: a new entry)."""
+    settings = {"v": _CACHE_VERSION, **settings}
+    key = hashlib.sha256(
+        (_sha256(video) + _sha256(model) + json.dumps(settings, sort_keys=True)).encode()
+    ).hexdigest()
+    return cache_dir("pose") / f"{key}.npz"
+
+
 def estimate_pose(
     video_path: str | Path,
     *,
@@ -539,16 +548,12 @@ def estimate_pose(
     model = _resolve_model(model_path)
     report(progress, 0.0, f"Reading {info.path.name}")
     settings = {
-        "v": _CACHE_VERSION,
         "gap": max_gap_s,
         "poses": num_poses,
         "side": inference_max_side,
         "skip": skip_speed,
     }
-    key = hashlib.sha256(
-        (_sha256(info.path) + _sha256(model) + json.dumps(settings, sort_keys=True)).encode()
-    ).hexdigest()
-    cached = cache_dir("pose") / f"{key}.npz"
+    cached = _cache_path(info.path, model, settings)
     if use_cache and cached.is_file():
         report(progress, 1.0, "Pose loaded from cache")
         track = PoseTrack.load(cached)
@@ -569,7 +574,7 @@ def estimate_pose(
     track = _to_track(raw, info, max_gap_s, str(info.path))
     if use_cache:
         # Write then rename, so a crash never leaves a half-written cache entry behind.
-        tmp = track.save(cached.with_name(f"{key}.partial.npz"))
+        tmp = track.save(cached.with_name(f"{cached.stem}.partial.npz"))
         tmp.replace(cached)
     report(progress, 1.0, f"Pose found in {track.detection_rate:.0%} of frames "
                           f"({raw.skipped.mean():.0%} interpolated between measured frames)")  # fmt: skip
