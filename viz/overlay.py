@@ -10,13 +10,13 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import cv2
-import imageio_ffmpeg
 import numpy as np
 
 from core.motion import PoseTrack
 from core.pose.overlay import (  # re-exported: the drawing lives where pose workers reach it
-    X264_PARAMS,
     draw_skeleton,
+    even_size,
+    open_h264,
 )
 from core.pose.video import VideoInfo, iter_frames, output_size, probe_video
 from core.progress import ProgressFn, report
@@ -75,14 +75,9 @@ def write_overlay(
     out_path = Path(out_path)
     if out_path.suffix.lower() != ".mp4":
         raise ValueError(f"out_path: must end in .mp4, got {out_path.name}")
-    w, h = output_size(info.width, info.height, max_side)
-    even_w, even_h = w - w % 2, h - h % 2
+    even_w, even_h = even_size(output_size(info.width, info.height, max_side))
     highlights = {int(f) for f in highlight_frames}
-    writer = imageio_ffmpeg.write_frames(
-        str(out_path), (even_w, even_h), fps=info.fps, codec="libx264", pix_fmt_out="yuv420p",
-        macro_block_size=2, quality=None, output_params=[*X264_PARAMS, "-preset", preset, "-movflags", "+faststart"],
-    )  # fmt: skip
-    writer.send(None)  # start ffmpeg
+    writer = open_h264(out_path, (even_w, even_h), info.fps, preset, faststart=True)
     try:
         for t, frame in enumerate(iter_frames(video_path, max_side, info=info)):
             out = _overlay_frame(frame, track, t, highlights, min_visibility)

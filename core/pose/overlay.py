@@ -25,6 +25,24 @@ CENTRE_COLOUR = (235, 235, 235)
 X264_PARAMS = ["-crf", "23"]
 
 
+def even_size(size: tuple[int, int]) -> tuple[int, int]:
+    """(W, H) with one edge pixel column/row dropped when odd (yuv420p needs even sides)."""
+    w, h = size
+    return w - w % 2, h - h % 2
+
+
+def open_h264(path: Path, size: tuple[int, int], fps: float, preset: str, *,
+              faststart: bool = False):  # fmt: skip
+    """A started imageio-ffmpeg H.264 (yuv420p) writer of ``size`` (already even) frames."""
+    extra = ["-movflags", "+faststart"] if faststart else []
+    writer = imageio_ffmpeg.write_frames(
+        str(path), size, fps=fps, codec="libx264", pix_fmt_out="yuv420p", macro_block_size=2,
+        quality=None, output_params=[*X264_PARAMS, "-preset", preset, *extra],
+    )  # fmt: skip
+    writer.send(None)  # start ffmpeg
+    return writer
+
+
 def _side(joint: Joint) -> int:
     name = joint.name
     return 1 if "LEFT" in name.split("_") else (-1 if "RIGHT" in name.split("_") else 0)
@@ -80,16 +98,11 @@ class SegmentWriter:
                  max_gap: int, preset: str = "veryfast", min_visibility: float = 0.5) -> None:  # fmt: skip
         self.path, self.keep, self.max_gap = path, keep, max_gap
         self.min_visibility = min_visibility
-        w, h = size
-        self.even = (w - w % 2, h - h % 2)
+        self.even = even_size(size)
         self.frames_written = 0
         self._pending: list[tuple[int, np.ndarray]] = []
         self._last: tuple[np.ndarray, np.ndarray] | None = None  # last landmarks, visibility
-        self._writer = imageio_ffmpeg.write_frames(
-            str(path), self.even, fps=fps, codec="libx264", pix_fmt_out="yuv420p",
-            macro_block_size=2, quality=None, output_params=[*X264_PARAMS, "-preset", preset],
-        )  # fmt: skip
-        self._writer.send(None)  # start ffmpeg
+        self._writer = open_h264(path, self.even, fps, preset)
 
     def add(self, t: int, frame: np.ndarray, xy: np.ndarray | None, vis: np.ndarray | None) -> None:
         """Frame ``t`` (H, W, 3) RGB with (33, 2) landmarks and (33,) visibility, or None."""
