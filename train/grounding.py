@@ -34,7 +34,7 @@ from core.llamo.inputs import MotionInput, prepare_motion, question_ids
 from core.llamo.motion_encoder import MotionEncoder
 
 TOLERANCE_S = 0.1  # a moment's window reaches this far either side (2 frames at 20 fps)
-SCORER_PREFIXES = ("fusion.text_norm.", "fusion.w_q.", "fusion.w_k.")
+SCORER_PREFIXES = ("fusion.text_norm.", "fusion.question_encoder.", "fusion.w_q.", "fusion.w_k.")
 INIT_FILE = "motion_modules_init.safetensors"
 REPORT_FILE = "grounding_report.json"
 
@@ -119,7 +119,8 @@ def grounding_loss(scores: Tensor, windows: list[tuple[int, int]]) -> Tensor:
 
 def frame_scores(scorer: CrossTalker, motion: Tensor, mask: Tensor, text: Tensor) -> Tensor:
     """Eq. 1-2 scores (T,) of one clip (motion (T, H), mask (T,)) for one question (L, D)."""
-    attn = scorer.text_attention(motion[None], mask[None], text[None])  # (1, L, T)
+    text_mask = torch.ones(1, text.shape[0], dtype=torch.bool)
+    attn = scorer.text_attention(motion[None], mask[None], text[None], text_mask)  # (1, L, T)
     return attn.amax(dim=1)[0]  # (T,)
 
 
@@ -158,12 +159,16 @@ def run(data: Path, config: LLaMoConfig, encoder_file: Path | None, out: Path, *
     encoder = MotionEncoder(config)
     if encoder_file is not None:
         state = load_file(str(encoder_file))
-        encoder.load_state_dict({k.removeprefix("motion_encoder."): v for k, v in state.items()})
+        # A pretrain file or a whole model's motion_modules.safetensors (bf16 allowed).
+        prefix = "motion_encoder."
+        encoder.load_state_dict(
+            {k.removeprefix(prefix): v.float() for k, v in state.items() if k.startswith(prefix)}
+        )
     scorer = CrossTalker(config)
     clips, train = load_examples(data / "train.jsonl", config, tokenizer, limit=max_train)
     hclips, held = load_examples(data / "heldout.jsonl", config, tokenizer, limit=max_heldout)
     feats, hfeats = encode_clips(encoder, clips), encode_clips(encoder, hclips)
-    params = [*scorer.text_norm.parameters(), *scorer.w_q.parameters(), *scorer.w_k.parameters()]
+    params = [p for n, p in scorer.named_parameters() if f"fusion.{n}".startswith(SCORER_PREFIXES)]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     before = evaluate(scorer, hfeats, hclips, held, embed)
     rng = np.random.default_rng(seed)
@@ -192,16 +197,18 @@ def run(data: Path, config: LLaMoConfig, encoder_file: Path | None, out: Path, *
               if f"fusion.{k}".startswith(SCORER_PREFIXES)}  # fmt: skip
     save_file({k: v.contiguous() for k, v in state.items()}, str(out / INIT_FILE))
     report = {"steps": step, "seconds": round(time.perf_counter() - start, 1), "n_train": len(train),
-              "heldout_before": before, "heldout_after": after}  # fmt: skip
+              "scorer": config.scorer, "heldout_before": before, "heldout_after": after}  # fmt: skip
     (out / REPORT_FILE).write_text(json.dumps(report, indent=1))
     return report
 
 
-def plain_copy(src: Path, dst: Path, seed: int = 0) -> Path:
-    """A copy of the saved model ``src`` whose scorer (Eq. 1) is freshly initialised: the
-    plain Cross Talker's selection under the same LLM and modules (an inference-time
-    ablation of the grounding loss)."""
+def copy_with_scorer(src: Path, dst: Path, grounding: Path | None = None, seed: int = 0) -> Path:
+    """A copy of the saved model ``src`` with another frame scorer (Eq. 1): the one
+    ``train.grounding`` wrote to the folder ``grounding`` (over the same frozen encoder), or,
+    without one, a freshly initialised scorer: the plain Cross Talker's selection under the
+    same LLM and modules (an inference-time ablation of the grounding loss)."""
     import shutil
+    from dataclasses import replace
 
     from safetensors.torch import load_file, save_file
 
@@ -209,14 +216,37 @@ def plain_copy(src: Path, dst: Path, seed: int = 0) -> Path:
 
     shutil.copytree(src, dst, dirs_exist_ok=True)
     config = LLaMoConfig.from_json(dst / CONFIG_FILE)
-    torch.manual_seed(seed)
-    fresh = {f"fusion.{k}": v for k, v in CrossTalker(config).state_dict().items()}
     state = load_file(str(dst / MODULES_FILE))
-    for k in state:
-        if k.startswith(SCORER_PREFIXES):
-            state[k] = fresh[k].to(state[k].dtype).contiguous()
-    save_file(state, str(dst / MODULES_FILE))
+    if grounding is None:
+        torch.manual_seed(seed)
+        new = {f"fusion.{k}": v for k, v in CrossTalker(config).state_dict().items()}
+    else:
+        report = json.loads((grounding / REPORT_FILE).read_text())
+        config = replace(config, scorer=report["scorer"])
+        new = load_file(str(grounding / INIT_FILE))
+        _check_same_encoder(state, new, src, grounding)
+    dtype = state["motion_encoder." + _first_key(state, "motion_encoder.")].dtype
+    kept = {k: v for k, v in state.items() if not k.startswith(SCORER_PREFIXES)}
+    scorer = {k: v.to(dtype).contiguous() for k, v in new.items() if k.startswith(SCORER_PREFIXES)}
+    save_file(kept | scorer, str(dst / MODULES_FILE))
+    config.to_json(dst / CONFIG_FILE)
     return dst
+
+
+def _first_key(state: dict[str, Tensor], prefix: str) -> str:
+    return next(k for k in state if k.startswith(prefix)).removeprefix(prefix)
+
+
+def _check_same_encoder(model: dict, init: dict, src: Path, grounding: Path) -> None:
+    """The scorer was trained on some encoder's features: it must be ``src``'s."""
+    keys = [k for k in init if k.startswith("motion_encoder.")]
+    for k in keys:
+        a, b = model.get(k), init[k]
+        if a is None or a.shape != b.shape or not torch.allclose(a.float(), b.float(), atol=2e-2):
+            raise ValueError(
+                f"grounding: {grounding} was trained over another motion encoder than {src}'s "
+                f"({k} differs); run train.grounding with --encoder {src}/motion_modules.safetensors"
+            )
 
 
 def cli(argv: list[str] | None = None) -> None:
@@ -232,6 +262,13 @@ def cli(argv: list[str] | None = None) -> None:
         metavar=("SRC", "DST"),
         help="only copy the model SRC to DST with an untrained scorer, then exit",
     )
+    ap.add_argument(
+        "--swap-scorer",
+        nargs=3,
+        type=Path,
+        metavar=("SRC", "GROUNDING", "DST"),
+        help="only copy the model SRC to DST with the scorer a grounding run wrote, then exit",
+    )
     ap.add_argument("--data", type=Path, help="make_dataset folder")
     ap.add_argument("--config", type=Path, help="training YAML (its model block)")
     ap.add_argument("--set", action="append", default=[])
@@ -244,7 +281,11 @@ def cli(argv: list[str] | None = None) -> None:
     ap.add_argument("--max-train", type=int, default=6000, help="at most N training turns")
     a = ap.parse_args(argv)
     if a.plain_copy:
-        print(plain_copy(*a.plain_copy))
+        print(copy_with_scorer(*a.plain_copy))
+        return
+    if a.swap_scorer:
+        src, grounding, dst = a.swap_scorer
+        print(copy_with_scorer(src, dst, grounding))
         return
     if a.data is None or a.config is None or a.out is None:
         ap.error("--data, --config and --out are required for training")

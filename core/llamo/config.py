@@ -21,6 +21,7 @@ PROJECTORS = ("mlp2x_gelu", "linear")
 STAGES = ("align", "lora")
 VIEWPOINT_ORDERS = ("time", "score")
 TOKEN_SCALES = ("none", "llm")
+SCORERS = ("linear", "contextual")
 
 
 @dataclass
@@ -37,6 +38,8 @@ class LLaMoConfig:
     the LLM can tell which one the question is about; each keeps its time), "time": in time
     order. ``token_scale`` "llm": every motion token is rescaled to the mean norm of the
     LLM's word embeddings (an untrained projector's tokens are often 10x larger).
+    ``scorer`` "linear": Eq.1 as in the paper; "contextual": a self-attention block over the
+    question and an MLP key (see ``cross_talker``).
     """
 
     hidden_size: int = 256
@@ -44,6 +47,7 @@ class LLaMoConfig:
     num_heads: int = 4
     num_viewpoints: int = 16
     viewpoint_min_gap: int = 0
+    scorer: str = "linear"
     segment_size: int = 8
     max_window: int = 16
     spatial_depth: int = 2
@@ -113,6 +117,7 @@ class LLaMoConfig:
             "feature_set": FEATURE_SETS,
             "viewpoint_order": VIEWPOINT_ORDERS,
             "token_scale": TOKEN_SCALES,
+            "scorer": SCORERS,
         }
         for name, valid in choices.items():
             if getattr(self, name) not in valid:

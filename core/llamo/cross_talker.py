@@ -12,6 +12,11 @@
 7. Bidirectional cross-attention: text <- motion, then motion <- (updated) text, each with an
    FFN; doing it in this order lets the text branch shape the motion tokens the LLM reads.
 
+Scorer ``"linear"`` is Eq.1 as written (one linear map per side). ``"contextual"`` first runs
+the question tokens through one self-attention block (so "left", "knee" and "bent" can meet
+in one query token before the max of Eq.2) and maps each frame to its key with an MLP; the
+score is still Eq.1-2.
+
 torch.topk is not differentiable. So that the scorer (Eq.1) still learns, each viewpoint token
 is multiplied by the straight-through gate ``1 + s_k - stopgrad(s_k)``: its value is 1 (forward
 unchanged) and its gradient is d loss / d s_k = <d loss / d token_k, token_k>.
@@ -100,6 +105,19 @@ def spread_topk(scores: Tensor, frame_mask: Tensor, k: int, gap: int) -> Tensor:
     return torch.stack(out, dim=1)  # (B, k)
 
 
+class QuestionEncoder(nn.Module):
+    """Question token embeddings (B, L, Dt) -> contextual query features (B, L, d)."""
+
+    def __init__(self, text_dim: int, dim: int, num_heads: int, dropout: float) -> None:
+        super().__init__()
+        self.proj = nn.Linear(text_dim, dim)
+        self.block = Block(dim, num_heads, dropout)
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, text: Tensor, text_mask: Tensor) -> Tensor:
+        return self.norm(self.block(self.proj(text), text_mask))
+
+
 class CrossTalker(nn.Module):
     """motion (B, T, H), frame_mask (B, T), text (B, L, Dt), text_mask (B, L),
     timestamps (B, T) seconds -> :class:`CrossTalkerOutput`."""
@@ -117,8 +135,16 @@ class CrossTalker(nn.Module):
         self.config = config
         # Eq.1 scorer: text queries, motion keys, single head of size d.
         self.text_norm = nn.LayerNorm(dt)
-        self.w_q = nn.Linear(dt, d)
-        self.w_k = nn.Linear(h, d)
+        self.question_encoder: QuestionEncoder | None = None
+        if config.scorer == "contextual":
+            self.question_encoder = QuestionEncoder(dt, d, heads, config.dropout)
+            self.w_q = nn.Linear(d, d)
+            self.w_k: nn.Module = nn.Sequential(
+                nn.LayerNorm(h), nn.Linear(h, 2 * h), nn.GELU(), nn.Linear(2 * h, d)
+            )
+        else:
+            self.w_q = nn.Linear(dt, d)
+            self.w_k = nn.Linear(h, d)
         # Receptive field regression.
         self.rf_attn = MultiHeadAttention(h, heads, attn_dim=d, dropout=config.dropout)
         self.rf_mlp = nn.Sequential(nn.Linear(2 * h, h), nn.GELU(), nn.Linear(h, 1))
@@ -135,9 +161,14 @@ class CrossTalker(nn.Module):
         self.motion_from_text = Block(2 * h, heads, config.dropout, context_dim=2 * h)
         self.out_norm = nn.LayerNorm(2 * h)
 
-    def text_attention(self, motion: Tensor, frame_mask: Tensor, text: Tensor) -> Tensor:
+    def text_attention(
+        self, motion: Tensor, frame_mask: Tensor, text: Tensor, text_mask: Tensor
+    ) -> Tensor:
         """Eq.1: A (B, L, T) = softmax over valid frames of Q_text K_motion^T / sqrt(d)."""
-        q = self.w_q(self.text_norm(text))  # (B, L, d)
+        query = self.text_norm(text)  # (B, L, Dt)
+        if self.question_encoder is not None:
+            query = self.question_encoder(query, text_mask)  # (B, L, d)
+        q = self.w_q(query)  # (B, L, d)
         k = self.w_k(motion)  # (B, T, d)
         logits = q @ k.transpose(1, 2) / math.sqrt(q.shape[-1])  # (B, L, T)
         valid = frame_mask[:, None, :]  # (B, 1, T)
@@ -188,7 +219,7 @@ class CrossTalker(nn.Module):
     ) -> CrossTalkerOutput:
         frame_mask, text_mask = frame_mask.bool(), text_mask.bool()
         text = text.to(motion.dtype)
-        attn = self.text_attention(motion, frame_mask, text)  # (B, L, T)
+        attn = self.text_attention(motion, frame_mask, text, text_mask)  # (B, L, T)
         scores = attn.masked_fill(~text_mask[..., None], 0.0).amax(dim=1)  # (B, T) Eq.2
         index, valid = self.select(scores, frame_mask)  # (B, K')
         normed = self.norm(motion)  # (B, T, H)

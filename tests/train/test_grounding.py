@@ -8,7 +8,7 @@ import torch
 
 from core.llamo.config import LLaMoConfig
 from core.llamo.cross_talker import CrossTalker, spread_topk
-from train.grounding import frame_scores, grounding_loss, hit, plain_copy
+from train.grounding import SCORER_PREFIXES, copy_with_scorer, frame_scores, grounding_loss, hit
 
 TINY = LLaMoConfig(hidden_size=32, attn_size=16, num_heads=4, num_viewpoints=6, segment_size=4,
                    max_window=4, spatial_depth=1, temporal_depth=1, llm_hidden_size=16,
@@ -27,7 +27,7 @@ def _clip(t: int, marked: list[int], seed: int = 0) -> tuple[torch.Tensor, torch
 
 
 def _train(scorer: CrossTalker, clips: list, steps: int = 60) -> None:
-    params = [*scorer.text_norm.parameters(), *scorer.w_q.parameters(), *scorer.w_k.parameters()]
+    params = [p for n, p in scorer.named_parameters() if f"fusion.{n}".startswith(SCORER_PREFIXES)]
     opt = torch.optim.Adam(params, lr=1e-2)
     for _ in range(steps):
         loss = sum(grounding_loss(frame_scores(scorer, m, torch.ones(len(m), dtype=torch.bool), q), w)
@@ -43,9 +43,12 @@ def _share(scorer: CrossTalker, motion, text, windows) -> float:
     return float(sum(p[a : b + 1].sum() for a, b in windows).detach())
 
 
-def test_grounding_loss_moves_the_scorer_to_the_target_frames() -> None:
+@pytest.mark.parametrize("kind", ["linear", "contextual"])
+def test_grounding_loss_moves_the_scorer_to_the_target_frames(kind: str) -> None:
+    from dataclasses import replace
+
     torch.manual_seed(0)
-    scorer = CrossTalker(TINY)
+    scorer = CrossTalker(replace(TINY, scorer=kind))
     clips = []
     for seed in range(4):  # four clips, the target event at different frames
         frame = 8 + 7 * seed
@@ -63,9 +66,12 @@ def test_grounding_loss_moves_the_scorer_to_the_target_frames() -> None:
     assert _share(scorer, held_motion, held_text, held) > 3 * 3 / 48
 
 
-def test_count_question_selection_covers_every_rep() -> None:
+@pytest.mark.parametrize("kind", ["linear", "contextual"])
+def test_count_question_selection_covers_every_rep(kind: str) -> None:
+    from dataclasses import replace
+
     torch.manual_seed(1)
-    scorer = CrossTalker(TINY)
+    scorer = CrossTalker(replace(TINY, scorer=kind))
     bottoms = [6, 16, 27, 38, 50]  # five rep bottoms in a 60-frame clip
     motion, text = _clip(60, bottoms, seed=3)
     windows = [(b - 1, b + 1) for b in bottoms]
@@ -83,7 +89,7 @@ def test_plain_copy_resets_only_the_scorer(tmp_path) -> None:
 
     model = tiny_model()
     src = model.save_pretrained(tmp_path / "src")
-    dst = plain_copy(src, tmp_path / "dst", seed=5)
+    dst = copy_with_scorer(src, tmp_path / "dst", seed=5)
     a = load_file(str(src / "motion_modules.safetensors"))
     b = load_file(str(dst / "motion_modules.safetensors"))
     changed = {k for k in a if not torch.equal(a[k], b[k])}
@@ -91,6 +97,59 @@ def test_plain_copy_resets_only_the_scorer(tmp_path) -> None:
         k.startswith(("fusion.w_q", "fusion.w_k", "fusion.text_norm")) for k in changed
     )
     assert {k for k in a if k.startswith("fusion.w_q")} <= changed
+
+
+def test_swap_scorer_takes_the_grounding_runs_scorer(tmp_path) -> None:
+    """A contextual scorer trained over the model's own encoder replaces the linear one;
+    the rest of the model is unchanged and the copy loads and answers."""
+    import json
+    from dataclasses import replace
+
+    from safetensors.torch import load_file, save_file
+
+    from core.llamo.model import LLaMo
+    from core.llamo.motion_encoder import MotionEncoder
+    from tests.app.tiny import tiny_model
+    from train.grounding import INIT_FILE, REPORT_FILE
+
+    model = tiny_model()
+    src = model.save_pretrained(tmp_path / "src")
+    config = replace(model.config, scorer="contextual")
+    torch.manual_seed(3)
+    scorer = CrossTalker(config)
+    encoder = {
+        f"motion_encoder.{k}": v
+        for k, v in model.motion_modules.motion_encoder.state_dict().items()
+    }
+    init = encoder | {f"fusion.{k}": v for k, v in scorer.state_dict().items()
+                      if f"fusion.{k}".startswith(SCORER_PREFIXES)}  # fmt: skip
+    grounding = tmp_path / "grounding"
+    grounding.mkdir()
+    save_file({k: v.contiguous() for k, v in init.items()}, str(grounding / INIT_FILE))
+    (grounding / REPORT_FILE).write_text(json.dumps({"scorer": "contextual"}))
+    dst = copy_with_scorer(src, tmp_path / "dst", grounding)
+    state = load_file(str(dst / "motion_modules.safetensors"))
+    old = load_file(str(src / "motion_modules.safetensors"))
+    assert torch.equal(state["fusion.question_encoder.proj.weight"],
+                       init["fusion.question_encoder.proj.weight"])  # fmt: skip
+    assert all(
+        torch.equal(v, state[k]) for k, v in old.items() if not k.startswith(SCORER_PREFIXES)
+    )
+    again = LLaMo.from_pretrained(dst, llm=model.llm, tokenizer=model.tokenizer, device="cpu")
+    assert again.config.scorer == "contextual"
+    motion = (
+        __import__("train.synth", fromlist=["synthesize"])
+        .synthesize("squat", np.random.default_rng(0), reps=2)
+        .motion3d
+    )
+    assert again.answer(motion, "How many reps?", max_new_tokens=2).viewpoint_frames
+    # a scorer trained over another encoder is refused
+    other = {
+        f"motion_encoder.{k}": v + 1.0 for k, v in MotionEncoder(model.config).state_dict().items()
+    }
+    save_file({k: v.contiguous() for k, v in (init | other).items()}, str(grounding / INIT_FILE))
+    with pytest.raises(ValueError, match="another motion encoder"):
+        copy_with_scorer(src, tmp_path / "dst2", grounding)
 
 
 @pytest.mark.parametrize("order", ["time", "score"])
