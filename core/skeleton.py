@@ -55,6 +55,24 @@ class Joint(IntEnum):
 
 
 NUM_JOINTS = len(Joint)
+
+
+def _joint_angles() -> dict[str, tuple[Joint, Joint, Joint]]:
+    """Interior angles (vertex in the middle): one table for the analytics and the model."""
+    parts = {
+        "knee": ("HIP", "KNEE", "ANKLE"),
+        "elbow": ("SHOULDER", "ELBOW", "WRIST"),
+        "hip": ("SHOULDER", "HIP", "KNEE"),
+        "shoulder": ("HIP", "SHOULDER", "ELBOW"),
+    }
+    return {
+        f"{side}_{part}": tuple(Joint[f"{side.upper()}_{j}"] for j in joints)
+        for side in ("left", "right")
+        for part, joints in parts.items()
+    }
+
+
+JOINT_ANGLES = _joint_angles()
 MEDIAPIPE33 = "mediapipe33"
 SMPL22 = "smpl22"
 

@@ -117,10 +117,14 @@ def grounding_loss(scores: Tensor, windows: list[tuple[int, int]]) -> Tensor:
     return torch.stack(parts).mean()
 
 
-def frame_scores(scorer: CrossTalker, motion: Tensor, mask: Tensor, text: Tensor) -> Tensor:
-    """Eq. 1-2 scores (T,) of one clip (motion (T, H), mask (T,)) for one question (L, D)."""
+def frame_scores(
+    scorer: CrossTalker, motion: Tensor, mask: Tensor, text: Tensor, pose: Tensor | None = None
+) -> Tensor:
+    """Eq. 1-2 scores (T,) of one clip (motion (T, H), mask (T,), model features
+    pose (T, 33, C)) for one question (L, D)."""
     text_mask = torch.ones(1, text.shape[0], dtype=torch.bool)
-    attn = scorer.text_attention(motion[None], mask[None], text[None], text_mask)  # (1, L, T)
+    pose = None if pose is None else pose[None]
+    attn = scorer.text_attention(motion[None], mask[None], text[None], text_mask, pose)  # (1, L, T)
     return attn.amax(dim=1)[0]  # (T,)
 
 
@@ -135,7 +139,8 @@ def evaluate(scorer, feats, clips, examples, embed: nn.Embedding) -> dict:
     by: dict[str, list[float]] = {}
     for ex in examples:
         mask = torch.from_numpy(clips[ex.clip].frame_mask)
-        s = frame_scores(scorer, feats[ex.clip], mask, embed(torch.tensor(ex.question)).float())
+        text = embed(torch.tensor(ex.question)).float()
+        s = frame_scores(scorer, feats[ex.clip], mask, text, torch.from_numpy(clips[ex.clip].feats))
         by.setdefault(ex.qtype, []).append(float(hit(s, ex.windows)))
     allv = [v for vs in by.values() for v in vs]
     out = {k: {"hit_rate": float(np.mean(v)), "n": len(v)} for k, v in sorted(by.items())}
@@ -181,7 +186,10 @@ def run(data: Path, config: LLaMoConfig, encoder_file: Path | None, out: Path, *
             mask = torch.from_numpy(clips[ex.clip].frame_mask)
             text = embed(torch.tensor(ex.question)).float()
             loss = loss + grounding_loss(
-                frame_scores(scorer, feats[ex.clip], mask, text), ex.windows
+                frame_scores(
+                    scorer, feats[ex.clip], mask, text, torch.from_numpy(clips[ex.clip].feats)
+                ),
+                ex.windows,
             )
         opt.zero_grad(set_to_none=True)
         (loss / batch).backward()

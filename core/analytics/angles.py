@@ -31,7 +31,7 @@ import numpy as np
 
 from core.errors import InputError
 from core.motion import Motion, PoseTrack, Space
-from core.skeleton import MEDIAPIPE33, Joint
+from core.skeleton import JOINT_ANGLES, MEDIAPIPE33, Joint
 
 from .signal import angle_at, fill_nan, smooth, wrap_degrees
 
@@ -159,16 +159,7 @@ def _smooth_heading(raw: np.ndarray, fps: float, window_s: float) -> np.ndarray:
 def raw_angles(body: Body) -> dict[str, np.ndarray]:
     """Unsmoothed per-frame angles (see module docstring for definitions)."""
     p = body.p
-    out: dict[str, np.ndarray] = {}
-    for side in ("left", "right"):
-        s = {
-            n: J[f"{side.upper()}_{n}"]
-            for n in ("SHOULDER", "ELBOW", "WRIST", "HIP", "KNEE", "ANKLE")
-        }
-        out[f"{side}_knee"] = angle_at(p[:, s["HIP"]], p[:, s["KNEE"]], p[:, s["ANKLE"]])
-        out[f"{side}_elbow"] = angle_at(p[:, s["SHOULDER"]], p[:, s["ELBOW"]], p[:, s["WRIST"]])
-        out[f"{side}_hip"] = angle_at(p[:, s["SHOULDER"]], p[:, s["HIP"]], p[:, s["KNEE"]])
-        out[f"{side}_shoulder"] = angle_at(p[:, s["HIP"]], p[:, s["SHOULDER"]], p[:, s["ELBOW"]])
+    out = {name: angle_at(p[:, a], p[:, b], p[:, c]) for name, (a, b, c) in JOINT_ANGLES.items()}
     trunk = body.mid(J.LEFT_SHOULDER, J.RIGHT_SHOULDER) - body.mid(J.LEFT_HIP, J.RIGHT_HIP)
     if body.is3d:
         lat, fwd = _body_axes(body)

@@ -21,7 +21,7 @@ PROJECTORS = ("mlp2x_gelu", "linear")
 STAGES = ("align", "lora")
 VIEWPOINT_ORDERS = ("time", "score")
 TOKEN_SCALES = ("none", "llm")
-SCORERS = ("linear", "contextual")
+SCORERS = ("linear", "contextual", "pose")
 
 
 @dataclass
@@ -39,7 +39,8 @@ class LLaMoConfig:
     order. ``token_scale`` "llm": every motion token is rescaled to the mean norm of the
     LLM's word embeddings (an untrained projector's tokens are often 10x larger).
     ``scorer`` "linear": Eq.1 as in the paper; "contextual": a self-attention block over the
-    question and an MLP key (see ``cross_talker``).
+    question and an MLP key; "pose": "contextual" with the joint angles in the key (see
+    ``cross_talker``).
     """
 
     hidden_size: int = 256

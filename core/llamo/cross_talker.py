@@ -15,7 +15,8 @@
 Scorer ``"linear"`` is Eq.1 as written (one linear map per side). ``"contextual"`` first runs
 the question tokens through one self-attention block (so "left", "knee" and "bent" can meet
 in one query token before the max of Eq.2) and maps each frame to its key with an MLP; the
-score is still Eq.1-2.
+score is still Eq.1-2. ``"pose"`` is ``"contextual"`` whose key MLP also reads the frame's joint
+angles and trunk lean (``core.llamo.pose_angles``), so extremes of an angle can be ranked.
 
 torch.topk is not differentiable. So that the scorer (Eq.1) still learns, each viewpoint token
 is multiplied by the straight-through gate ``1 + s_k - stopgrad(s_k)``: its value is 1 (forward
@@ -33,6 +34,7 @@ from torch import Tensor, nn
 
 from core.llamo.config import LLaMoConfig
 from core.llamo.layers import Block, MultiHeadAttention, sinusoidal_embedding
+from core.llamo.pose_angles import POSE_ANGLE_DIM, pose_angles
 
 TIME_SCALE = 100.0  # timestamps are embedded at 0.01 s resolution
 
@@ -120,7 +122,7 @@ class QuestionEncoder(nn.Module):
 
 class CrossTalker(nn.Module):
     """motion (B, T, H), frame_mask (B, T), text (B, L, Dt), text_mask (B, L),
-    timestamps (B, T) seconds -> :class:`CrossTalkerOutput`."""
+    timestamps (B, T) seconds, pose (B, T, 33, C) | None -> :class:`CrossTalkerOutput`."""
 
     def __init__(self, config: LLaMoConfig) -> None:
         super().__init__()
@@ -136,11 +138,13 @@ class CrossTalker(nn.Module):
         # Eq.1 scorer: text queries, motion keys, single head of size d.
         self.text_norm = nn.LayerNorm(dt)
         self.question_encoder: QuestionEncoder | None = None
-        if config.scorer == "contextual":
+        self.pose_key = config.scorer == "pose"
+        if config.scorer in ("contextual", "pose"):
             self.question_encoder = QuestionEncoder(dt, d, heads, config.dropout)
             self.w_q = nn.Linear(d, d)
+            k_in = h + POSE_ANGLE_DIM * self.pose_key
             self.w_k: nn.Module = nn.Sequential(
-                nn.LayerNorm(h), nn.Linear(h, 2 * h), nn.GELU(), nn.Linear(2 * h, d)
+                nn.LayerNorm(k_in), nn.Linear(k_in, 2 * h), nn.GELU(), nn.Linear(2 * h, d)
             )
         else:
             self.w_q = nn.Linear(dt, d)
@@ -162,13 +166,24 @@ class CrossTalker(nn.Module):
         self.out_norm = nn.LayerNorm(2 * h)
 
     def text_attention(
-        self, motion: Tensor, frame_mask: Tensor, text: Tensor, text_mask: Tensor
+        self,
+        motion: Tensor,
+        frame_mask: Tensor,
+        text: Tensor,
+        text_mask: Tensor,
+        pose: Tensor | None = None,
     ) -> Tensor:
-        """Eq.1: A (B, L, T) = softmax over valid frames of Q_text K_motion^T / sqrt(d)."""
+        """Eq.1: A (B, L, T) = softmax over valid frames of Q_text K_motion^T / sqrt(d);
+        ``pose`` (B, T, 33, C) model features, needed by the "pose" scorer."""
         query = self.text_norm(text)  # (B, L, Dt)
         if self.question_encoder is not None:
             query = self.question_encoder(query, text_mask)  # (B, L, d)
         q = self.w_q(query)  # (B, L, d)
+        if self.pose_key:
+            if pose is None:
+                raise ValueError("pose: the 'pose' scorer needs the skeleton features")
+            angles = pose_angles(pose).to(motion.dtype)  # (B, T, POSE_ANGLE_DIM)
+            motion = torch.cat([motion, angles], dim=-1)  # (B, T, H + POSE_ANGLE_DIM)
         k = self.w_k(motion)  # (B, T, d)
         logits = q @ k.transpose(1, 2) / math.sqrt(q.shape[-1])  # (B, L, T)
         valid = frame_mask[:, None, :]  # (B, 1, T)
@@ -216,10 +231,11 @@ class CrossTalker(nn.Module):
         text: Tensor,
         text_mask: Tensor,
         timestamps: Tensor,
+        pose: Tensor | None = None,
     ) -> CrossTalkerOutput:
         frame_mask, text_mask = frame_mask.bool(), text_mask.bool()
         text = text.to(motion.dtype)
-        attn = self.text_attention(motion, frame_mask, text, text_mask)  # (B, L, T)
+        attn = self.text_attention(motion, frame_mask, text, text_mask, pose)  # (B, L, T)
         scores = attn.masked_fill(~text_mask[..., None], 0.0).amax(dim=1)  # (B, T) Eq.2
         index, valid = self.select(scores, frame_mask)  # (B, K')
         normed = self.norm(motion)  # (B, T, H)

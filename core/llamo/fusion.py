@@ -71,7 +71,7 @@ class LLaMoModules(nn.Module):
             video_feats = None if video is None else self.video_encoder(video, frame_mask)
             motion = self.enhancer(motion, video_feats, frame_mask)  # F~_M (B, T, H)
         if isinstance(self.fusion, CrossTalker):
-            out = self.fusion(motion, frame_mask, text_embeds, text_mask, timestamps)
+            out = self.fusion(motion, frame_mask, text_embeds, text_mask, timestamps, feats)
         else:
             out = self.fusion(motion, frame_mask, timestamps)
         tokens = self.projector(out.motion_tokens) * out.viewpoint_mask[..., None].to(motion.dtype)

@@ -196,3 +196,42 @@ def test_new_model_parts_round_trip(tmp_path, order: str) -> None:
     assert all(torch.equal(v, theirs[k]) for k, v in mine.items())
     with torch.no_grad():
         assert torch.allclose(again(again.collate([example])), loss, atol=1e-5)
+
+
+def test_pose_scorer_finds_the_deepest_knee_bend_from_the_skeleton() -> None:
+    """Frame features are all equal, so only the "pose" key's joint angles can tell which frame
+    of a synthetic squat has the deepest knee bend; trained on 4 clips, it finds a 5th's."""
+    from dataclasses import replace
+
+    from core.llamo.features import motion_to_features
+    from core.llamo.pose_angles import pose_angles
+    from core.skeleton import JOINT_ANGLES
+    from train.synth import synthesize
+
+    torch.manual_seed(2)
+    scorer = CrossTalker(replace(TINY, scorer="pose"))
+    text = torch.randn(5, TINY.llm_hidden_size, generator=torch.Generator().manual_seed(1234))
+    knee = list(JOINT_ANGLES).index("left_knee")
+    clips = []
+    for seed in range(5):
+        feats, _ = motion_to_features(
+            synthesize("squat", np.random.default_rng(seed), reps=1).motion3d, "v2"
+        )
+        pose = torch.from_numpy(feats)  # (T, 33, 7)
+        j = int(pose_angles(pose[None])[0, :, knee].argmin())
+        clips.append((torch.zeros(len(feats), TINY.hidden_size), pose, [(j - 2, j + 2)]))
+    params = [p for n, p in scorer.named_parameters() if f"fusion.{n}".startswith(SCORER_PREFIXES)]
+    opt = torch.optim.Adam(params, lr=1e-2)
+
+    def scores(motion, pose):
+        return frame_scores(scorer, motion, torch.ones(len(motion), dtype=torch.bool), text, pose)
+
+    for _ in range(80):
+        loss = sum(grounding_loss(scores(m, p), w) for m, p, w in clips[:4])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    motion, pose, windows = clips[4]
+    assert hit(scores(motion, pose), windows)
+    with pytest.raises(ValueError, match="pose"):
+        scores(motion, None)
