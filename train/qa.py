@@ -214,6 +214,22 @@ def _bend_compare(f: Facts, rng: np.random.Generator) -> Made:
 ANGLE_PARTS = ("knee", "elbow", "hip", "shoulder")
 
 
+ANGLE_TOLERANCE = 8.0  # degrees: how far an angle answer may be off
+
+
+def _plateau(f: Facts, series: np.ndarray, i: int) -> Moments:
+    """The span around frame ``i`` where ``series`` stays within ``ANGLE_TOLERANCE`` of its
+    value there: any of these frames shows the extreme well enough to answer (a straight
+    knee is straight for a second, not one frame)."""
+    near = np.abs(series - series[i]) <= ANGLE_TOLERANCE  # NaN compares False
+    a = b = i
+    while a > 0 and near[a - 1]:
+        a -= 1
+    while b + 1 < len(series) and near[b + 1]:
+        b += 1
+    return ((f.t(a), f.t(b)),)
+
+
 def _extreme(f: Facts, rng: np.random.Generator, largest: bool) -> Made:
     side, part = str(rng.choice(SIDES)), str(rng.choice(ANGLE_PARTS))
     series = f.angles[f"{side}_{part}"]
@@ -222,8 +238,9 @@ def _extreme(f: Facts, rng: np.random.Generator, largest: bool) -> Made:
     i = int(np.nanargmax(series) if largest else np.nanargmin(series))
     # Smoothing can overshoot a straight limb past 180; an interior angle cannot.
     angle = min(float(series[i]), 180.0)
-    vals = {"side": side, "part": part, "angle": angle, "time": f.t(i), "moments": _at(f.t(i))}
-    return vals, Target("number", round(angle, 1), 8.0, "deg")
+    vals = {"side": side, "part": part, "angle": angle, "time": f.t(i),
+            "moments": _plateau(f, series, i)}  # fmt: skip
+    return vals, Target("number", round(angle, 1), ANGLE_TOLERANCE, "deg")
 
 
 def _min_angle(f: Facts, rng: np.random.Generator) -> Made:
@@ -239,8 +256,9 @@ def _max_lean(f: Facts, rng: np.random.Generator) -> Made:
     if not _finite(lean):
         return None
     i = int(np.nanargmax(lean))
-    return {"angle": float(lean[i]), "time": f.t(i), "moments": _at(f.t(i))}, Target(
-        "number", round(float(lean[i]), 1), 8.0, "deg"
+    moments = _plateau(f, lean, i)
+    return {"angle": float(lean[i]), "time": f.t(i), "moments": moments}, Target(
+        "number", round(float(lean[i]), 1), ANGLE_TOLERANCE, "deg"
     )
 
 

@@ -185,3 +185,31 @@ def test_units_pick_the_right_number_in_longer_answers() -> None:
     assert not check_answer("golf_tempo", tempo, "Backswing 0.90 s, downswing 0.20 s: 4.5:1.")
     when = Target("number", 2.1, 0.15, "s")
     assert check_answer("golf_event_time", when, "Frame 63, which is 2.1 seconds in.")
+
+
+@pytest.mark.parametrize("qtype", ["max_angle", "min_angle", "max_lean"])
+def test_extreme_angle_moments_span_the_frames_that_answer_it(qtype: str) -> None:
+    """The moment of an extreme-angle turn is the span around the extreme whose angle stays
+    within the answer's tolerance: every frame in it answers the question, its neighbours
+    outside do not (or the clip ends there)."""
+    s = synthesize("squat", np.random.default_rng(5), reps=3)
+    facts = measure(s.motion3d, s.labels)
+    times = s.motion3d.timestamps
+    for seed in range(6):
+        turn = make_turn(qtype, facts, np.random.default_rng(seed))
+        assert turn is not None and len(turn.moments) == 1
+        a, b = turn.moments[0]
+        name = "spine_forward" if qtype == "max_lean" else None
+        if name is None:
+            name = next(k for k in facts.angles if k.endswith(("knee", "elbow", "hip", "shoulder"))
+                        and f"{k.split('_')[0]} {k.split('_')[1]}" in turn.question)  # fmt: skip
+        series = facts.angles[name]
+        inside = (times >= a - 1e-6) & (times <= b + 1e-6)
+        value = float(turn.target.value)
+        extreme = np.nanmax(series) if qtype != "min_angle" else np.nanmin(series)
+        assert np.all(np.abs(series[inside] - extreme) <= turn.target.tolerance + 1e-9)
+        first, last = int(np.argmax(inside)), len(inside) - 1 - int(np.argmax(inside[::-1]))
+        assert abs(min(extreme, 180.0) - value) < 0.1
+        for edge in (first - 1, last + 1):
+            if 0 <= edge < len(series):
+                assert not abs(series[edge] - extreme) <= turn.target.tolerance
