@@ -34,7 +34,13 @@ from core.llamo.inputs import MotionInput, prepare_motion, question_ids
 from core.llamo.motion_encoder import MotionEncoder
 
 TOLERANCE_S = 0.1  # a moment's window reaches this far either side (2 frames at 20 fps)
-SCORER_PREFIXES = ("fusion.text_norm.", "fusion.question_encoder.", "fusion.w_q.", "fusion.w_k.")
+SCORER_PREFIXES = (
+    "fusion.text_norm.",
+    "fusion.question_encoder.",
+    "fusion.w_q.",
+    "fusion.w_k.",
+    "fusion.w_pose.",
+)
 INIT_FILE = "motion_modules_init.safetensors"
 REPORT_FILE = "grounding_report.json"
 

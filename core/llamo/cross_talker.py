@@ -15,8 +15,9 @@
 Scorer ``"linear"`` is Eq.1 as written (one linear map per side). ``"contextual"`` first runs
 the question tokens through one self-attention block (so "left", "knee" and "bent" can meet
 in one query token before the max of Eq.2) and maps each frame to its key with an MLP; the
-score is still Eq.1-2. ``"pose"`` is ``"contextual"`` whose key MLP also reads the frame's joint
-angles and trunk lean (``core.llamo.pose_angles``), so extremes of an angle can be ranked.
+score is still Eq.1-2. ``"pose"`` is ``"contextual"`` whose key also gets a linear map of the
+frame's joint angles and trunk lean (``core.llamo.pose_angles``), so a question can rank
+frames by one angle and find its extreme.
 
 torch.topk is not differentiable. So that the scorer (Eq.1) still learns, each viewpoint token
 is multiplied by the straight-through gate ``1 + s_k - stopgrad(s_k)``: its value is 1 (forward
@@ -37,6 +38,7 @@ from core.llamo.layers import Block, MultiHeadAttention, sinusoidal_embedding
 from core.llamo.pose_angles import POSE_ANGLE_DIM, pose_angles
 
 TIME_SCALE = 100.0  # timestamps are embedded at 0.01 s resolution
+POSE_KEY_SCALE = 10.0  # angles / pi in [0, 1] -> [0, 10]: a few degrees move the logits
 
 
 @dataclass
@@ -138,13 +140,14 @@ class CrossTalker(nn.Module):
         # Eq.1 scorer: text queries, motion keys, single head of size d.
         self.text_norm = nn.LayerNorm(dt)
         self.question_encoder: QuestionEncoder | None = None
-        self.pose_key = config.scorer == "pose"
+        # "pose": the angles enter the key linearly, so the query can rank frames by one
+        # angle (softmax of lambda * angle peaks at its extreme) without an MLP in the way.
+        self.w_pose = nn.Linear(POSE_ANGLE_DIM, d, bias=False) if config.scorer == "pose" else None
         if config.scorer in ("contextual", "pose"):
             self.question_encoder = QuestionEncoder(dt, d, heads, config.dropout)
             self.w_q = nn.Linear(d, d)
-            k_in = h + POSE_ANGLE_DIM * self.pose_key
             self.w_k: nn.Module = nn.Sequential(
-                nn.LayerNorm(k_in), nn.Linear(k_in, 2 * h), nn.GELU(), nn.Linear(2 * h, d)
+                nn.LayerNorm(h), nn.Linear(h, 2 * h), nn.GELU(), nn.Linear(2 * h, d)
             )
         else:
             self.w_q = nn.Linear(dt, d)
@@ -179,12 +182,12 @@ class CrossTalker(nn.Module):
         if self.question_encoder is not None:
             query = self.question_encoder(query, text_mask)  # (B, L, d)
         q = self.w_q(query)  # (B, L, d)
-        if self.pose_key:
+        k = self.w_k(motion)  # (B, T, d)
+        if self.w_pose is not None:
             if pose is None:
                 raise ValueError("pose: the 'pose' scorer needs the skeleton features")
-            angles = pose_angles(pose).to(motion.dtype)  # (B, T, POSE_ANGLE_DIM)
-            motion = torch.cat([motion, angles], dim=-1)  # (B, T, H + POSE_ANGLE_DIM)
-        k = self.w_k(motion)  # (B, T, d)
+            angles = pose_angles(pose).to(motion.dtype) * POSE_KEY_SCALE  # (B, T, POSE_ANGLE_DIM)
+            k = k + self.w_pose(angles)  # (B, T, d)
         logits = q @ k.transpose(1, 2) / math.sqrt(q.shape[-1])  # (B, L, T)
         valid = frame_mask[:, None, :]  # (B, 1, T)
         logits = logits.masked_fill(~valid, torch.finfo(logits.dtype).min)
