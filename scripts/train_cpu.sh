@@ -23,3 +23,18 @@ if [ -d runs/full-long/checkpoints ] && [ -n "$(ls runs/full-long/checkpoints)" 
 elif [ ! -f runs/full-long/model/config.json ]; then
   $PY -m train.finetune --config train/configs/cpu_long.yaml
 fi
+# Third session: a contextual scorer over the same frozen encoder, swapped into the
+# shipped model, 450 more LoRA steps; then the pose scorer (joint angles in the key), trained
+# on the current data engine (extreme-angle moments span the frames that answer them).
+ENC=runs/full-long/model/motion_modules.safetensors
+[ -f runs/ground-contextual/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=contextual --encoder $ENC --out runs/ground-contextual --minutes 8
+[ -f runs/swapped/config.json ] || $PY -m train.grounding --swap-scorer runs/full-long/model runs/ground-contextual runs/swapped
+if [ -d runs/full-s3/checkpoints ] && [ -n "$(ls runs/full-s3/checkpoints)" ]; then
+  $PY -m train.finetune --config train/configs/cpu_s3.yaml --resume
+elif [ ! -f runs/full-s3/model/config.json ]; then
+  $PY -m train.finetune --config train/configs/cpu_s3.yaml
+fi
+DATA3=${DATA3:-artifacts/synth3}
+[ -f "$DATA3/train.jsonl" ] || $PY -m train.make_dataset --out "$DATA3" --n-train 5000 --n-heldout 400 --n-heldout-phrasing 100 --seed 0
+[ -f runs/ground-pose/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose --encoder $ENC --out runs/ground-pose --minutes 10
+[ -f runs/final/config.json ] || $PY -m train.grounding --swap-scorer runs/full-s3/model runs/ground-pose runs/final

@@ -169,12 +169,7 @@ def run(data: Path, config: LLaMoConfig, encoder_file: Path | None, out: Path, *
     )
     encoder = MotionEncoder(config)
     if encoder_file is not None:
-        state = load_file(str(encoder_file))
-        # A pretrain file or a whole model's motion_modules.safetensors (bf16 allowed).
-        prefix = "motion_encoder."
-        encoder.load_state_dict(
-            {k.removeprefix(prefix): v.float() for k, v in state.items() if k.startswith(prefix)}
-        )
+        load_part(encoder, load_file(str(encoder_file)), "motion_encoder.")
     scorer = CrossTalker(config)
     clips, train = load_examples(data / "train.jsonl", config, tokenizer, limit=max_train)
     hclips, held = load_examples(data / "heldout.jsonl", config, tokenizer, limit=max_heldout)
@@ -214,6 +209,40 @@ def run(data: Path, config: LLaMoConfig, encoder_file: Path | None, out: Path, *
               "scorer": config.scorer, "heldout_before": before, "heldout_after": after}  # fmt: skip
     (out / REPORT_FILE).write_text(json.dumps(report, indent=1))
     return report
+
+
+def load_part(
+    module: nn.Module, state: dict[str, Tensor], prefix: str, strict: bool = True
+) -> None:
+    """Load the ``prefix`` keys of a saved state (a pretrain file, a grounding run or a whole
+    model's motion_modules.safetensors; bf16 allowed) into ``module``."""
+    part = {k.removeprefix(prefix): v.float() for k, v in state.items() if k.startswith(prefix)}
+    module.load_state_dict(part, strict=strict)
+
+
+def rescore(data: Path, config: LLaMoConfig, runs: list[Path]) -> dict:
+    """Held-out hit rates of finished grounding runs (each with its own scorer type and
+    encoder) on another dataset's ``heldout.jsonl``: compares scorers on one set of turns."""
+    from dataclasses import replace
+
+    from safetensors.torch import load_file
+
+    from core.llamo.llm import load_llm
+
+    llm, tokenizer = load_llm(config.llm, device="cpu")
+    embed = llm.get_input_embeddings()
+    config = replace(config, llm_hidden_size=int(llm.config.hidden_size))
+    clips, held = load_examples(data / "heldout.jsonl", config, tokenizer)
+    out = {}
+    for run_dir in runs:
+        kind = json.loads((run_dir / REPORT_FILE).read_text())["scorer"]
+        cfg = replace(config, scorer=kind)
+        encoder, scorer = MotionEncoder(cfg), CrossTalker(cfg)
+        state = load_file(str(run_dir / INIT_FILE))
+        load_part(encoder, state, "motion_encoder.")
+        load_part(scorer, state, "fusion.", strict=False)  # the scorer's part of the fusion
+        out[str(run_dir)] = evaluate(scorer, encode_clips(encoder, clips), clips, held, embed)
+    return out
 
 
 def copy_with_scorer(src: Path, dst: Path, grounding: Path | None = None, seed: int = 0) -> Path:
@@ -283,6 +312,13 @@ def cli(argv: list[str] | None = None) -> None:
         metavar=("SRC", "GROUNDING", "DST"),
         help="only copy the model SRC to DST with the scorer a grounding run wrote, then exit",
     )
+    ap.add_argument(
+        "--rescore",
+        nargs="+",
+        type=Path,
+        metavar="RUN",
+        help="only score finished grounding runs on --data's held-out turns (JSON to --out)",
+    )
     ap.add_argument("--data", type=Path, help="make_dataset folder")
     ap.add_argument("--config", type=Path, help="training YAML (its model block)")
     ap.add_argument("--set", action="append", default=[])
@@ -302,8 +338,14 @@ def cli(argv: list[str] | None = None) -> None:
         print(copy_with_scorer(src, dst, grounding))
         return
     if a.data is None or a.config is None or a.out is None:
-        ap.error("--data, --config and --out are required for training")
+        ap.error("--data, --config and --out are required for training and --rescore")
     torch.set_num_threads(a.threads)
+    if a.rescore:
+        result = rescore(a.data, model_config(a.config, a.set), a.rescore)
+        a.out.write_text(json.dumps(result, indent=1))
+        for run_dir, rates in result.items():
+            print(run_dir, json.dumps({k: round(v["hit_rate"], 3) for k, v in rates.items()}))
+        return
     report = run(a.data, model_config(a.config, a.set), a.encoder, a.out, minutes=a.minutes,
                  max_train=a.max_train)  # fmt: skip
     print(json.dumps({k: report[k] for k in ("steps", "seconds")}))
