@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.motion import Motion, PoseTrack
+from core.skeleton import JOINT_ANGLES
 from core.skeleton import Joint as J
 
 from .baseball import BaseballSwingPhases
@@ -142,8 +143,6 @@ def rep_facts(rc: RepCount, sure: float = 0.8) -> list[Fact]:
     return out
 
 
-_ANGLE_JOINTS = {"knee": ("HIP", "KNEE", "ANKLE"), "elbow": ("SHOULDER", "ELBOW", "WRIST"),
-                 "hip": ("SHOULDER", "HIP", "KNEE"), "shoulder": ("HIP", "SHOULDER", "ELBOW")}  # fmt: skip
 _TORSO = (J.LEFT_SHOULDER, J.RIGHT_SHOULDER, J.LEFT_HIP, J.RIGHT_HIP)
 
 
@@ -151,11 +150,7 @@ def angle_confidence(track_or_motion: PoseTrack | Motion, name: str) -> float:
     """Share of frames where the joints an angle needs are clearly seen (visibility >= 0.5);
     a joint hidden behind the body is guessed by the pose estimator."""
     motion = track_or_motion.motion2d if isinstance(track_or_motion, PoseTrack) else track_or_motion
-    side, _, part = name.partition("_")
-    if side in ("left", "right") and part in _ANGLE_JOINTS:
-        joints = [J[f"{side.upper()}_{j}"] for j in _ANGLE_JOINTS[part]]
-    else:
-        joints = list(_TORSO)
+    joints = list(JOINT_ANGLES.get(name, _TORSO))
     if motion.num_joints != len(J):
         return 0.8  # another skeleton (e.g. SMPL-22 from a motion file): no visibility per joint
     seen = (motion.visibility[:, joints] >= 0.5).all(axis=1)
