@@ -268,16 +268,12 @@ def copy_with_scorer(src: Path, dst: Path, grounding: Path | None = None, seed: 
         config = replace(config, scorer=report["scorer"])
         new = load_file(str(grounding / INIT_FILE))
         _check_same_encoder(state, new, src, grounding)
-    dtype = state["motion_encoder." + _first_key(state, "motion_encoder.")].dtype
+    dtype = next(v.dtype for k, v in state.items() if k.startswith("motion_encoder."))
     kept = {k: v for k, v in state.items() if not k.startswith(SCORER_PREFIXES)}
     scorer = {k: v.to(dtype).contiguous() for k, v in new.items() if k.startswith(SCORER_PREFIXES)}
     save_file(kept | scorer, str(dst / MODULES_FILE))
     config.to_json(dst / CONFIG_FILE)
     return dst
-
-
-def _first_key(state: dict[str, Tensor], prefix: str) -> str:
-    return next(k for k in state if k.startswith(prefix)).removeprefix(prefix)
 
 
 def _check_same_encoder(model: dict, init: dict, src: Path, grounding: Path) -> None:
