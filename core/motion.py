@@ -158,6 +158,13 @@ class Motion:
             start_time=self.start_time + start / self.fps,
         )
 
+    def slow_motion(self, factor: float) -> Motion:
+        """The same frames played ``factor`` times slower, as a slow-motion camera films
+        them: every clip time (``start_time`` included) is multiplied by ``factor``."""
+        if not np.isfinite(factor) or factor <= 0:
+            raise ValueError(f"factor: must be a positive number, got {factor}")
+        return replace(self, fps=self.fps / factor, start_time=self.start_time * factor)
+
     def resample(self, fps: float) -> Motion:
         """Linear resampling to ``fps``; a frame missing on either side stays missing."""
         if fps <= 0:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +43,7 @@ SCORER_PREFIXES = (
 )
 INIT_FILE = "motion_modules_init.safetensors"
 REPORT_FILE = "grounding_report.json"
+HELDOUT_SLOW = (2.0, 3.0)  # slow-motion held-out range (golf clips are filmed 2-3x slow)
 
 
 @dataclass
@@ -67,14 +68,23 @@ def moment_windows(
     return out
 
 
-def load_examples(jsonl: Path, config: LLaMoConfig, tokenizer: object, limit: int | None = None
-                  ) -> tuple[list[MotionInput], list[GroundingExample]]:  # fmt: skip
-    """Distinct motions (prepared once) and one example per turn with moments."""
+def load_examples(
+    jsonl: Path,
+    config: LLaMoConfig,
+    tokenizer: object,
+    limit: int | None = None,
+    slow: tuple[float, float] = (1.0, 1.0),
+    seed: int = 0,
+) -> tuple[list[MotionInput], list[GroundingExample]]:
+    """Distinct motions (prepared once) and one example per turn with moments. ``slow``: each
+    motion is played slower by a factor drawn uniformly from this range (its moments too), as
+    phone and broadcast slow motion shows a swing; (1, 1) keeps the recorded speed."""
     from train.data import MotionDataset
 
     data = MotionDataset.from_jsonl(jsonl, load_crops=False)
+    rng = np.random.default_rng(seed)
     clips: list[MotionInput] = []
-    where: dict[Path, int] = {}
+    where: dict[Path, tuple[int, float]] = {}
     examples = []
     for i in tqdm(
         range(len(data)), desc=f"grounding {jsonl.name}", unit="line", leave=False, mininterval=10
@@ -87,11 +97,12 @@ def load_examples(jsonl: Path, config: LLaMoConfig, tokenizer: object, limit: in
             if not m:
                 continue
             if s.motion not in where:
-                where[s.motion] = len(clips)
-                clips.append(prepare_motion(data.motion(i), config))
-            prepared = clips[where[s.motion]]
-            ids = question_ids(tokenizer, [q])
-            examples.append(GroundingExample(where[s.motion], ids, moment_windows(prepared, m), qt))
+                factor = float(rng.uniform(*slow))
+                where[s.motion] = (len(clips), factor)
+                clips.append(prepare_motion(data.motion(i).slow_motion(factor), config))
+            clip, factor = where[s.motion]
+            windows = moment_windows(clips[clip], [(a * factor, b * factor) for a, b in m])
+            examples.append(GroundingExample(clip, question_ids(tokenizer, [q]), windows, qt))
         if limit and len(examples) >= limit:
             break
     return clips, examples
@@ -116,6 +127,34 @@ def encode_clips(encoder: MotionEncoder, clips: list[MotionInput], batch: int = 
     return out
 
 
+@dataclass
+class GroundingSet:
+    """Prepared clips, their frozen encoder features (T, H) and the examples over them."""
+
+    clips: list[MotionInput]
+    feats: list[Tensor]
+    examples: list[GroundingExample]
+
+
+def build_set(
+    jsonl: Path,
+    config: LLaMoConfig,
+    tokenizer: object,
+    encoder: MotionEncoder,
+    limit: int | None,
+    slows: list[tuple[float, float]],
+) -> GroundingSet:
+    """One copy of ``jsonl``'s examples per slow-motion range (see ``load_examples``)."""
+    out = GroundingSet([], [], [])
+    for k, slow in enumerate(slows):
+        clips, examples = load_examples(jsonl, config, tokenizer, limit, slow, seed=k)
+        shift = len(out.clips)
+        out.examples += [replace(ex, clip=ex.clip + shift) for ex in examples]
+        out.clips += clips
+        out.feats += encode_clips(encoder, clips)
+    return out
+
+
 def grounding_loss(scores: Tensor, windows: list[tuple[int, int]]) -> Tensor:
     """Mean over moments of -log(share of the (T,) scores inside the moment's window)."""
     p = scores / scores.sum().clamp_min(1e-12)
@@ -128,10 +167,49 @@ def frame_scores(
 ) -> Tensor:
     """Eq. 1-2 scores (T,) of one clip (motion (T, H), mask (T,), model features
     pose (T, 33, C)) for one question (L, D)."""
-    text_mask = torch.ones(1, text.shape[0], dtype=torch.bool)
-    pose = None if pose is None else pose[None]
-    attn = scorer.text_attention(motion[None], mask[None], text[None], text_mask, pose)  # (1, L, T)
-    return attn.amax(dim=1)[0]  # (T,)
+    return batch_frame_scores(scorer, [motion], [mask], [text], None if pose is None else [pose])[0]
+
+
+def _pad(rows: list[Tensor]) -> tuple[Tensor, Tensor]:
+    """(N_i, ...) tensors -> zero-padded (B, N, ...) and the (B, N) bool mask of real rows."""
+    n = max(len(r) for r in rows)
+    out = rows[0].new_zeros(len(rows), n, *rows[0].shape[1:])
+    valid = torch.zeros(len(rows), n, dtype=torch.bool)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = r
+        valid[i, : len(r)] = True
+    return out, valid
+
+
+def batch_frame_scores(
+    scorer: CrossTalker,
+    motions: list[Tensor],
+    masks: list[Tensor],
+    texts: list[Tensor],
+    poses: list[Tensor] | None = None,
+) -> list[Tensor]:
+    """Eq. 1-2 scores of B (clip, question) pairs in one padded forward: motions (T_i, H),
+    masks (T_i,), texts (L_i, D), poses (T_i, 33, C) -> B score vectors (T_i,)."""
+    motion, _ = _pad(motions)  # (B, T, H)
+    mask, _ = _pad([m.bool() for m in masks])  # (B, T)
+    text, text_mask = _pad(texts)  # (B, L, D), (B, L)
+    pose = None if poses is None else _pad(poses)[0]  # (B, T, 33, C)
+    attn = scorer.text_attention(motion, mask, text, text_mask, pose)  # (B, L, T)
+    scores = attn.masked_fill(~text_mask[..., None], 0.0).amax(dim=1)  # (B, T)
+    return [scores[i, : len(m)] for i, m in enumerate(motions)]
+
+
+def example_scores(
+    scorer: CrossTalker, gset: GroundingSet, examples: list[GroundingExample], embed: nn.Embedding
+) -> list[Tensor]:
+    """Scores (T_i,) of a batch of grounding examples."""
+    return batch_frame_scores(
+        scorer,
+        [gset.feats[ex.clip] for ex in examples],
+        [torch.from_numpy(gset.clips[ex.clip].frame_mask) for ex in examples],
+        [embed(torch.tensor(ex.question)).float() for ex in examples],
+        [torch.from_numpy(gset.clips[ex.clip].feats) for ex in examples],
+    )
 
 
 def hit(scores: Tensor, windows: list[tuple[int, int]]) -> bool:
@@ -140,75 +218,86 @@ def hit(scores: Tensor, windows: list[tuple[int, int]]) -> bool:
 
 
 @torch.no_grad()
-def evaluate(scorer, feats, clips, examples, embed: nn.Embedding) -> dict:
+def evaluate(scorer: CrossTalker, gset: GroundingSet, embed: nn.Embedding, batch: int = 64) -> dict:
     """Held-out hit rate per question type (with n) and overall."""
     by: dict[str, list[float]] = {}
-    for ex in examples:
-        mask = torch.from_numpy(clips[ex.clip].frame_mask)
-        text = embed(torch.tensor(ex.question)).float()
-        s = frame_scores(scorer, feats[ex.clip], mask, text, torch.from_numpy(clips[ex.clip].feats))
-        by.setdefault(ex.qtype, []).append(float(hit(s, ex.windows)))
+    for i in range(0, len(gset.examples), batch):
+        part = gset.examples[i : i + batch]
+        for ex, s in zip(part, example_scores(scorer, gset, part, embed), strict=True):
+            by.setdefault(ex.qtype, []).append(float(hit(s, ex.windows)))
     allv = [v for vs in by.values() for v in vs]
     out = {k: {"hit_rate": float(np.mean(v)), "n": len(v)} for k, v in sorted(by.items())}
     out["all"] = {"hit_rate": float(np.mean(allv)) if allv else None, "n": len(allv)}
     return out
 
 
+def evaluate_both(scorer: CrossTalker, held: GroundingSet, held_slow: GroundingSet,
+                  embed: nn.Embedding) -> dict:  # fmt: skip
+    return {"recorded": evaluate(scorer, held, embed), "slow": evaluate(scorer, held_slow, embed)}
+
+
 def run(data: Path, config: LLaMoConfig, encoder_file: Path | None, out: Path, *,
-        minutes: float, lr: float = 2e-3, batch: int = 32, seed: int = 0, max_heldout: int = 2000, max_train: int | None = None) -> dict:  # fmt: skip
-    """Train the scorer for ``minutes``; write the init weights and the report."""
+        minutes: float, lr: float = 2e-3, batch: int = 32, seed: int = 0, max_heldout: int = 2000,
+        max_train: int | None = None, slow: float = 1.0) -> dict:  # fmt: skip
+    """Train the scorer for ``minutes``; write the init weights and the report. ``slow`` > 1
+    adds a copy of the training clips played 1.5-``slow`` times slower. The report gives the
+    held-out hit rates at the recorded speed and played HELDOUT_SLOW times slower."""
     from safetensors.torch import load_file, save_file
 
     from core.llamo.llm import load_llm
 
     torch.manual_seed(seed)
     llm, tokenizer = load_llm(config.llm, device="cpu")
-    embed = llm.get_input_embeddings()
-    config = LLaMoConfig.from_dict(
-        {**config.to_dict(), "llm_hidden_size": int(llm.config.hidden_size)}
-    )
+    embed = llm.get_input_embeddings().requires_grad_(False)  # a lookup table here
+    config = replace(config, llm_hidden_size=int(llm.config.hidden_size))
     encoder = MotionEncoder(config)
     if encoder_file is not None:
         load_part(encoder, load_file(str(encoder_file)), "motion_encoder.")
     scorer = CrossTalker(config)
-    clips, train = load_examples(data / "train.jsonl", config, tokenizer, limit=max_train)
-    hclips, held = load_examples(data / "heldout.jsonl", config, tokenizer, limit=max_heldout)
-    feats, hfeats = encode_clips(encoder, clips), encode_clips(encoder, hclips)
-    params = [p for n, p in scorer.named_parameters() if f"fusion.{n}".startswith(SCORER_PREFIXES)]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
-    before = evaluate(scorer, hfeats, hclips, held, embed)
-    rng = np.random.default_rng(seed)
-    start, step = time.perf_counter(), 0
-    bar = tqdm(desc="grounding", unit="step", mininterval=10)
-    while time.perf_counter() - start < minutes * 60:
-        loss = torch.zeros(())
-        for k in rng.choice(len(train), size=min(batch, len(train)), replace=False):
-            ex = train[k]
-            mask = torch.from_numpy(clips[ex.clip].frame_mask)
-            text = embed(torch.tensor(ex.question)).float()
-            loss = loss + grounding_loss(
-                frame_scores(
-                    scorer, feats[ex.clip], mask, text, torch.from_numpy(clips[ex.clip].feats)
-                ),
-                ex.windows,
-            )
-        opt.zero_grad(set_to_none=True)
-        (loss / batch).backward()
-        opt.step()
-        step += 1
-        bar.update(1)
-        bar.set_postfix(loss=f"{float(loss.detach()) / batch:.3f}", refresh=False)
-    bar.close()
-    after = evaluate(scorer, hfeats, hclips, held, embed)
+    slows = [(1.0, 1.0)] + ([(min(1.5, slow), slow)] if slow > 1.0 else [])
+    train = build_set(data / "train.jsonl", config, tokenizer, encoder, max_train, slows)
+    held, held_slow = (
+        build_set(data / "heldout.jsonl", config, tokenizer, encoder, max_heldout, [s])
+        for s in ((1.0, 1.0), HELDOUT_SLOW)
+    )
+    before = evaluate_both(scorer, held, held_slow, embed)
+    start = time.perf_counter()
+    steps = fit(scorer, train, embed, minutes=minutes, lr=lr, batch=batch, seed=seed)
+    after = evaluate_both(scorer, held, held_slow, embed)
     out.mkdir(parents=True, exist_ok=True)
     state = {f"motion_encoder.{k}": v for k, v in encoder.state_dict().items()}
     state |= {f"fusion.{k}": v for k, v in scorer.state_dict().items()
               if f"fusion.{k}".startswith(SCORER_PREFIXES)}  # fmt: skip
     save_file({k: v.contiguous() for k, v in state.items()}, str(out / INIT_FILE))
-    report = {"steps": step, "seconds": round(time.perf_counter() - start, 1), "n_train": len(train),
-              "scorer": config.scorer, "heldout_before": before, "heldout_after": after}  # fmt: skip
+    report = {"steps": steps, "seconds": round(time.perf_counter() - start, 1),
+              "n_train": len(train.examples), "scorer": config.scorer, "slow": slow,
+              "heldout_before": before["recorded"], "heldout_after": after["recorded"],
+              "heldout_slow_before": before["slow"], "heldout_slow_after": after["slow"]}  # fmt: skip
     (out / REPORT_FILE).write_text(json.dumps(report, indent=1))
     return report
+
+
+def fit(scorer: CrossTalker, train: GroundingSet, embed: nn.Embedding, *, minutes: float,
+        lr: float, batch: int, seed: int) -> int:  # fmt: skip
+    """AdamW on the grounding loss of random batches for ``minutes``; returns the steps."""
+    params = [p for n, p in scorer.named_parameters() if f"fusion.{n}".startswith(SCORER_PREFIXES)]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    rng = np.random.default_rng(seed)
+    start, step = time.perf_counter(), 0
+    bar = tqdm(desc="grounding", unit="step", mininterval=10)
+    n = len(train.examples)
+    while time.perf_counter() - start < minutes * 60:
+        part = [train.examples[k] for k in rng.choice(n, size=min(batch, n), replace=False)]
+        scores = example_scores(scorer, train, part, embed)
+        loss = sum(grounding_loss(s, ex.windows) for s, ex in zip(scores, part, strict=True))
+        opt.zero_grad(set_to_none=True)
+        (loss / len(part)).backward()
+        opt.step()
+        step += 1
+        bar.update(1)
+        bar.set_postfix(loss=f"{float(loss.detach()) / len(part):.3f}", refresh=False)
+    bar.close()
+    return step
 
 
 def load_part(
@@ -222,9 +311,8 @@ def load_part(
 
 def rescore(data: Path, config: LLaMoConfig, runs: list[Path]) -> dict:
     """Held-out hit rates of finished grounding runs (each with its own scorer type and
-    encoder) on another dataset's ``heldout.jsonl``: compares scorers on one set of turns."""
-    from dataclasses import replace
-
+    encoder) on another dataset's ``heldout.jsonl``, at the recorded speed and HELDOUT_SLOW
+    times slower: compares scorers on one set of turns."""
     from safetensors.torch import load_file
 
     from core.llamo.llm import load_llm
@@ -232,7 +320,6 @@ def rescore(data: Path, config: LLaMoConfig, runs: list[Path]) -> dict:
     llm, tokenizer = load_llm(config.llm, device="cpu")
     embed = llm.get_input_embeddings()
     config = replace(config, llm_hidden_size=int(llm.config.hidden_size))
-    clips, held = load_examples(data / "heldout.jsonl", config, tokenizer)
     out = {}
     for run_dir in runs:
         kind = json.loads((run_dir / REPORT_FILE).read_text())["scorer"]
@@ -241,7 +328,11 @@ def rescore(data: Path, config: LLaMoConfig, runs: list[Path]) -> dict:
         state = load_file(str(run_dir / INIT_FILE))
         load_part(encoder, state, "motion_encoder.")
         load_part(scorer, state, "fusion.", strict=False)  # the scorer's part of the fusion
-        out[str(run_dir)] = evaluate(scorer, encode_clips(encoder, clips), clips, held, embed)
+        held, held_slow = (
+            build_set(data / "heldout.jsonl", cfg, tokenizer, encoder, None, [s])
+            for s in ((1.0, 1.0), HELDOUT_SLOW)
+        )
+        out[str(run_dir)] = evaluate_both(scorer, held, held_slow, embed)
     return out
 
 
@@ -325,6 +416,12 @@ def cli(argv: list[str] | None = None) -> None:
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--max-train", type=int, default=6000, help="at most N training turns")
+    ap.add_argument(
+        "--slow",
+        type=float,
+        default=1.0,
+        help="also train on the clips played 1.5-SLOW times slower (slow-motion video)",
+    )
     a = ap.parse_args(argv)
     if a.plain_copy:
         print(copy_with_scorer(*a.plain_copy))
@@ -339,11 +436,16 @@ def cli(argv: list[str] | None = None) -> None:
     if a.rescore:
         result = rescore(a.data, model_config(a.config, a.set), a.rescore)
         a.out.write_text(json.dumps(result, indent=1))
-        for run_dir, rates in result.items():
-            print(run_dir, json.dumps({k: round(v["hit_rate"], 3) for k, v in rates.items()}))
+        for run_dir, speeds in result.items():
+            for speed, rates in speeds.items():
+                print(
+                    run_dir,
+                    speed,
+                    json.dumps({k: round(v["hit_rate"], 3) for k, v in rates.items()}),
+                )
         return
     report = run(a.data, model_config(a.config, a.set), a.encoder, a.out, minutes=a.minutes,
-                 max_train=a.max_train)  # fmt: skip
+                 max_train=a.max_train, slow=a.slow)  # fmt: skip
     print(json.dumps({k: report[k] for k in ("steps", "seconds")}))
     print(
         json.dumps(report["heldout_after"]["all"]),

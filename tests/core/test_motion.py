@@ -73,6 +73,16 @@ def test_timestamps_and_slicing_keep_clip_time():
         m.slice_time(5.0, 6.0)
 
 
+def test_slow_motion_stretches_every_clip_time():
+    m = make_motion(t=40, fps=20.0).slice_frames(10, 40)  # starts at 0.5 s
+    slow = m.slow_motion(2.5)
+    np.testing.assert_array_equal(slow.joints, m.joints)
+    np.testing.assert_allclose(slow.timestamps, m.timestamps * 2.5)
+    assert slow.duration == pytest.approx(m.duration * 2.5)
+    with pytest.raises(ValueError, match="factor"):
+        m.slow_motion(0.0)
+
+
 def test_resample_interpolates_and_keeps_gaps_missing():
     t = np.arange(30, dtype=np.float32)
     joints = np.zeros((30, 33, 3), np.float32)

@@ -8,7 +8,14 @@ import torch
 
 from core.llamo.config import LLaMoConfig
 from core.llamo.cross_talker import CrossTalker, spread_topk
-from train.grounding import SCORER_PREFIXES, copy_with_scorer, frame_scores, grounding_loss, hit
+from train.grounding import (
+    SCORER_PREFIXES,
+    batch_frame_scores,
+    copy_with_scorer,
+    frame_scores,
+    grounding_loss,
+    hit,
+)
 
 TINY = LLaMoConfig(hidden_size=32, attn_size=16, num_heads=4, num_viewpoints=6, segment_size=4,
                    max_window=4, spatial_depth=1, temporal_depth=1, llm_hidden_size=16,
@@ -235,3 +242,26 @@ def test_pose_scorer_finds_the_deepest_knee_bend_from_the_skeleton() -> None:
     assert hit(scores(motion, pose), windows)
     with pytest.raises(ValueError, match="pose"):
         scores(motion, None)
+
+
+@pytest.mark.parametrize("kind", ["linear", "pose"])
+def test_batched_scores_equal_one_clip_at_a_time(kind: str) -> None:
+    """Padding clips and questions to one batch changes no clip's scores."""
+    from dataclasses import replace
+
+    torch.manual_seed(4)
+    scorer = CrossTalker(replace(TINY, scorer=kind)).eval()
+    g = torch.Generator().manual_seed(5)
+    lengths, words = [20, 33, 27], [4, 9, 6]
+    motions = [torch.randn(t, TINY.hidden_size, generator=g) for t in lengths]
+    masks = [torch.rand(t, generator=g) > 0.2 for t in lengths]
+    texts = [torch.randn(n, TINY.llm_hidden_size, generator=g) for n in words]
+    poses = [torch.randn(t, 33, 7, generator=g) for t in lengths] if kind == "pose" else None
+    batched = batch_frame_scores(scorer, motions, masks, texts, poses)
+    for i, t in enumerate(lengths):
+        one = frame_scores(
+            scorer, motions[i], masks[i], texts[i], None if poses is None else poses[i]
+        )
+        assert batched[i].shape == (t,)
+        assert torch.allclose(batched[i], one, atol=1e-6)
+        assert float(batched[i][~masks[i]].abs().max()) == 0.0
