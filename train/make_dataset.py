@@ -88,9 +88,13 @@ def make_samples(
     activities: tuple[str, ...] = tuple(ACTIVITIES),
     prefix: str = "",
     facts_frac: float = 0.5,
+    slow_frac: float = 0.0,
+    slow_max: float = 3.0,
 ) -> list[Sample]:
     """``n_lines`` JSONL samples (``dialogues`` per synthesized motion) for one split; a
-    ``facts_frac`` share of them carry the analytics facts for the prompt (``meta.context``)."""
+    ``facts_frac`` share of them carry the analytics facts for the prompt (``meta.context``);
+    a ``slow_frac`` share of the motions are filmed in slow motion (played 1.5-``slow_max``
+    times slower; every answer is measured on the slowed clip)."""
     samples: list[Sample] = []
     bar = tqdm(total=n_lines, desc=spec.name, unit="line")
     k = 0
@@ -109,6 +113,10 @@ def make_samples(
         )
         use_2d = rng.random() < frac_2d
         motion = s.motion2d if use_2d else s.motion3d
+        slow = 1.0
+        if slow_frac > 0 and rng.random() < slow_frac:  # no draw at 0: old datasets unchanged
+            slow = float(rng.uniform(1.5, slow_max))
+            motion = motion.slow_motion(slow)
         path = save_motion(motion, out / "motions" / f"{prefix}{spec.name}_{k:06d}.npz")
         motion = load_motion(path)  # targets are measured on what the model will read
         k += 1
@@ -124,7 +132,7 @@ def make_samples(
         context = prompt_facts(motion) if facts_frac > 0 else None
         for d in made:
             meta = {**d.meta(), "activity": activity, "split": spec.name, "space": motion.space.value,
-                    "labels": s.labels.to_dict()}  # fmt: skip
+                    "labels": s.labels.to_dict(), "slow_motion": round(slow, 3)}  # fmt: skip
             if context is not None and rng.random() < facts_frac:
                 meta["context"] = context
             samples.append(Sample(d.conversations(), motion=path, meta=meta))
@@ -136,10 +144,13 @@ def make_samples(
 
 
 def main(out: Path, n_train: int = 2000, n_heldout: int = 300, seed: int = 0, dialogues: int = 2,
-         frac_2d: float = 0.4, facts_frac: float = 0.5, n_heldout_phrasing: int = 0) -> None:  # fmt: skip
+         frac_2d: float = 0.4, facts_frac: float = 0.5, n_heldout_phrasing: int = 0,
+         slow_frac: float = 0.0, slow_max: float = 3.0) -> None:  # fmt: skip
     """CLI entry point (see module doc)."""
     if n_train < 0 or n_heldout < 0:
         raise SystemExit("error: --n-train and --n-heldout must be >= 0")
+    if not 0.0 <= slow_frac <= 1.0 or slow_max < 1.5:
+        raise SystemExit("error: --slow-frac must be in [0, 1] and --slow-max at least 1.5")
     out = Path(out)
     (out / "motions").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -149,10 +160,11 @@ def main(out: Path, n_train: int = 2000, n_heldout: int = 300, seed: int = 0, di
         if n == 0 and name == "heldout_phrasing":
             continue
         samples = make_samples(SPLITS[name], n, out, rng, dialogues=dialogues, frac_2d=frac_2d,
-                               facts_frac=facts_frac)  # fmt: skip
+                               facts_frac=facts_frac, slow_frac=slow_frac, slow_max=slow_max)  # fmt: skip
         write_jsonl(out / f"{name}.jsonl", samples)
         counts[name] = len(samples)
-    info = {"seed": seed, "counts": counts, "splits": {k: v.__dict__ for k, v in SPLITS.items()}}
+    info = {"seed": seed, "counts": counts, "slow_frac": slow_frac, "slow_max": slow_max,
+            "splits": {k: v.__dict__ for k, v in SPLITS.items()}}  # fmt: skip
     (out / "dataset.json").write_text(json.dumps(info, indent=1))
     print(f"wrote {counts['train']} train and {counts['heldout']} held-out lines to {out}")
 
@@ -179,6 +191,12 @@ def cli(argv: list[str] | None = None) -> None:
         default=0.5,
         help="share of lines with the analytics facts in the prompt",
     )
+    ap.add_argument(
+        "--slow-frac", type=float, default=0.0, help="share of motions filmed in slow motion"
+    )
+    ap.add_argument(
+        "--slow-max", type=float, default=3.0, help="slow motion plays 1.5-SLOW_MAX times slower"
+    )
     a = ap.parse_args(argv)
     main(
         a.out,
@@ -189,6 +207,8 @@ def cli(argv: list[str] | None = None) -> None:
         a.frac_2d,
         a.facts_frac,
         a.n_heldout_phrasing,
+        a.slow_frac,
+        a.slow_max,
     )
 
 

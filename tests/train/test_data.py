@@ -125,3 +125,31 @@ def test_make_dataset_writes_checkable_train_and_heldout_splits(tmp_path: Path) 
             assert (lo <= height <= hi) == (split == "train")
     spaces = {x.meta["space"] for x in train + held}
     assert spaces == {"world_metres", "image_normalized"}
+
+
+def test_make_dataset_slow_motion_clips_are_measured_slowed(tmp_path: Path) -> None:
+    """With --slow-frac 1 every motion is saved slowed down, and every answer and moment is
+    measured on the slowed clip (times stretched, so they still lie inside it)."""
+    from core.motion_io import load_motion
+    from train.make_dataset import main
+    from train.qa import check_answer
+
+    main(tmp_path, n_train=8, n_heldout=0, seed=1, dialogues=2, slow_frac=1.0, slow_max=2.5)
+    samples = load_jsonl(tmp_path / "train.jsonl")
+    moments_seen = 0
+    for x in samples:
+        slow = x.meta["slow_motion"]
+        assert 1.5 <= slow <= 2.5
+        motion = load_motion(x.motion)
+        answers = [c["value"] for c in x.conversations if c["from"] == "gpt"]
+        for qtype, target, answer in zip(x.meta["qtypes"], x.meta["targets"], answers, strict=True):
+            assert check_answer(qtype, target, answer)
+        for turn in x.conversations:
+            for a, b in turn.get("moments", []):
+                moments_seen += 1
+                assert (
+                    motion.start_time - 1e-3 <= a <= b <= motion.timestamps[-1] + 1e-3
+                )  # 3 decimals
+    assert moments_seen > 0
+    with pytest.raises(SystemExit, match="slow-frac"):
+        main(tmp_path / "bad", n_train=1, n_heldout=0, slow_frac=2.0)
