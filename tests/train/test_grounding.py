@@ -265,3 +265,52 @@ def test_batched_scores_equal_one_clip_at_a_time(kind: str) -> None:
         assert batched[i].shape == (t,)
         assert torch.allclose(batched[i], one, atol=1e-6)
         assert float(batched[i][~masks[i]].abs().max()) == 0.0
+
+
+def test_grounding_cli_trains_on_slow_motion_copies_and_reports_both_speeds(tmp_path) -> None:
+    """``python -m train.grounding --slow`` on a tiny data engine run: the training set holds
+    each turn at the recorded speed and slowed down, the report has both held-out speeds, and
+    the saved scorer loads into a Cross Talker."""
+    import json
+    from dataclasses import replace
+    from pathlib import Path
+
+    from safetensors.torch import load_file
+
+    from core.llamo.llm import load_llm
+    from core.llamo.motion_encoder import MotionEncoder
+    from tests.train.test_finetune import make_tiny_llm
+    from train import make_dataset
+    from train.grounding import INIT_FILE, REPORT_FILE, build_set, cli, load_part
+    from train.pretrain import model_config
+
+    make_dataset.main(tmp_path / "data", n_train=4, n_heldout=2, seed=0)
+    lines = (tmp_path / "data" / "train.jsonl").read_text().splitlines()
+    texts = [t["value"] for line in lines for t in json.loads(line)["conversations"]]
+    llm = make_tiny_llm(tmp_path / "llm", texts)
+    yaml_path = Path(__file__).resolve().parents[2] / "train/configs/tiny.yaml"
+    sets = ["--set", f"model.llm={llm}", "--set", "model.scorer=pose"]
+    cli(["--data", str(tmp_path / "data"), "--config", str(yaml_path), *sets,
+         "--out", str(tmp_path / "g"), "--minutes", "0.01", "--slow", "2.5"])  # fmt: skip
+    report = json.loads((tmp_path / "g" / REPORT_FILE).read_text())
+    assert report["steps"] >= 1 and report["slow"] == 2.5 and report["scorer"] == "pose"
+    assert report["heldout_slow_after"]["all"]["n"] == report["heldout_after"]["all"]["n"] > 0
+
+    config = model_config(yaml_path, [f"model.llm={llm}", "model.scorer=pose"])
+    model, tokenizer = load_llm(config.llm, device="cpu")
+    config = replace(config, llm_hidden_size=int(model.config.hidden_size))
+    encoder = MotionEncoder(config)
+    both = build_set(tmp_path / "data" / "train.jsonl", config, tokenizer, encoder, None,
+                     [(1.0, 1.0), (2.5, 2.5)])  # fmt: skip
+    assert report["n_train"] == len(both.examples)  # the run used the same two copies
+    half = len(both.examples) // 2
+    recorded, slowed = both.examples[:half], both.examples[half:]
+    for a, b in zip(recorded, slowed, strict=True):  # same turn, 2.5x the clip seconds
+        assert a.question == b.question
+        dur = len(both.clips[a.clip].feats) / both.clips[a.clip].fps
+        assert len(both.clips[b.clip].feats) / both.clips[b.clip].fps == pytest.approx(
+            2.5 * dur, rel=0.1
+        )
+    scorer = CrossTalker(config)
+    load_part(scorer, load_file(str(tmp_path / "g" / INIT_FILE)), "fusion.", strict=False)
+    assert any(k.startswith("fusion.w_pose") for k in load_file(str(tmp_path / "g" / INIT_FILE)))
