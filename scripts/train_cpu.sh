@@ -38,3 +38,15 @@ DATA3=${DATA3:-artifacts/synth3}
 [ -f "$DATA3/train.jsonl" ] || $PY -m train.make_dataset --out "$DATA3" --n-train 5000 --n-heldout 400 --n-heldout-phrasing 100 --seed 0
 [ -f runs/ground-pose/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose --encoder $ENC --out runs/ground-pose --minutes 10
 [ -f runs/final/config.json ] || $PY -m train.grounding --swap-scorer runs/full-s3/model runs/ground-pose runs/final
+# Fourth session: the pose scorer grounded on recorded and slow-motion copies of the clips
+# (golf is often filmed 2-3x slow), swapped into that model, then 400 LoRA steps on a data
+# engine run where half the motions are filmed in slow motion.
+DATA4=${DATA4:-artifacts/synth4}
+[ -f runs/ground-slow/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose --encoder $ENC --out runs/ground-slow --minutes 25 --max-train 20000 --slow 3.0
+[ -f runs/final-slow/config.json ] || $PY -m train.grounding --swap-scorer runs/final runs/ground-slow runs/final-slow
+[ -f "$DATA4/train.jsonl" ] || $PY -m train.make_dataset --out "$DATA4" --n-train 1600 --n-heldout 300 --seed 4 --slow-frac 0.5 --slow-max 3.0
+if [ -d runs/full-s4/checkpoints ] && [ -n "$(ls runs/full-s4/checkpoints)" ]; then
+  $PY -m train.finetune --config train/configs/cpu_s4.yaml --resume
+elif [ ! -f runs/full-s4/model/config.json ]; then
+  $PY -m train.finetune --config train/configs/cpu_s4.yaml
+fi

@@ -13,7 +13,7 @@ export HF_HUB_OFFLINE=1 OMP_NUM_THREADS=16
 start=$(date +%s)
 [ -f "$DATA/train.jsonl" ] || timeout 240 $PY -m train.make_dataset --out "$DATA" --n-train 5000 --n-heldout 400 --n-heldout-phrasing 100 --seed 0
 [ -f runs/pretrain/motion_encoder.safetensors ] || $PY -m train.pretrain --data "$DATA" --config train/configs/cpu.yaml --out runs/pretrain --minutes 2 --threads 16 --batch-size 32 --max-clips 1500
-[ -f runs/grounding/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA" --config train/configs/cpu.yaml --encoder runs/pretrain/motion_encoder.safetensors --out runs/grounding --minutes 1.5 --threads 16 --max-train 6000
+[ -f runs/grounding/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA" --config train/configs/cpu.yaml --encoder runs/pretrain/motion_encoder.safetensors --out runs/grounding --minutes 1.5 --threads 16 --max-train 6000 --slow 3.0
 left=$(( 420 - ($(date +%s) - start) ))  # leave a minute for the copy back
 echo "LLM stage budget: ${left}s"
 timeout "$left" $PY -m train.finetune --config train/configs/cpu.yaml --out runs/full-gpu \

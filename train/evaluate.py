@@ -527,7 +527,7 @@ def run(checkpoint: str, data: str, out: str, ablations: Sequence[tuple] = (), *
     dataset = MotionDataset.from_jsonl(path)
     items = eval_items(dataset.samples, limit, per_type)
     models = [(*a, False, False)[:4] for a in ablations]
-    models.append((name, checkpoint, False, False))
+    models.append(_ablation(f"{name}={checkpoint}"))  # DIR@facts works for the main model too
     names = [m[0] for m in models]
     if len(set(names)) != len(names):
         raise ValueError(f"--ablation: model names must be unique, got {names}")
@@ -557,7 +557,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m train.evaluate", description=__doc__.split("\n")[0]
     )
     parser.add_argument(
-        "--checkpoint", required=True, help="the full model (save_pretrained folder)"
+        "--checkpoint", required=True, help="the full model (save_pretrained folder; DIR@facts too)"
     )
     parser.add_argument(
         "--data", required=True, help="dataset folder (its heldout.jsonl) or a JSONL file"
@@ -585,7 +585,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         scores = run(args.checkpoint, args.data, args.out, args.ablation, limit=args.limit,
                      per_type=args.per_type, max_new_tokens=args.max_new_tokens,
                      device=args.device, command=command, name=args.name)  # fmt: skip
-    except ValueError as err:
+    except (ValueError, argparse.ArgumentTypeError) as err:
         parser.error(str(err))
     for s in scores:
         print(f"{s.name}: accuracy {_ci(s.correct, s.n)}, hit {_rate(*s.hit_rate())}, "

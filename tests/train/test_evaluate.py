@@ -236,6 +236,23 @@ def test_cli_rejects_a_folder_that_is_no_model(tiny_setup: dict, capsys) -> None
     assert "not a saved LLaMo model" in capsys.readouterr().err
 
 
+def test_cli_checkpoint_takes_the_facts_flag(tiny_setup: dict, capsys) -> None:
+    """``--checkpoint DIR@facts`` evaluates the main model with the facts in the prompt; a bad
+    flag is one clear line."""
+    root = tiny_setup["root"]
+    out = root / "facts.md"
+    code = evaluate.main(["--checkpoint", f"{tiny_setup['full']}@facts", "--name", "full+facts",
+                          "--data", str(root / "data"), "--out", str(out), "--limit", "2",
+                          "--max-new-tokens", "4"])  # fmt: skip
+    assert code == 0
+    assert "analytics facts in the prompt" in out.read_text()
+    assert list(json.loads(out.with_suffix(".json").read_text())) == ["full+facts"]
+    with pytest.raises(SystemExit):
+        evaluate.main(["--checkpoint", f"{tiny_setup['full']}@fast", "--data", str(root / "data"),
+                       "--out", str(root / "r.md")])  # fmt: skip
+    assert "NAME=DIR@facts" in capsys.readouterr().err
+
+
 def test_grounding_hit_and_rep_bottoms_from_the_answer_frames() -> None:
     """The most relevant frame (argmax of frame_scores) against the turn's moments."""
     from core.motion import Motion, Space
