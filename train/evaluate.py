@@ -315,12 +315,21 @@ def answer_items(model, items: Sequence[EvalItem], dataset, *, blank=None, facts
     return preds
 
 
+TOKEN_KEYS = (
+    "token_norm",
+    "embedding_norm",
+    "norm_ratio",
+    "cross_clip_cosine",
+    "within_clip_cosine",
+)
+
+
 def token_diagnostics(model, items: Sequence[EvalItem], dataset, limit: int = 40) -> dict:
-    """Motion-token norm / word-embedding norm and the mean cosine between different clips'
-    mean motion tokens (over up to ``limit`` distinct clips)."""
+    """Motion-token norm / word-embedding norm, the mean cosine between different clips'
+    mean motion tokens and between the tokens of one clip (over up to ``limit`` clips)."""
     import torch
 
-    means, norms, seen = [], [], set()
+    means, norms, within, seen = [], [], [], set()
     for item in items:
         if item.index in seen or len(seen) >= limit:
             continue
@@ -330,6 +339,9 @@ def token_diagnostics(model, items: Sequence[EvalItem], dataset, limit: int = 40
         tokens = fusion.tokens[0][fusion.token_mask[0]].float()  # (K'', D)
         norms.append(float(tokens.norm(dim=-1).mean()))
         means.append(tokens.mean(dim=0))
+        if len(tokens) > 1:  # do the K'' tokens of one clip differ from each other?
+            unit = torch.nn.functional.normalize(tokens, dim=-1)  # (K'', D)
+            within.append(float((unit @ unit.T)[~torch.eye(len(unit), dtype=torch.bool)].mean()))
     if len(means) < 2:
         return {}
     m = torch.nn.functional.normalize(torch.stack(means), dim=-1)  # (N, D)
@@ -337,7 +349,8 @@ def token_diagnostics(model, items: Sequence[EvalItem], dataset, limit: int = 40
     off = cos[~torch.eye(len(means), dtype=torch.bool)]
     return {"token_norm": float(np.mean(norms)), "embedding_norm": model.embedding_norm(),
             "norm_ratio": float(np.mean(norms)) / model.embedding_norm(),
-            "cross_clip_cosine": float(off.mean()), "clips": len(means)}  # fmt: skip
+            "cross_clip_cosine": float(off.mean()), "clips": len(means),
+            "within_clip_cosine": float(np.mean(within)) if within else float("nan")}  # fmt: skip
 
 
 def evaluate_checkpoint(name: str, checkpoint: str | Path, items: Sequence[EvalItem], dataset,
@@ -439,13 +452,12 @@ def format_report(scores: Sequence[ModelScores], items: Sequence[EvalItem], *, c
     out += ["## Token diagnostics", "",
             "Mean motion-token norm / mean word-embedding norm of the LLM, and the mean cosine "
             "between different clips' mean motion tokens (near 1: the tokens do not depend "
-            "on the clip). Text-only models have none.", ""]  # fmt: skip
-    out += _table(["model", "token norm", "embedding norm", "ratio", "cross-clip cosine", "clips"],
-                  [(s.name, _num(s.tokens.get("token_norm", float("nan"))),
-                    _num(s.tokens.get("embedding_norm", float("nan"))),
-                    _num(s.tokens.get("norm_ratio", float("nan"))),
-                    _num(s.tokens.get("cross_clip_cosine", float("nan"))), s.tokens.get("clips", 0))
-                   for s in scores])  # fmt: skip
+            "on the clip) and between the tokens of one clip (near 1: the viewpoints' tokens "
+            "are alike). Text-only models have none.", ""]  # fmt: skip
+    out += _table(["model", "token norm", "embedding norm", "ratio", "cross-clip cosine",
+                   "within-clip cosine", "clips"],
+                  [(s.name, *(_num(s.tokens.get(k, float("nan"))) for k in TOKEN_KEYS),
+                    s.tokens.get("clips", 0)) for s in scores])  # fmt: skip
     out += ["## Accuracy per question type", "",
             "Scored by `train.qa.check_answer`; the criterion column says how.", ""]  # fmt: skip
     criteria: dict[str, set[str]] = {}

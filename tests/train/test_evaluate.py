@@ -219,6 +219,12 @@ def test_cli_writes_a_report_with_every_table(tiny_setup: dict) -> None:
     heldout = evaluate.eval_items(load_jsonl(root / "data" / "heldout.jsonl"), 4)
     data = json.loads(out.with_suffix(".json").read_text())
     assert list(data) == ["text-only", "full"]
+    tokens = data["full"]["tokens"]  # the token interface's diagnostics, every evaluation
+    assert tokens["clips"] >= 2 and tokens["norm_ratio"] > 0
+    assert (
+        -1.0 <= tokens["within_clip_cosine"] <= 1.0 and -1.0 <= tokens["cross_clip_cosine"] <= 1.0
+    )
+    assert "within-clip cosine" in report and data["text-only"]["tokens"] == {}
     for name, scores in data.items():
         preds = scores["predictions"]
         assert len(preds) == 4
