@@ -12,7 +12,9 @@ must draw score, so a count question (one moment per rep bottom) spreads the sco
 all reps instead of one peak. Output: ``OUT/motion_modules_init.safetensors`` (encoder +
 scorer, ``LLaMoModules`` key names) for ``train.finetune``'s ``init_motion_modules``, and
 ``OUT/grounding_report.json`` with the held-out hit rate (share of turns whose
-highest-scoring frame lies in a target window) per question type.
+highest-scoring frame lies in a target window) per question type, at the recorded speed and
+with the held-out clips played HELDOUT_SLOW times slower. ``--slow S`` adds a copy of every
+training clip played 1.5-S times slower (slow-motion video; the moments stretch with it).
 """
 
 from __future__ import annotations
