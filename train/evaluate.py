@@ -59,6 +59,22 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return float(centre - half), float(centre + half)
 
 
+def mcnemar(a_correct: Sequence[bool], b_correct: Sequence[bool]) -> tuple[int, int, float]:
+    """Paired comparison of two models on the same turns: (only A right, only B right, exact
+    two-sided McNemar p, i.e. the binomial test of the discordant turns)."""
+    from math import comb
+
+    if len(a_correct) != len(b_correct):
+        raise ValueError(
+            f"mcnemar: {len(a_correct)} and {len(b_correct)} turns; need the same turns"
+        )
+    only_a = sum(bool(a) and not b for a, b in zip(a_correct, b_correct, strict=True))
+    only_b = sum(bool(b) and not a for a, b in zip(a_correct, b_correct, strict=True))
+    n = only_a + only_b
+    tail = sum(comb(n, i) for i in range(min(only_a, only_b) + 1)) / 2**n if n else 0.5
+    return only_a, only_b, min(1.0, 2 * tail)
+
+
 def in_moments(t: float, moments: Sequence[Sequence[float]], tol: float = HIT_TOLERANCE_S) -> bool:
     return any(a - tol <= t <= b + tol for a, b in moments)
 

@@ -282,3 +282,16 @@ def test_grounding_hit_and_rep_bottoms_from_the_answer_frames() -> None:
     assert seen.bottoms_covered == pytest.approx(2 / 3)
     lo, hi = wilson(40, 50)
     assert lo == pytest.approx(0.670, abs=1e-3) and hi == pytest.approx(0.888, abs=1e-3)
+
+
+def test_mcnemar_counts_the_discordant_turns_and_tests_them() -> None:
+    from train.evaluate import mcnemar
+
+    a = [True] * 10 + [False] * 2 + [True] * 5
+    b = [False] * 10 + [True] * 2 + [True] * 5
+    only_a, only_b, p = mcnemar(a, b)
+    assert (only_a, only_b) == (10, 2)
+    assert p == pytest.approx(2 * (1 + 12 + 66) / 2**12)  # two-sided binomial, k <= 2 of 12
+    assert mcnemar([True, False], [True, False]) == (0, 0, 1.0)
+    with pytest.raises(ValueError, match="same turns"):
+        mcnemar([True], [True, False])

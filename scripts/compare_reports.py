@@ -1,0 +1,44 @@
+"""Paired comparison of two models evaluated on the same turns by ``train.evaluate``:
+
+    python scripts/compare_reports.py A.json:MODEL B.json:MODEL
+
+prints each model's correct count, the turns only one of them got right and the exact
+McNemar p (``train.evaluate.mcnemar``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def load(spec: str) -> tuple[str, list[dict]]:
+    """``REPORT.json:MODEL`` -> (model, its predictions)."""
+    path, sep, model = spec.rpartition(":")
+    if not sep:
+        raise SystemExit(f"error: expected REPORT.json:MODEL, got {spec!r}")
+    report = json.loads(Path(path).read_text())
+    if model not in report:
+        raise SystemExit(f"error: {path} has no model {model!r} (it has {', '.join(report)})")
+    return model, report[model]["predictions"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    from train.evaluate import mcnemar
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        raise SystemExit(__doc__)
+    (a_name, a), (b_name, b) = load(args[0]), load(args[1])
+    if [p["question"] for p in a] != [p["question"] for p in b]:
+        raise SystemExit("error: the two reports were not made on the same turns")
+    only_a, only_b, p = mcnemar([x["correct"] for x in a], [x["correct"] for x in b])
+    print(f"n={len(a)}  {a_name}: {sum(x['correct'] for x in a)} right  "
+          f"{b_name}: {sum(x['correct'] for x in b)} right  only {a_name}: {only_a}  "
+          f"only {b_name}: {only_b}  exact McNemar p={p:.3f}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
