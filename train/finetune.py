@@ -39,6 +39,7 @@ import yaml
 
 from core.checks import check_keys, require_int, require_number
 from core.errors import InputError
+from core.llamo.checkpoint import UPGRADABLE
 from core.llamo.config import STAGES, LLaMoConfig
 from core.llamo.inputs import IGNORE_INDEX
 from core.model_info import read_model_info, write_model_info
@@ -54,7 +55,7 @@ TRAIN_CONFIG_FILE = "train_config.yaml"
 BLANK_FRAMES = 40
 INIT_DEFAULT, INIT_SCRATCH = "default", "scratch"
 # ``model`` keys a run starting from a trained model may change; the rest is its architecture.
-INIT_OVERRIDABLE = ("llm", "stage")
+INIT_OVERRIDABLE = ("llm", "stage", *UPGRADABLE)
 RNG_FILE = "rng.safetensors"
 
 
@@ -517,7 +518,10 @@ def build_model(
         from core.llamo.llm import load_llm
 
         llm_kw["llm"], llm_kw["tokenizer"] = load_llm(config.model["llm"], device=device)
-    model = LLaMo.from_pretrained(init, device=device, **llm_kw)
+    saved = LLaMoConfig.from_json(init / "config.json")
+    wanted = config.llamo_config()
+    upgrade = {k: getattr(wanted, k) for k in UPGRADABLE if getattr(wanted, k) != getattr(saved, k)}
+    model = LLaMo.from_pretrained(init, device=device, upgrade=upgrade, **llm_kw)
     model.config.llm = config.llamo_config().llm  # what the saved model will name
     return model
 

@@ -25,6 +25,9 @@ MODULES_FILE = "motion_modules.safetensors"
 LORA_DIR = "lora"
 META_FILE = "llamo.json"
 FORMAT = "llamo-v1"
+# Switches a trained model may be loaded with although it was saved without them: they only
+# add modules, and those start at their initial values.
+UPGRADABLE = ("motion_update",)
 
 
 def save_llamo(model: LLaMo, directory: str | Path, dtype: torch.dtype | None = None) -> Path:
@@ -57,18 +60,18 @@ def load_llamo(
     device: str | torch.device | None = None,
     llm: nn.Module | None = None,
     tokenizer: object | None = None,
+    upgrade: dict | None = None,
 ) -> LLaMo:
     """The model :func:`save_llamo` wrote; ``llm``/``tokenizer`` again for a model built
-    around an in-memory LLM."""
-    from safetensors.torch import load_model
-
+    around an in-memory LLM; ``upgrade`` sets :data:`UPGRADABLE` switches (new modules fresh)."""
     directory = Path(directory)
     if not (directory / CONFIG_FILE).is_file() or not (directory / MODULES_FILE).is_file():
         raise ModelFilesError(
             f"{directory}: not a saved LLaMo model (needs {CONFIG_FILE} and {MODULES_FILE}); "
             "train one with train/finetune.py or point to the folder save_pretrained wrote"
         )
-    config = LLaMoConfig.from_json(directory / CONFIG_FILE)
+    saved = LLaMoConfig.from_json(directory / CONFIG_FILE)
+    config = _upgraded(saved, upgrade or {})
     meta_path = directory / META_FILE
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
     if meta.get("llm_in_memory") and llm is None:
@@ -79,8 +82,34 @@ def load_llamo(
     model = cls.from_config(
         replace(config, stage="align"), llm=llm, tokenizer=tokenizer, device=device
     )
-    load_model(model.motion_modules, str(directory / MODULES_FILE), device=str(model.device))
+    _load_modules(model.motion_modules, directory / MODULES_FILE, saved, str(model.device))
     if (directory / LORA_DIR).is_dir():
         model.attach_lora(directory / LORA_DIR)
     model.set_stage(config.stage)
     return model
+
+
+def _upgraded(saved: LLaMoConfig, upgrade: dict) -> LLaMoConfig:
+    fixed = sorted(set(upgrade) - set(UPGRADABLE))
+    if fixed:
+        raise ValueError(
+            f"upgrade: {fixed} cannot change on a trained model (only {list(UPGRADABLE)} can)"
+        )
+    return replace(saved, **upgrade)
+
+
+def _load_modules(modules: nn.Module, path: Path, saved: LLaMoConfig, device: str) -> None:
+    """Load ``path`` into ``modules``; only weights the saved config has no module for may be
+    missing (an upgrade's new modules), nothing may be left over."""
+    from safetensors.torch import load_model
+
+    from core.llamo.fusion import LLaMoModules
+
+    missing, unexpected = load_model(modules, str(path), strict=False, device=device)
+    added = set(modules.state_dict()) - set(LLaMoModules(saved).state_dict())
+    lost = sorted(set(missing) - added)
+    if lost or unexpected:
+        raise ModelFilesError(
+            f"{path}: does not fit its config.json (missing {lost[:3]}, unexpected "
+            f"{sorted(unexpected)[:3]}); save the model again with save_pretrained"
+        )

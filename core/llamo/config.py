@@ -22,6 +22,7 @@ STAGES = ("align", "lora")
 VIEWPOINT_ORDERS = ("time", "score")
 TOKEN_SCALES = ("none", "llm")
 SCORERS = ("linear", "contextual", "pose")
+MOTION_UPDATES = ("residual", "normed")
 
 
 @dataclass
@@ -40,7 +41,10 @@ class LLaMoConfig:
     LLM's word embeddings (an untrained projector's tokens are often 10x larger).
     ``scorer`` "linear": Eq.1 as in the paper; "contextual": a self-attention block over the
     question and an MLP key; "pose": "contextual" with the joint angles in the key (see
-    ``cross_talker``).
+    ``cross_talker``). ``motion_update`` "residual": the motion <- text block of Eq.8 adds
+    its update as is; "normed": the update is layer-normed first, so it cannot outgrow the
+    frame it updates (unnormed, it grew to ~20x the motion and every viewpoint token became
+    the same vector, see MODEL_CARD).
     """
 
     hidden_size: int = 256
@@ -69,6 +73,7 @@ class LLaMoConfig:
     viewpoint_order: str = "time"
     token_scale: str = "none"
     projector: str = "mlp2x_gelu"
+    motion_update: str = "residual"
     llm: str | None = None
     llm_hidden_size: int | None = None
     lora_r: int = 16
@@ -119,6 +124,7 @@ class LLaMoConfig:
             "viewpoint_order": VIEWPOINT_ORDERS,
             "token_scale": TOKEN_SCALES,
             "scorer": SCORERS,
+            "motion_update": MOTION_UPDATES,
         }
         for name, valid in choices.items():
             if getattr(self, name) not in valid:

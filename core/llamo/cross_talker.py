@@ -11,6 +11,8 @@
 6. Eq.7  concat local + global -> 2H; plus a sinusoidal embedding of the frame's timestamp.
 7. Bidirectional cross-attention: text <- motion, then motion <- (updated) text, each with an
    FFN; doing it in this order lets the text branch shape the motion tokens the LLM reads.
+   With ``motion_update="normed"`` the motion <- text update is layer-normed before it is
+   added (a sandwich norm), so the frame's own features stay visible in its token.
 
 Scorer ``"linear"`` is Eq.1 as written (one linear map per side). ``"contextual"`` first runs
 the question tokens through one self-attention block (so "left", "knee" and "bent" can meet
@@ -166,6 +168,8 @@ class CrossTalker(nn.Module):
         self.text_in = nn.Linear(dt, 2 * h)
         self.text_from_motion = Block(2 * h, heads, config.dropout, context_dim=2 * h)
         self.motion_from_text = Block(2 * h, heads, config.dropout, context_dim=2 * h)
+        normed = config.motion_update == "normed"
+        self.update_norm = nn.LayerNorm(2 * h) if normed else None
         self.out_norm = nn.LayerNorm(2 * h)
 
     def text_attention(
@@ -256,7 +260,10 @@ class CrossTalker(nn.Module):
         text_tokens = self.text_from_motion(
             self.text_in(self.text_norm(text)), valid, context=fused
         )
-        fused = self.motion_from_text(fused, text_mask, context=text_tokens)
+        updated = self.motion_from_text(fused, text_mask, context=text_tokens)  # (B, K', 2H)
+        if self.update_norm is not None:
+            updated = fused + self.update_norm(updated - fused)
+        fused = updated
         fused = self.out_norm(fused) * valid[..., None].to(fused.dtype)
         peak = scores.amax(dim=1, keepdim=True).clamp_min(1e-12)
         return CrossTalkerOutput(

@@ -354,9 +354,12 @@ class LLaMo(nn.Module):
         device: str | torch.device | None = None,
         llm: nn.Module | None = None,
         tokenizer: object | None = None,
+        upgrade: dict | None = None,
     ) -> LLaMo:
         """Inverse of :meth:`save_pretrained` (see ``core.llamo.checkpoint.load_llamo``)."""
-        return load_llamo(cls, directory, device=device, llm=llm, tokenizer=tokenizer)
+        return load_llamo(
+            cls, directory, device=device, llm=llm, tokenizer=tokenizer, upgrade=upgrade
+        )
 
     def attach_lora(self, folder: Path) -> None:
         """Wrap the LLM with the saved peft adapter in ``folder`` (trainable)."""
