@@ -432,3 +432,18 @@ def test_two_process_cpu_launch_trains_and_checkpoints(assets: dict, tmp_path: P
     # at every checkpoint: the end of each stage (2, 4) and save_every=3 of tiny.yaml
     assert [bool(r["val_loss"]) for r in rows] == [False, True, True, True]
     assert "step 0 (the starting model): validation loss" in done.stdout
+
+
+def test_init_from_a_trained_model_may_switch_on_the_normed_update(
+    full_run, assets: dict, tmp_path: Path
+) -> None:
+    _, result = full_run
+    start = f"init_from={result.model_dir}"
+    config = tiny_config(assets, start, "model.motion_update=normed", "stages.0.steps=1",
+                         "stages.1.steps=1", "save_every=5")  # fmt: skip
+    trained = train(config, out_dir=tmp_path / "normed")
+    saved = json.loads((trained.model_dir / "config.json").read_text())
+    assert saved["motion_update"] == "normed"
+    assert "m.fusion.update_norm.weight" in module_weights(trained.model_dir)
+    with pytest.raises(ValueError, match="model.hidden_size"):
+        tiny_config(assets, start, "model.hidden_size=64").llamo_config()

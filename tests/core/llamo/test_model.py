@@ -390,3 +390,25 @@ def test_real_smollm2_answers_about_the_golf_clip(golf_track: PoseTrack, monkeyp
 
 def _must_not_run(*_args: object) -> None:
     raise AssertionError("the GGUF was dequantized again instead of using the cache")
+
+
+def test_upgrade_loads_a_saved_model_with_the_new_norm_fresh(tokenizer, tmp_path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    model = make_model(tokenizer)
+    out = model.save_pretrained(tmp_path / "m")
+    kw = dict(llm=build_llm(tokenizer), tokenizer=tokenizer)
+    up = LLaMo.from_pretrained(out, upgrade={"motion_update": "normed"}, **kw)
+    assert up.config.motion_update == "normed"
+    norm = up.motion_modules.fusion.update_norm
+    assert torch.equal(norm.weight, torch.ones_like(norm.weight))  # fresh, at its init
+    saved = load_file(out / "motion_modules.safetensors")
+    state = up.motion_modules.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in saved.items())
+    with pytest.raises(ValueError, match=r"upgrade: \['hidden_size'\]"):
+        LLaMo.from_pretrained(out, upgrade={"hidden_size": 64}, **kw)
+    # A weight the config does need is still an error, not a silently fresh module.
+    del saved["projector.0.weight"]
+    save_file(saved, str(out / "motion_modules.safetensors"))
+    with pytest.raises(ModelFilesError, match="projector.0.weight"):
+        LLaMo.from_pretrained(out, **kw)

@@ -418,3 +418,30 @@ def test_viewpoint_min_gap_spreads_picks_and_still_fills_k():
     all8 = spread_topk(scores, mask, 8, gap=1)[0].tolist()
     assert sorted(all8) == list(range(8)) and all8[-1] == 5  # masked frame comes last
     assert spread_topk(scores, mask, 3, gap=0)[0].tolist() == [2, 3, 1]
+
+
+def _within_clip_cosine(tokens: torch.Tensor) -> float:
+    """Mean cosine between different viewpoint tokens of sample 0, tokens (B, K', C)."""
+    unit = torch.nn.functional.normalize(tokens[0], dim=-1)  # (K', C)
+    cos = unit @ unit.T
+    return float(cos[~torch.eye(len(unit), dtype=torch.bool)].mean())
+
+
+def test_normed_motion_update_keeps_the_frames_apart_when_the_update_blows_up() -> None:
+    # The shipped session-4 model's motion <- text block returned an update ~20x the frame
+    # features, the same for every viewpoint: all its tokens were one vector.
+    torch.manual_seed(0)
+    residual = CrossTalker(tiny()).eval()
+    normed = CrossTalker(tiny(motion_update="normed")).eval()
+    missing, unexpected = normed.load_state_dict(residual.state_dict(), strict=False)
+    assert sorted(missing) == ["update_norm.bias", "update_norm.weight"] and not unexpected
+    for talker in (residual, normed):
+        last = talker.motion_from_text.ff.net[2]
+        with torch.no_grad():
+            last.bias.fill_(0.0).add_(torch.randn(last.bias.shape) * 500.0)
+    motion, frame_mask, text, text_mask, ts = _talker_inputs(t=24, lengths=(24, 24))
+    with torch.no_grad():
+        collapsed = residual(motion, frame_mask, text, text_mask, ts).motion_tokens
+        kept = normed(motion, frame_mask, text, text_mask, ts).motion_tokens
+    assert _within_clip_cosine(collapsed) > 0.99
+    assert _within_clip_cosine(kept) < 0.8
