@@ -41,6 +41,7 @@ from train.answers import read_count, read_span
 IOU_THRESHOLDS = (0.5, 0.7)
 HIT_TOLERANCE_S = 0.1  # as train.grounding's windows
 BOTTOM_TOLERANCE_S = 0.15
+FACTS_SAME_S = 0.005  # two times written with two decimals are the same time
 # Question groups of the issue's grounding target (hit rate >= 80%).
 HIT_GROUPS = {
     "event": ("golf_event_time", "baseball_event_time"),
@@ -134,6 +135,23 @@ class Prediction:
     hit: bool | None = None  # top_time inside a target moment (turns with moments)
     bottoms_covered: float | None = None  # count questions: share of bottoms seen
     viewpoint_times: list[float] = field(default_factory=list)
+    facts_use: str | None = None  # event-time turns asked with facts: see ``facts_use``
+
+
+def facts_use(text: str, target: float, facts: str) -> str:
+    """Which time an event-time answer gives when the facts are in the prompt: "asked" (the
+    asked event's, as the facts state it), "another" (a different time the facts state, e.g.
+    another event's), "own" (a time the facts do not state) or "none" (no time)."""
+    from train.answers import read_numbers
+
+    said = read_numbers(text, "s")
+    if not said:
+        return "none"
+    stated = read_numbers(facts, "s")
+    same = [x for x in stated if abs(x - said[0]) <= FACTS_SAME_S]
+    if not same:
+        return "own"
+    return "asked" if any(abs(x - target) <= FACTS_SAME_S for x in same) else "another"
 
 
 def accuracy_by_type(preds: Iterable[Prediction]) -> dict[str, tuple[int, int]]:
@@ -327,7 +345,10 @@ def answer_items(model, items: Sequence[EvalItem], dataset, *, blank=None, facts
         extra = {"context": item_facts(dataset, item.index)} if facts else {}
         answer = model.answer(motion, item.question, video=video, history=item.history,
                               max_new_tokens=max_new_tokens, **extra)  # fmt: skip
-        preds.append(judge(item, answer.text, answer, None if blank is not None else motion))
+        pred = judge(item, answer.text, answer, None if blank is not None else motion)
+        if extra.get("context") and item.qtype in HIT_GROUPS["event"]:
+            pred.facts_use = facts_use(answer.text, float(item.target["value"]), extra["context"])
+        preds.append(pred)
     return preds
 
 
@@ -487,7 +508,7 @@ def format_report(scores: Sequence[ModelScores], items: Sequence[EvalItem], *, c
         ]
         rows.append([qtype, "; ".join(sorted(criteria[qtype])), n, *cells])
     out += _table(["question type", "criterion", "n", *(s.name for s in scores)], rows)
-    out += _grounding_section(scores) + _counting_section(scores)
+    out += _grounding_section(scores) + _counting_section(scores) + _facts_section(scores)
     return "\n".join(out)
 
 
@@ -515,6 +536,24 @@ def _counting_section(scores: Sequence[ModelScores]) -> list[str]:
     rows = [(s.name, s.counting.n, _pct(s.counting.obo), _num(s.counting.mae), s.counting.unparsed)
             for s in scores]  # fmt: skip
     return out + _table(["model", "n", "OBO", "MAE", "no number"], rows)
+
+
+FACTS_USES = ("asked", "another", "own", "none")
+
+
+def _facts_section(scores: Sequence[ModelScores]) -> list[str]:
+    rows = []
+    for s in scores:
+        uses = [p.facts_use for p in s.predictions if p.facts_use is not None]
+        if uses:
+            rows.append((s.name, len(uses), *(_rate(uses.count(u), len(uses)) for u in FACTS_USES)))
+    if not rows:
+        return []
+    out = ["## Event times with the facts in the prompt", "",
+           "Event-time questions (golf, baseball) asked with the analytics facts: the time the "
+           "answer gives is the asked event's time as the facts state it, another time the "
+           "facts state (e.g. another event's), a time of its own, or none.", ""]  # fmt: skip
+    return out + _table(["model", "n", *FACTS_USES], rows)
 
 
 def scores_json(scores: Sequence[ModelScores]) -> dict:

@@ -53,7 +53,10 @@ class Fact:
 
 
 def golf_facts(ev: GolfSwingEvents) -> list[Fact]:
-    """View, handedness, swings found, slow motion, events, tempo and key angles."""
+    """View, handedness, swings found, slow motion, events, tempo and key angles. Event times
+    have two decimals, as the model's answers and the baseball phases do, so an answer taken
+    from the facts is the same string (with one decimal the model mixed its own viewpoint
+    times with the facts' and once gave impact's time for the top)."""
     c, f, t = ev.confidence, ev.frames, ev.times
     sure = c.get("events", 0.8)
     out = [Fact(f"Filmed {ev.view.replace('_', '-')}.", c.get("view", 1.0), "view"),
@@ -69,7 +72,7 @@ def golf_facts(ev: GolfSwingEvents) -> list[Fact]:
     if "address" in f:
         out.append(
             Fact(
-                f"Address at {t['address']:.1f} s (frame {f['address']}).",
+                f"Address at {t['address']:.2f} s (frame {f['address']}).",
                 sure,
                 "event",
                 t["address"],
@@ -78,12 +81,12 @@ def golf_facts(ev: GolfSwingEvents) -> list[Fact]:
     else:
         out.append(Fact("The clip starts after the address (no backswing to time).", 0.8, "limit"))
     out.append(
-        Fact(f"Top of backswing at {t['top']:.1f} s (frame {f['top']}).", sure, "event", t["top"])
+        Fact(f"Top of backswing at {t['top']:.2f} s (frame {f['top']}).", sure, "event", t["top"])
     )
-    end = f"; finish at {t['finish']:.1f} s (frame {f['finish']})" if "finish" in f else ""
+    end = f"; finish at {t['finish']:.2f} s (frame {f['finish']})" if "finish" in f else ""
     out.append(
         Fact(
-            f"Impact at {t['impact']:.1f} s (frame {f['impact']}){end}.", sure, "event", t["impact"]
+            f"Impact at {t['impact']:.2f} s (frame {f['impact']}){end}.", sure, "event", t["impact"]
         )
     )
     out += _tempo_facts(ev, sure)

@@ -152,7 +152,7 @@ def test_analyze_motion_facts(golf_track: PoseTrack, sports2d_track: PoseTrack) 
     assert report.golf is not None and report.reps is None
     top = report.golf.frames["top"]
     assert any(
-        f"Top of backswing at {top / golf_track.fps:.1f} s (frame {top})" in f for f in report.facts
+        f"Top of backswing at {top / golf_track.fps:.2f} s (frame {top})" in f for f in report.facts
     )
     assert all(isinstance(f, str) and "\n" not in f for f in report.facts)
     forced = analyze_motion(sports2d_track, activity="jumping_jack")

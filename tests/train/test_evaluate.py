@@ -295,3 +295,19 @@ def test_mcnemar_counts_the_discordant_turns_and_tests_them() -> None:
     assert mcnemar([True, False], [True, False]) == (0, 0, 1.0)
     with pytest.raises(ValueError, match="same turns"):
         mcnemar([True], [True, False])
+
+
+def test_facts_use_tells_the_asked_event_from_another_on_a_golf_swing() -> None:
+    from train.make_dataset import prompt_facts
+    from train.qa import measure
+    from train.synth import synthesize
+
+    sample = synthesize("golf_swing", np.random.default_rng(3), fps=30.0)
+    facts = prompt_facts(sample.motion3d)
+    times = measure(sample.motion3d, sample.labels).golf.times
+    top, impact = round(times["top"], 2), round(times["impact"], 2)
+    assert f"Top of backswing at {top:.2f} s" in facts  # the facts state what answers say
+    assert evaluate.facts_use(f"{top:.2f} s.", top, facts) == "asked"
+    assert evaluate.facts_use(f"At {impact:.2f} s.", top, facts) == "another"
+    assert evaluate.facts_use(f"{top + 0.33:.2f} s.", top, facts) == "own"
+    assert evaluate.facts_use("At the top.", top, facts) == "none"
