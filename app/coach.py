@@ -169,14 +169,15 @@ class Session:
         last = None
         for last in self.coach.stream_answer(
             self.motion, q, video=self._video_input(), history=history,
-            context=self._context(), max_new_tokens=max_new_tokens,
+            context=self.prompt_context(), max_new_tokens=max_new_tokens,
         ):  # fmt: skip
             self.current = last
             yield last
         if last is not None:
             self.history.append((q, last))
 
-    def _context(self) -> str | None:
+    def prompt_context(self) -> str | None:
+        """The facts block the model's prompt gets (None when the coach sends no facts)."""
         if not self.coach.facts_in_prompt:
             return None
         from core.llamo.prompts import facts_context

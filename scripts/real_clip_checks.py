@@ -52,6 +52,12 @@ def golf_checks(session, labels: dict[str, int], facts: bool) -> dict:
                       "frame_error": abs(top_frame - labels[event]),
                       "viewpoint_frames": answer.viewpoint_frames}  # fmt: skip
     if facts:
+        from train.evaluate import facts_use
+
+        context = session.prompt_context() or ""
+        for event in QUESTIONS:  # the asked event's time as the facts state it, or another?
+            stated = round(session.report.golf.times[event], 2)
+            out[event]["facts_use"] = facts_use(out[event]["answer"], stated, context)
         out["facts"] = session.facts[:8]
     out["frames_differ"] = out["top"]["most_relevant_frame"] != out["impact"]["most_relevant_frame"]
     return out

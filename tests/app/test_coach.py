@@ -285,6 +285,7 @@ def test_facts_go_into_the_prompt_unless_switched_off(monkeypatch) -> None:
     session.close()
     assert "Tempo 9.9 : 1 on screen. (unsure)" in session.facts
     assert "9.9" not in seen[2] and session.facts[1] in seen[2]
+    assert session.prompt_context() == seen[2]  # what scripts read is what the model got
     assert '<span class="unsure">Tempo 9.9 : 1 on screen. (unsure)</span>' in facts_markdown(
         session
     )
