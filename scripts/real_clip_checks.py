@@ -52,12 +52,12 @@ def golf_checks(session, labels: dict[str, int], facts: bool) -> dict:
                       "frame_error": abs(top_frame - labels[event]),
                       "viewpoint_frames": answer.viewpoint_frames}  # fmt: skip
     if facts:
-        from train.evaluate import facts_use
+        from train.evaluate import facts_use, stated_event_times
 
-        context = session.prompt_context() or ""
+        stated = stated_event_times(session.report, session.prompt_context() or "")
         for event in QUESTIONS:  # the asked event's time as the facts state it, or another?
-            stated = round(session.report.golf.times[event], 2)
-            out[event]["facts_use"] = facts_use(out[event]["answer"], stated, context)
+            asked = session.report.golf.times[event]
+            out[event]["facts_use"] = facts_use(out[event]["answer"], asked, stated)
         out["facts"] = session.facts[:8]
     out["frames_differ"] = out["top"]["most_relevant_frame"] != out["impact"]["most_relevant_frame"]
     return out

@@ -138,20 +138,30 @@ class Prediction:
     facts_use: str | None = None  # event-time turns asked with facts: see ``facts_use``
 
 
-def facts_use(text: str, target: float, facts: str) -> str:
+def stated_event_times(report, context: str) -> list[float]:
+    """The analytics' event times (golf events, baseball phases) that ``context``, the facts
+    block made from ``report``, states (two decimals, as the facts write them)."""
+    times: dict[str, float] = {}
+    for events in (report.golf, report.baseball):
+        if events is not None:
+            times |= events.times
+    return [t for t in times.values() if f"{t:.2f} s" in context]
+
+
+def facts_use(text: str, target: float, stated: Sequence[float]) -> str:
     """Which time an event-time answer gives when the facts are in the prompt: "asked" (the
-    asked event's, as the facts state it), "another" (a different time the facts state, e.g.
-    another event's), "own" (a time the facts do not state) or "none" (no time)."""
+    asked event's, as the facts state it), "another" (another event time the facts state),
+    "own" (a time the facts do not state as an event's) or "none" (no time). ``stated``:
+    :func:`stated_event_times`."""
     from train.answers import read_numbers
 
     said = read_numbers(text, "s")
     if not said:
         return "none"
-    stated = read_numbers(facts, "s")
-    same = [x for x in stated if abs(x - said[0]) <= FACTS_SAME_S]
+    same = [t for t in stated if abs(t - said[0]) <= FACTS_SAME_S]
     if not same:
         return "own"
-    return "asked" if any(abs(x - target) <= FACTS_SAME_S for x in same) else "another"
+    return "asked" if any(abs(t - target) <= FACTS_SAME_S for t in same) else "another"
 
 
 def accuracy_by_type(preds: Iterable[Prediction]) -> dict[str, tuple[int, int]]:
@@ -318,16 +328,25 @@ def model_kind(checkpoint: Path) -> str:
     return ", ".join(parts) + f"; {steps} steps"
 
 
-_FACTS: dict[tuple[int, int], str | None] = {}
+_FACTS: dict[tuple[int, int], tuple[str | None, list[float]]] = {}
 
 
-def item_facts(dataset, index: int) -> str | None:
-    """The analytics facts the app would send for this sample's motion (cached)."""
-    from train.make_dataset import prompt_facts
+def item_facts(dataset, index: int) -> tuple[str | None, list[float]]:
+    """The analytics facts the app would send for this sample's motion, and the event times
+    they state (cached)."""
+    from core.analytics import analyze_motion
+    from core.errors import InputError
+    from train.make_dataset import report_context
 
     key = (id(dataset), index)
     if key not in _FACTS:
-        _FACTS[key] = prompt_facts(dataset[index]["motion"])
+        try:
+            report = analyze_motion(dataset[index]["motion"])
+        except InputError:
+            _FACTS[key] = (None, [])
+        else:
+            context = report_context(report)
+            _FACTS[key] = (context, stated_event_times(report, context))
     return _FACTS[key]
 
 
@@ -342,12 +361,13 @@ def answer_items(model, items: Sequence[EvalItem], dataset, *, blank=None, facts
         example = dataset[item.index]
         motion = blank if blank is not None else example["motion"]
         video = example["video"] if model.config.use_video and blank is None else None
-        extra = {"context": item_facts(dataset, item.index)} if facts else {}
+        context, stated = item_facts(dataset, item.index) if facts else (None, [])
+        extra = {"context": context} if facts else {}
         answer = model.answer(motion, item.question, video=video, history=item.history,
                               max_new_tokens=max_new_tokens, **extra)  # fmt: skip
         pred = judge(item, answer.text, answer, None if blank is not None else motion)
-        if extra.get("context") and item.qtype in HIT_GROUPS["event"]:
-            pred.facts_use = facts_use(answer.text, float(item.target["value"]), extra["context"])
+        if context and item.qtype in HIT_GROUPS["event"]:
+            pred.facts_use = facts_use(answer.text, float(item.target["value"]), stated)
         preds.append(pred)
     return preds
 
@@ -551,8 +571,8 @@ def _facts_section(scores: Sequence[ModelScores]) -> list[str]:
         return []
     out = ["## Event times with the facts in the prompt", "",
            "Event-time questions (golf, baseball) asked with the analytics facts: the time the "
-           "answer gives is the asked event's time as the facts state it, another time the "
-           "facts state (e.g. another event's), a time of its own, or none.", ""]  # fmt: skip
+           "answer gives is the asked event's time as the facts state it, another event's "
+           "time the facts state, a time the facts do not state as an event's, or none.", ""]  # fmt: skip
     return out + _table(["model", "n", *FACTS_USES], rows)
 
 

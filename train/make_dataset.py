@@ -21,6 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from core.analytics import analyze_motion
+from core.analytics.report import MotionReport
 from core.errors import InputError
 from core.llamo.prompts import facts_context
 from core.motion import Motion
@@ -72,8 +73,13 @@ def prompt_facts(motion: Motion) -> str | None:
         report = analyze_motion(motion)
     except InputError:
         return None
+    return report_context(report)
+
+
+def report_context(report: MotionReport) -> str:
+    """A report's facts block as the app sends it: a supported activity by name, else why
+    not; trusted facts only."""
     guess = report.activity
-    # As the app sends them: a supported activity by name, else why not; trusted facts only.
     return facts_context(guess.label if guess.supported else str(guess), report.prompt_facts())
 
 

@@ -298,16 +298,19 @@ def test_mcnemar_counts_the_discordant_turns_and_tests_them() -> None:
 
 
 def test_facts_use_tells_the_asked_event_from_another_on_a_golf_swing() -> None:
-    from train.make_dataset import prompt_facts
-    from train.qa import measure
+    from core.analytics import analyze_motion
+    from train.make_dataset import report_context
     from train.synth import synthesize
 
     sample = synthesize("golf_swing", np.random.default_rng(3), fps=30.0)
-    facts = prompt_facts(sample.motion3d)
-    times = measure(sample.motion3d, sample.labels).golf.times
+    report = analyze_motion(sample.motion3d)
+    facts = report_context(report)
+    times = report.golf.times
     top, impact = round(times["top"], 2), round(times["impact"], 2)
     assert f"Top of backswing at {top:.2f} s" in facts  # the facts state what answers say
-    assert evaluate.facts_use(f"{top:.2f} s.", top, facts) == "asked"
-    assert evaluate.facts_use(f"At {impact:.2f} s.", top, facts) == "another"
-    assert evaluate.facts_use(f"{top + 0.33:.2f} s.", top, facts) == "own"
-    assert evaluate.facts_use("At the top.", top, facts) == "none"
+    stated = evaluate.stated_event_times(report, facts)
+    assert {top, impact} <= {round(t, 2) for t in stated}
+    assert evaluate.facts_use(f"{top:.2f} s.", top, stated) == "asked"
+    assert evaluate.facts_use(f"At {impact:.2f} s.", top, stated) == "another"
+    assert evaluate.facts_use(f"{top + 0.33:.2f} s.", top, stated) == "own"
+    assert evaluate.facts_use("At the top.", top, stated) == "none"
