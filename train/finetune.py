@@ -124,6 +124,8 @@ class TrainConfig:
     per_turn: bool = False
     init_motion_modules: str | None = None
     freeze_modules: list[str] = field(default_factory=list)
+    # Weight of core.llamo.fusion.token_similarity in the loss (0: the answer loss alone).
+    token_diversity: float = 0.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.train_data, str) or not self.train_data:
@@ -141,6 +143,9 @@ class TrainConfig:
         if self.torch_threads is not None:
             require_int("torch_threads", self.torch_threads, 1)
         require_number("max_grad_norm", self.max_grad_norm)
+        self.token_diversity = require_number(
+            "token_diversity", self.token_diversity, low_open=False
+        )
         for name in ("weight_decay", "min_lr_ratio"):
             value = getattr(self, name)
             if (
@@ -815,7 +820,7 @@ class Trainer:
             batch = to_device(next(batches), acc.device)
             sync = micro == accum - 1
             with nullcontext() if sync else acc.no_sync(wrapped):
-                loss = wrapped(batch)
+                loss = wrapped(batch, token_diversity=self.config.token_diversity)
                 acc.backward(loss / accum)
             total += loss.detach().float() / accum
         return acc.reduce(total, reduction="mean")

@@ -23,7 +23,7 @@ from core.answer import Answer
 from core.errors import InputError
 from core.llamo.checkpoint import load_llamo, save_llamo
 from core.llamo.config import STAGES, LLaMoConfig
-from core.llamo.fusion import FusionResult, LLaMoModules
+from core.llamo.fusion import FusionResult, LLaMoModules, token_similarity
 from core.llamo.generate import decode, generate_ids, stream_text
 from core.llamo.inputs import (
     IGNORE_INDEX,
@@ -150,10 +150,17 @@ class LLaMo(nn.Module):
         return int(pad if pad is not None else self.tokenizer.eos_token_id)
 
     # -- forward (Eq. 9-11) -----------------------------------------------------------------
-    def forward(self, batch: LLaMoBatch) -> Tensor:
-        """Mean next-token cross-entropy over the answer tokens (Eq. 11)."""
+    def forward(self, batch: LLaMoBatch, token_diversity: float = 0.0) -> Tensor:
+        """Mean next-token cross-entropy over the answer tokens (Eq. 11), plus
+        ``token_diversity`` times :func:`token_similarity` of the motion tokens when > 0."""
         batch = batch.to(self._device)
         fusion = self.fuse(batch)
+        loss = self._answer_loss(batch, fusion)
+        if token_diversity > 0:
+            loss = loss + token_diversity * token_similarity(fusion.tokens, fusion.token_mask)
+        return loss
+
+    def _answer_loss(self, batch: LLaMoBatch, fusion: FusionResult) -> Tensor:
         embeds, attention, labels = self.splice(batch, fusion)
         base = self.llm.get_base_model() if hasattr(self.llm, "get_base_model") else self.llm
         if not (hasattr(base, "model") and hasattr(base, "lm_head")):

@@ -176,6 +176,8 @@ def test_apply_override_sets_nested_keys_and_list_items() -> None:
         ("mixed_precision=fp8", "mixed_precision"),
         ("motion_input=video", "motion_input"),
         ("weight_decay=2", "weight_decay"),
+        ("token_diversity=-1", "token_diversity"),
+        ("model.motion_update=gated", "model.motion_update"),
         ("stages=[{name: lora, steps: 1, lr: 0.1}, {name: align, steps: 1, lr: 0.1}]", "stages"),
         ("bogus=1", "unknown keys"),
     ],
@@ -440,7 +442,7 @@ def test_init_from_a_trained_model_may_switch_on_the_normed_update(
     _, result = full_run
     start = f"init_from={result.model_dir}"
     config = tiny_config(assets, start, "model.motion_update=normed", "stages.0.steps=1",
-                         "stages.1.steps=1", "save_every=5")  # fmt: skip
+                         "stages.1.steps=1", "save_every=5", "token_diversity=1.0")  # fmt: skip
     trained = train(config, out_dir=tmp_path / "normed")
     saved = json.loads((trained.model_dir / "config.json").read_text())
     assert saved["motion_update"] == "normed"

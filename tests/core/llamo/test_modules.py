@@ -445,3 +445,30 @@ def test_normed_motion_update_keeps_the_frames_apart_when_the_update_blows_up() 
         kept = normed(motion, frame_mask, text, text_mask, ts).motion_tokens
     assert _within_clip_cosine(collapsed) > 0.99
     assert _within_clip_cosine(kept) < 0.8
+
+
+def test_token_similarity_is_a_hinge_on_the_clip_cosine_and_pushes_tokens_apart() -> None:
+    from core.llamo.fusion import token_similarity
+
+    same = torch.ones(1, 4, 8)
+    mask = torch.ones(1, 4, dtype=torch.bool)
+    assert float(token_similarity(same, mask)) == pytest.approx(0.5)  # cosine 1 - 0.5
+    assert float(token_similarity(torch.eye(4, 8)[None], mask)) == 0.0  # orthogonal
+    padded = torch.cat([torch.eye(2, 8), torch.ones(2, 8)])[None]  # two alike padding rows
+    assert float(token_similarity(padded, torch.tensor([[True, True, False, False]]))) == 0.0
+    # Minimising it alone moves a tiny model's collapsed tokens apart.
+    torch.manual_seed(0)
+    modules = LLaMoModules(tiny(num_viewpoints=6)).train()
+    x = inputs(t=20)
+    with torch.no_grad():
+        modules.projector[2].bias.mul_(0.0).add_(3.0)  # the collapse: one big shared vector
+    opt = torch.optim.Adam(modules.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(30):
+        result = modules(**x)
+        loss = token_similarity(result.tokens, result.token_mask)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    assert losses[0] > 0.4 and losses[-1] < 0.5 * losses[0]
