@@ -378,6 +378,7 @@ TOKEN_KEYS = (
     "norm_ratio",
     "cross_clip_cosine",
     "within_clip_cosine",
+    "fused_within_cosine",
 )
 
 
@@ -386,7 +387,7 @@ def token_diagnostics(model, items: Sequence[EvalItem], dataset, limit: int = 40
     mean motion tokens and between the tokens of one clip (over up to ``limit`` clips)."""
     import torch
 
-    means, norms, within, seen = [], [], [], set()
+    means, norms, within, fused, seen = [], [], [], [], set()
     for item in items:
         if item.index in seen or len(seen) >= limit:
             continue
@@ -397,8 +398,10 @@ def token_diagnostics(model, items: Sequence[EvalItem], dataset, limit: int = 40
         norms.append(float(tokens.norm(dim=-1).mean()))
         means.append(tokens.mean(dim=0))
         if len(tokens) > 1:  # do the K'' tokens of one clip differ from each other?
-            unit = torch.nn.functional.normalize(tokens, dim=-1)  # (K'', D)
-            within.append(float((unit @ unit.T)[~torch.eye(len(unit), dtype=torch.bool)].mean()))
+            within.append(_mean_cosine(tokens))
+            if fusion.fusion is not None:  # and before the projector?
+                raw = fusion.fusion.motion_tokens[0][fusion.token_mask[0]].float()  # (K'', 2H)
+                fused.append(_mean_cosine(raw))
     if len(means) < 2:
         return {}
     m = torch.nn.functional.normalize(torch.stack(means), dim=-1)  # (N, D)
@@ -407,7 +410,16 @@ def token_diagnostics(model, items: Sequence[EvalItem], dataset, limit: int = 40
     return {"token_norm": float(np.mean(norms)), "embedding_norm": model.embedding_norm(),
             "norm_ratio": float(np.mean(norms)) / model.embedding_norm(),
             "cross_clip_cosine": float(off.mean()), "clips": len(means),
-            "within_clip_cosine": float(np.mean(within)) if within else float("nan")}  # fmt: skip
+            "within_clip_cosine": float(np.mean(within)) if within else float("nan"),
+            "fused_within_cosine": float(np.mean(fused)) if fused else float("nan")}  # fmt: skip
+
+
+def _mean_cosine(tokens) -> float:
+    """Mean cosine between different rows of ``tokens`` (N, D), N >= 2."""
+    import torch
+
+    unit = torch.nn.functional.normalize(tokens, dim=-1)  # (N, D)
+    return float((unit @ unit.T)[~torch.eye(len(unit), dtype=torch.bool)].mean())
 
 
 def evaluate_checkpoint(name: str, checkpoint: str | Path, items: Sequence[EvalItem], dataset,
@@ -510,9 +522,10 @@ def format_report(scores: Sequence[ModelScores], items: Sequence[EvalItem], *, c
             "Mean motion-token norm / mean word-embedding norm of the LLM, and the mean cosine "
             "between different clips' mean motion tokens (near 1: the tokens do not depend "
             "on the clip) and between the tokens of one clip (near 1: the viewpoints' tokens "
-            "are alike). Text-only models have none.", ""]  # fmt: skip
+            "are alike), also before the projector (the Cross Talker's output). Text-only "
+            "models have none.", ""]  # fmt: skip
     out += _table(["model", "token norm", "embedding norm", "ratio", "cross-clip cosine",
-                   "within-clip cosine", "clips"],
+                   "within-clip cosine", "before the projector", "clips"],
                   [(s.name, *(_num(s.tokens.get(k, float("nan"))) for k in TOKEN_KEYS),
                     s.tokens.get("clips", 0)) for s in scores])  # fmt: skip
     out += ["## Accuracy per question type", "",
