@@ -9,31 +9,27 @@ cd "$(dirname "$0")/.."
 PY=${PY:-python}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 DATA=${DATA:-artifacts/synth2}
+# finetune CONFIG DIR: train, or continue from DIR's last checkpoint; nothing once DIR/model exists.
+finetune() {
+  if [ -d "$2/checkpoints" ] && [ -n "$(ls "$2/checkpoints")" ]; then
+    $PY -m train.finetune --config "$1" --resume
+  elif [ ! -f "$2/model/config.json" ]; then
+    $PY -m train.finetune --config "$1"
+  fi
+}
 [ -f "$DATA/train.jsonl" ] || $PY -m train.make_dataset --out "$DATA" --n-train 5000 --n-heldout 400 --n-heldout-phrasing 100 --seed 0
 [ -f runs/pretrain/motion_encoder.safetensors ] || $PY -m train.pretrain --data "$DATA" --config train/configs/cpu.yaml --out runs/pretrain --minutes ${PRETRAIN_MIN:-12} --max-clips 800
 [ -f runs/grounding/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA" --config train/configs/cpu.yaml --encoder runs/pretrain/motion_encoder.safetensors --out runs/grounding --minutes ${GROUNDING_MIN:-8} --max-train 4000
-if [ -d runs/full/checkpoints ] && [ -n "$(ls runs/full/checkpoints)" ]; then
-  $PY -m train.finetune --config train/configs/cpu.yaml --resume
-else
-  $PY -m train.finetune --config train/configs/cpu.yaml
-fi
+finetune train/configs/cpu.yaml runs/full
 # Second session: 420 more LoRA steps from runs/full/model (the shipped default model).
-if [ -d runs/full-long/checkpoints ] && [ -n "$(ls runs/full-long/checkpoints)" ]; then
-  $PY -m train.finetune --config train/configs/cpu_long.yaml --resume
-elif [ ! -f runs/full-long/model/config.json ]; then
-  $PY -m train.finetune --config train/configs/cpu_long.yaml
-fi
+finetune train/configs/cpu_long.yaml runs/full-long
 # Third session: a contextual scorer over the same frozen encoder, swapped into the
 # shipped model, 450 more LoRA steps; then the pose scorer (joint angles in the key), trained
 # on the current data engine (extreme-angle moments span the frames that answer them).
 ENC=runs/full-long/model/motion_modules.safetensors
 [ -f runs/ground-contextual/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=contextual --encoder $ENC --out runs/ground-contextual --minutes 8
 [ -f runs/swapped/config.json ] || $PY -m train.grounding --swap-scorer runs/full-long/model runs/ground-contextual runs/swapped
-if [ -d runs/full-s3/checkpoints ] && [ -n "$(ls runs/full-s3/checkpoints)" ]; then
-  $PY -m train.finetune --config train/configs/cpu_s3.yaml --resume
-elif [ ! -f runs/full-s3/model/config.json ]; then
-  $PY -m train.finetune --config train/configs/cpu_s3.yaml
-fi
+finetune train/configs/cpu_s3.yaml runs/full-s3
 DATA3=${DATA3:-artifacts/synth3}
 [ -f "$DATA3/train.jsonl" ] || $PY -m train.make_dataset --out "$DATA3" --n-train 5000 --n-heldout 400 --n-heldout-phrasing 100 --seed 0
 [ -f runs/ground-pose/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose --encoder $ENC --out runs/ground-pose --minutes 10
@@ -45,8 +41,12 @@ DATA4=${DATA4:-artifacts/synth4}
 [ -f runs/ground-slow/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose --encoder $ENC --out runs/ground-slow --minutes 25 --max-train 20000 --slow 3.0
 [ -f runs/final-slow/config.json ] || $PY -m train.grounding --swap-scorer runs/final runs/ground-slow runs/final-slow
 [ -f "$DATA4/train.jsonl" ] || $PY -m train.make_dataset --out "$DATA4" --n-train 1600 --n-heldout 300 --seed 4 --slow-frac 0.5 --slow-max 3.0
-if [ -d runs/full-s4/checkpoints ] && [ -n "$(ls runs/full-s4/checkpoints)" ]; then
-  $PY -m train.finetune --config train/configs/cpu_s4.yaml --resume
-elif [ ! -f runs/full-s4/model/config.json ]; then
-  $PY -m train.finetune --config train/configs/cpu_s4.yaml
-fi
+finetune train/configs/cpu_s4.yaml runs/full-s4
+# Fifth session: the motion <- text update layer-normed (cpu_s5), then a data engine run whose
+# golf event facts have two decimals like the answers (cpu_s6), with the token diversity term
+# (cpu_s7).
+finetune train/configs/cpu_s5.yaml runs/full-s5
+DATA5=${DATA5:-artifacts/synth5}
+[ -f "$DATA5/train.jsonl" ] || $PY -m train.make_dataset --out "$DATA5" --n-train 1600 --n-heldout 300 --seed 5 --slow-frac 0.5 --slow-max 3.0
+finetune train/configs/cpu_s6.yaml runs/full-s6
+finetune train/configs/cpu_s7.yaml runs/full-s7
