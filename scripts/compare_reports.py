@@ -3,7 +3,8 @@
     python scripts/compare_reports.py A.json:MODEL B.json:MODEL
 
 prints each model's correct count, the turns only one of them got right and the exact
-McNemar p (``train.evaluate.mcnemar``).
+McNemar p (``train.evaluate.mcnemar``); for reports made with facts, the same for event-time
+answers that give another event's time than the asked one (``train.evaluate.facts_use``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"n={len(a)}  {a_name}: {sum(x['correct'] for x in a)} right  "
           f"{b_name}: {sum(x['correct'] for x in b)} right  only {a_name}: {only_a}  "
           f"only {b_name}: {only_b}  exact McNemar p={p:.3f}")  # fmt: skip
+    uses = [(x.get("facts_use"), y.get("facts_use")) for x, y in zip(a, b, strict=True)]
+    uses = [(x, y) for x, y in uses if x is not None and y is not None]
+    if uses:
+        wrong_a, wrong_b = [x == "another" for x, _ in uses], [y == "another" for _, y in uses]
+        only_a, only_b, p = mcnemar(wrong_a, wrong_b)
+        print(f"event times with facts (n={len(uses)}), another event's time: {a_name} "
+              f"{sum(wrong_a)}, {b_name} {sum(wrong_b)}  only {a_name}: {only_a}  "
+              f"only {b_name}: {only_b}  exact McNemar p={p:.3f}")  # fmt: skip
     return 0
 
 
