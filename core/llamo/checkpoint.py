@@ -106,6 +106,8 @@ def _load_modules(modules: nn.Module, path: Path, saved: LLaMoConfig, device: st
     from core.llamo.fusion import LLaMoModules
 
     missing, unexpected = load_model(modules, str(path), strict=False, device=device)
+    if not missing and not unexpected:
+        return
     added = set(modules.state_dict()) - set(LLaMoModules(saved).state_dict())
     lost = sorted(set(missing) - added)
     if lost or unexpected:
