@@ -20,7 +20,9 @@ Variants: ``--ablation NAME=DIR`` adds a model; ``NAME=DIR@facts`` evaluates it 
 analytics facts in the prompt (as the app sends them), e.g. ``facts-only=runs/text-only/model@facts``
 and ``full+facts=runs/full/model@facts``; ``@blank`` (or ``@blank+facts``) replaces every
 motion by one fixed pose at test time (the motion ablated from a model trained with it,
-cheaper than training a text-only model). Accuracies carry 95% Wilson intervals.
+cheaper than training a text-only model); ``@flat`` gives every viewpoint of a clip the clip's
+mean motion token, times and order kept (does the LLM read what the tokens carry?).
+Accuracies carry 95% Wilson intervals.
 """
 
 from __future__ import annotations
@@ -424,8 +426,10 @@ def _mean_cosine(tokens) -> float:
 
 def evaluate_checkpoint(name: str, checkpoint: str | Path, items: Sequence[EvalItem], dataset,
                         *, max_new_tokens: int = 48, device: str | None = None,
-                        facts: bool = False, blank_motion: bool = False) -> ModelScores:  # fmt: skip
-    """Load one saved model, answer every item, aggregate (with token diagnostics)."""
+                        facts: bool = False, blank_motion: bool = False,
+                        flat_tokens: bool = False) -> ModelScores:  # fmt: skip
+    """Load one saved model, answer every item, aggregate (with token diagnostics);
+    ``flat_tokens``: see :func:`flatten_tokens`."""
     import torch
 
     from core.llamo.model import LLaMo
@@ -434,6 +438,8 @@ def evaluate_checkpoint(name: str, checkpoint: str | Path, items: Sequence[EvalI
     start = time.perf_counter()
     model = LLaMo.from_pretrained(checkpoint, device=device)
     model.eval()
+    if flat_tokens:
+        flatten_tokens(model)
     blank = load_blank_motion(Path(checkpoint))
     if blank is None and blank_motion:
         blank = make_blank_motion(dataset)
@@ -446,6 +452,23 @@ def evaluate_checkpoint(name: str, checkpoint: str | Path, items: Sequence[EvalI
     scores.tokens = tokens
     print(f"{name}: token diagnostics {json.dumps(tokens)}", file=sys.stderr)
     return scores
+
+
+def flatten_tokens(model) -> None:
+    """From now on ``model`` splices its clip's mean motion token at every viewpoint, each
+    after its own time: what differs between a clip's tokens no longer reaches the LLM."""
+    fuse = model.fuse
+
+    def flat(batch):
+        fusion = fuse(batch)
+        mask = fusion.token_mask[..., None].to(fusion.tokens.dtype)  # (B, K', 1)
+        mean = (fusion.tokens * mask).sum(dim=1, keepdim=True) / mask.sum(
+            dim=1, keepdim=True
+        ).clamp_min(1.0)  # (B, 1, D)
+        fusion.tokens = mean.expand_as(fusion.tokens) * mask  # (B, K', D)
+        return fusion
+
+    model.fuse = flat
 
 
 # -- the report -------------------------------------------------------------------------------------
@@ -601,19 +624,20 @@ def scores_json(scores: Sequence[ModelScores]) -> dict:
 
 
 # -- CLI ------------------------------------------------------------------------------------------------
-VARIANT_FLAGS = ("facts", "blank")
+VARIANT_FLAGS = ("facts", "blank", "flat")
 
 
-def _ablation(text: str) -> tuple[str, str, bool, bool]:
-    """NAME=DIR[@facts|@blank|@blank+facts] -> (name, dir, facts in the prompt, blank motion)."""
+def _ablation(text: str) -> tuple[str, str, bool, bool, bool]:
+    """NAME=DIR[@FLAG[+FLAG]] (FLAG in VARIANT_FLAGS) -> (name, dir, facts in the prompt, blank
+    motion, flat tokens)."""
     name, sep, rest = text.partition("=")
     path, _, flags = rest.partition("@")
     wanted = [f for f in flags.split("+") if f]
     if not sep or not name or not path or any(f not in VARIANT_FLAGS for f in wanted):
         raise argparse.ArgumentTypeError(
-            f"expected NAME=DIR, NAME=DIR@facts, NAME=DIR@blank or NAME=DIR@blank+facts, got {text!r}"
+            f"expected NAME=DIR, NAME=DIR@facts or NAME=DIR@FLAG+FLAG with FLAG in {list(VARIANT_FLAGS)}, got {text!r}"
         )
-    return name, path, "facts" in wanted, "blank" in wanted
+    return name, path, "facts" in wanted, "blank" in wanted, "flat" in wanted
 
 
 def run(checkpoint: str, data: str, out: str, ablations: Sequence[tuple] = (), *,
@@ -626,19 +650,20 @@ def run(checkpoint: str, data: str, out: str, ablations: Sequence[tuple] = (), *
     path = heldout_path(data)
     dataset = MotionDataset.from_jsonl(path)
     items = eval_items(dataset.samples, limit, per_type)
-    models = [(*a, False, False)[:4] for a in ablations]
+    models = [(*a, False, False, False)[:5] for a in ablations]
     models.append(_ablation(f"{name}={checkpoint}"))  # DIR@facts works for the main model too
     names = [m[0] for m in models]
     if len(set(names)) != len(names):
         raise ValueError(f"--ablation: model names must be unique, got {names}")
-    for n, ckpt, _, _ in models:
+    for n, ckpt, *_ in models:
         if not (Path(ckpt) / "config.json").is_file():
             raise ValueError(f"{n}: {ckpt} is not a saved LLaMo model (no config.json)")
     scores = [evaluate_checkpoint(n, c, items, dataset, max_new_tokens=max_new_tokens,
-                                  device=device, facts=f, blank_motion=b)
-              for n, c, f, b in models]  # fmt: skip
+                                  device=device, facts=f, blank_motion=b, flat_tokens=t)
+              for n, c, f, b, t in models]  # fmt: skip
     recipes = {n: model_kind(Path(c)) + ("; motion replaced by a fixed pose at test time" if b else "")
-               + ("; analytics facts in the prompt" if f else "") for n, c, f, b in models}  # fmt: skip
+               + ("; each clip's mean motion token at every viewpoint" if t else "")
+               + ("; analytics facts in the prompt" if f else "") for n, c, f, b, t in models}  # fmt: skip
     report = format_report(scores, items, command=command, data=str(path), recipes=recipes)
     out_path = Path(out)
     out_path.parent.mkdir(parents=True, exist_ok=True)

@@ -315,3 +315,27 @@ def test_facts_use_tells_the_asked_event_from_another_on_a_golf_swing() -> None:
     assert evaluate.facts_use(f"At {impact:.2f} s.", top, stated) == "another"
     assert evaluate.facts_use(f"{top + 0.33:.2f} s.", top, stated) == "own"
     assert evaluate.facts_use("At the top.", top, stated) == "none"
+
+
+def test_flatten_tokens_keeps_the_viewpoints_and_times_but_not_what_differs() -> None:
+    import torch
+
+    from core.motion_io import load_motion
+    from tests.app.tiny import tiny_model
+
+    model = tiny_model().eval()
+    motion = load_motion(
+        Path(__file__).resolve().parents[2] / "examples/inputs/squat_synthetic.npz"
+    )
+    batch = model._inference_batch(motion, "How many reps?", None, (), None)
+    with torch.no_grad():
+        before = model.fuse(batch)
+        evaluate.flatten_tokens(model)
+        after = model.fuse(batch)
+    keep = before.token_mask[0]
+    assert torch.equal(after.frame_indices, before.frame_indices)
+    assert torch.equal(after.timestamps, before.timestamps)
+    assert not torch.allclose(before.tokens[0][keep][0], before.tokens[0][keep][1])
+    flat = after.tokens[0][keep]  # (K'', D): one vector, the clip's mean
+    assert torch.allclose(flat, before.tokens[0][keep].mean(dim=0).expand_as(flat), atol=1e-6)
+    assert evaluate._ablation("x=DIR@flat+facts") == ("x", "DIR", True, False, True)
