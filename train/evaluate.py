@@ -336,15 +336,12 @@ _FACTS: dict[tuple[int, int], tuple[str | None, list[float]]] = {}
 def item_facts(dataset, index: int) -> tuple[str | None, list[float]]:
     """The analytics facts the app would send for this sample's motion, and the event times
     they state (cached)."""
-    from core.analytics import analyze_motion
-    from core.errors import InputError
-    from train.make_dataset import report_context
+    from train.make_dataset import prompt_report, report_context
 
     key = (id(dataset), index)
     if key not in _FACTS:
-        try:
-            report = analyze_motion(dataset[index]["motion"])
-        except InputError:
+        report = prompt_report(dataset[index]["motion"])
+        if report is None:
             _FACTS[key] = (None, [])
         else:
             context = report_context(report)
@@ -406,12 +403,9 @@ def token_diagnostics(model, items: Sequence[EvalItem], dataset, limit: int = 40
                 fused.append(_mean_cosine(raw))
     if len(means) < 2:
         return {}
-    m = torch.nn.functional.normalize(torch.stack(means), dim=-1)  # (N, D)
-    cos = m @ m.T
-    off = cos[~torch.eye(len(means), dtype=torch.bool)]
     return {"token_norm": float(np.mean(norms)), "embedding_norm": model.embedding_norm(),
             "norm_ratio": float(np.mean(norms)) / model.embedding_norm(),
-            "cross_clip_cosine": float(off.mean()), "clips": len(means),
+            "cross_clip_cosine": _mean_cosine(torch.stack(means)), "clips": len(means),
             "within_clip_cosine": float(np.mean(within)) if within else float("nan"),
             "fused_within_cosine": float(np.mean(fused)) if fused else float("nan")}  # fmt: skip
 
@@ -420,8 +414,10 @@ def _mean_cosine(tokens) -> float:
     """Mean cosine between different rows of ``tokens`` (N, D), N >= 2."""
     import torch
 
-    unit = torch.nn.functional.normalize(tokens, dim=-1)  # (N, D)
-    return float((unit @ unit.T)[~torch.eye(len(unit), dtype=torch.bool)].mean())
+    from core.llamo.fusion import mean_token_cosine
+
+    mask = torch.ones(1, len(tokens), dtype=torch.bool)
+    return float(mean_token_cosine(tokens[None], mask)[0])
 
 
 def evaluate_checkpoint(name: str, checkpoint: str | Path, items: Sequence[EvalItem], dataset,

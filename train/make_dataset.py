@@ -69,11 +69,16 @@ SPLITS: dict[str, SplitSpec] = {
 
 def prompt_facts(motion: Motion) -> str | None:
     """The analytics facts block the app would put in the prompt for this motion."""
+    report = prompt_report(motion)
+    return None if report is None else report_context(report)
+
+
+def prompt_report(motion: Motion) -> MotionReport | None:
+    """The analytics report the facts are made from, None when the motion cannot be analysed."""
     try:
-        report = analyze_motion(motion)
+        return analyze_motion(motion)
     except InputError:
         return None
-    return report_context(report)
 
 
 def report_context(report: MotionReport) -> str:

@@ -88,14 +88,19 @@ class LLaMoModules(nn.Module):
         )
 
 
-def token_similarity(tokens: Tensor, mask: Tensor, target: float = 0.5) -> Tensor:
-    """Mean over samples of max(0, mean cosine between a sample's different valid tokens -
-    ``target``): zero once a clip's viewpoint tokens differ enough. Without it training made
-    all 16 tokens of a clip one vector (cosine 1.00, MODEL_CARD), so the LLM got no motion
-    from them. tokens (B, K', D), mask (B, K') bool -> scalar."""
+def mean_token_cosine(tokens: Tensor, mask: Tensor) -> Tensor:
+    """Mean cosine between a sample's different valid tokens (0 with fewer than two).
+    tokens (B, K', D), mask (B, K') bool -> (B,)."""
     unit = nn.functional.normalize(tokens.float(), dim=-1) * mask[..., None]  # (B, K', D)
     cos = unit @ unit.transpose(1, 2)  # (B, K', K'), zero rows/columns for padding
     n = mask.sum(dim=1).float()  # (B,)
     pairs = (n * (n - 1)).clamp_min(1.0)
     off = cos.sum(dim=(1, 2)) - (unit * unit).sum(dim=(1, 2))  # (B,) sum over i != j
-    return torch.relu(off / pairs - target).mean()
+    return off / pairs
+
+
+def token_similarity(tokens: Tensor, mask: Tensor, target: float = 0.5) -> Tensor:
+    """Mean over samples of max(0, :func:`mean_token_cosine` - ``target``): zero once a clip's
+    viewpoint tokens differ enough. Without it training made all 16 tokens of a clip one
+    vector (cosine 1.00, MODEL_CARD), so the LLM got no motion from them. -> scalar."""
+    return torch.relu(mean_token_cosine(tokens, mask) - target).mean()
