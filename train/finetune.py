@@ -126,6 +126,9 @@ class TrainConfig:
     freeze_modules: list[str] = field(default_factory=list)
     # Weight of core.llamo.fusion.token_similarity in the loss (0: the answer loss alone).
     token_diversity: float = 0.0
+    # Weight of core.llamo.fusion.token_word_loss: the tokens read as their frame's words
+    # (train.token_words; synthetic data only).
+    token_words: float = 0.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.train_data, str) or not self.train_data:
@@ -143,9 +146,8 @@ class TrainConfig:
         if self.torch_threads is not None:
             require_int("torch_threads", self.torch_threads, 1)
         require_number("max_grad_norm", self.max_grad_norm)
-        self.token_diversity = require_number(
-            "token_diversity", self.token_diversity, low_open=False
-        )
+        for name in ("token_diversity", "token_words"):
+            setattr(self, name, require_number(name, getattr(self, name), low_open=False))
         for name in ("weight_decay", "min_lr_ratio"):
             value = getattr(self, name)
             if (
@@ -721,6 +723,10 @@ class Trainer:
             self.eval_examples = BlankMotion(self.eval_examples, self.blank)
         model = build_model(cfg, acc.device, checkpoint)
         prepare_motion_modules(model, cfg, fresh=checkpoint is None)
+        if cfg.token_words > 0:
+            from train.token_words import WithWordTargets
+
+            examples = WithWordTargets(examples, model.tokenizer, model.config.fps)
         try:
             ckpt_state = self._restore(checkpoint) if checkpoint else None
         except ValueError as err:  # a checkpoint that does not fit this config or launch
@@ -820,7 +826,8 @@ class Trainer:
             batch = to_device(next(batches), acc.device)
             sync = micro == accum - 1
             with nullcontext() if sync else acc.no_sync(wrapped):
-                loss = wrapped(batch, token_diversity=self.config.token_diversity)
+                loss = wrapped(batch, token_diversity=self.config.token_diversity,
+                               token_words=self.config.token_words)  # fmt: skip
                 acc.backward(loss / accum)
             total += loss.detach().float() / accum
         return acc.reduce(total, reduction="mean")

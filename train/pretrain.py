@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -89,27 +90,36 @@ def _view(labels: SynthLabels, motion: Motion) -> int:
     return int(((az + 45.0) % 360.0) // 90.0)  # 0 front, 1 left, 2 back, 3 right
 
 
-def _phases(prepared: MotionInput, labels: SynthLabels, motion: Motion) -> np.ndarray:
-    t = prepared.feats.shape[0]
-    phase = np.zeros(t, dtype=np.int64)
+def frame_phases(
+    labels: SynthLabels, motion: Motion, to_frame: Callable[[int], int], length: int
+) -> tuple[np.ndarray, list[int]]:
+    """(phase (length,) PHASES index, rep bottoms) on the frames ``to_frame`` maps the
+    motion's frames to (the model's frames for the heads, the motion's own for
+    ``train.token_words``)."""
+    phase = np.zeros(length, dtype=np.int64)
+    bottoms: list[int] = []
     ev = labels.events
     spans = GOLF_SPANS if labels.activity == "golf_swing" else BASEBALL_SPANS
     if labels.activity in ("golf_swing", "baseball_swing"):
         for name, a, b in spans:
             if a in ev and b in ev:
-                lo, hi = _model_frame(prepared, ev[a]), _model_frame(prepared, ev[b])
-                phase[lo:hi] = PHASES.index(name)
+                phase[to_frame(ev[a]) : to_frame(ev[b])] = PHASES.index(name)
     elif labels.reps:
         try:
             reps = count_reps(motion, labels.activity).reps
         except (InputError, KeyError, ValueError):
             reps = []
         for r in reps:
-            lo, mid = _model_frame(prepared, r.start), _model_frame(prepared, r.peak_frame)
-            hi = _model_frame(prepared, r.end)
+            lo, mid, hi = to_frame(r.start), to_frame(r.peak_frame), to_frame(r.end)
             phase[lo:mid] = PHASES.index("rep_down")
             phase[mid : hi + 1] = PHASES.index("rep_up")
-    return phase
+            bottoms.append(mid)
+    return phase, bottoms
+
+
+def _phases(prepared: MotionInput, labels: SynthLabels, motion: Motion) -> np.ndarray:
+    length = prepared.feats.shape[0]
+    return frame_phases(labels, motion, lambda f: _model_frame(prepared, f), length)[0]
 
 
 def clip_targets(motion: Motion, labels: SynthLabels, config: LLaMoConfig) -> ClipTargets:

@@ -104,3 +104,31 @@ def token_similarity(tokens: Tensor, mask: Tensor, target: float = 0.5) -> Tenso
     viewpoint tokens differ enough. Without it training made all 16 tokens of a clip one
     vector (cosine 1.00, MODEL_CARD), so the LLM got no motion from them. -> scalar."""
     return torch.relu(mean_token_cosine(tokens, mask) - target).mean()
+
+
+def token_word_loss(
+    tokens: Tensor,
+    mask: Tensor,
+    frame_indices: Tensor,
+    word_targets: Tensor,
+    word_embeddings: Tensor,
+    ignore_index: int = -100,
+) -> Tensor:
+    """Cross-entropy of reading each viewpoint token as the words its frame should read as,
+    with the LLM's word embeddings as the classifier (tied output head). The model's tokens
+    carried the activity (a linear probe finds it) but the LLM did not read them; tokens near
+    the word embeddings of "golf" or "top" are what a language model already reads.
+
+    tokens (B, K', D) as spliced, mask (B, K') bool, frame_indices (B, K') model frames,
+    word_targets (B, T, S) LLM token ids per model frame (``ignore_index``: none),
+    word_embeddings (V, D) -> scalar (0 when no token has a target)."""
+    b, k, s = *frame_indices.shape, word_targets.shape[-1]
+    index = frame_indices[..., None].expand(b, k, s)  # (B, K', S)
+    targets = word_targets.gather(1, index).masked_fill(~mask[..., None], ignore_index)
+    if not (targets != ignore_index).any():
+        return tokens.sum() * 0.0
+    logits = tokens.float() @ word_embeddings.float().T  # (B, K', V)
+    logits = logits[:, :, None].expand(b, k, s, -1)  # (B, K', S, V)
+    return nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=ignore_index
+    )

@@ -149,6 +149,9 @@ class LLaMoBatch:
     text_mask: Tensor  # (B, Lq) bool
     video: Tensor | None = None  # (B, T, 3, S, S) float in [0, 1]
     motions: list[MotionInput] = field(default_factory=list)
+    # (B, T, S) LLM token ids each model frame's token should read as (training only; see
+    # core.llamo.fusion.token_word_loss), IGNORE_INDEX where there is none
+    word_targets: Tensor | None = None
 
     def to(self, device: torch.device) -> LLaMoBatch:
         moved = {
@@ -204,7 +207,9 @@ def make_batch(
     labels: Sequence[list[int]],
     questions: Sequence[list[int]],
     pad_id: int,
+    word_targets: Sequence[np.ndarray | None] | None = None,
 ) -> LLaMoBatch:
+    """``word_targets``: per motion, (T0, S) token ids per ORIGINAL frame, or None."""
     input_ids, attention = _pad(ids, pad_id)
     label_ids, _ = _pad(labels, IGNORE_INDEX)
     text_ids, text_mask = _pad(questions, pad_id)
@@ -215,5 +220,29 @@ def make_batch(
         text_ids=text_ids,
         text_mask=text_mask,
         motions=list(motions),
+        word_targets=_stack_word_targets(motions, word_targets),
         **_stack_motions(motions),
     )
+
+
+def _stack_word_targets(
+    motions: Sequence[MotionInput], targets: Sequence[np.ndarray | None] | None
+) -> Tensor | None:
+    """Per-original-frame word targets mapped to model frames -> (B, T, S), or None."""
+    if targets is None or all(t is None for t in targets):
+        return None
+    slots = {t.shape[-1] for t in targets if t is not None}
+    if len(slots) > 1:
+        raise ValueError(f"word_targets: different numbers of slots {sorted(slots)} in one batch")
+    t_max = max(m.feats.shape[0] for m in motions)
+    out = torch.full((len(motions), t_max, slots.pop()), IGNORE_INDEX, dtype=torch.long)
+    for i, (m, t) in enumerate(zip(motions, targets, strict=True)):
+        if t is None:
+            continue
+        if t.shape[0] != m.source.num_frames:
+            raise ValueError(
+                f"word_targets: example {i} has {t.shape[0]} frames of targets for a motion "
+                f"of {m.source.num_frames}"
+            )
+        out[i, : len(m.source_frames)] = torch.from_numpy(t[m.source_frames].astype(np.int64))
+    return out

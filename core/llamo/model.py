@@ -23,7 +23,7 @@ from core.answer import Answer
 from core.errors import InputError
 from core.llamo.checkpoint import load_llamo, save_llamo
 from core.llamo.config import STAGES, LLaMoConfig
-from core.llamo.fusion import FusionResult, LLaMoModules, token_similarity
+from core.llamo.fusion import FusionResult, LLaMoModules, token_similarity, token_word_loss
 from core.llamo.generate import decode, generate_ids, stream_text
 from core.llamo.inputs import (
     IGNORE_INDEX,
@@ -128,7 +128,7 @@ class LLaMo(nn.Module):
         -> padded batch (CPU). The last question guides the Cross Talker, as in ``answer``."""
         if not examples:
             raise ValueError("examples: need at least one example")
-        motions, ids, labels, questions = [], [], [], []
+        motions, ids, labels, questions, words = [], [], [], [], []
         for i, ex in enumerate(examples):
             if "motion" not in ex or "conversations" not in ex:
                 raise ValueError(f"examples[{i}]: needs 'motion' and 'conversations'")
@@ -143,21 +143,31 @@ class LLaMo(nn.Module):
             labels.append(lab)
             human = [t["value"] for t in ex["conversations"] if t.get("from") == "human"]
             questions.append(question_ids(self.tokenizer, human[-1:]))
-        return make_batch(motions, ids, labels, questions, self._pad_id())
+            words.append(ex.get("word_targets"))
+        return make_batch(motions, ids, labels, questions, self._pad_id(), words)
 
     def _pad_id(self) -> int:
         pad = self.tokenizer.pad_token_id
         return int(pad if pad is not None else self.tokenizer.eos_token_id)
 
     # -- forward (Eq. 9-11) -----------------------------------------------------------------
-    def forward(self, batch: LLaMoBatch, token_diversity: float = 0.0) -> Tensor:
+    def forward(
+        self, batch: LLaMoBatch, token_diversity: float = 0.0, token_words: float = 0.0
+    ) -> Tensor:
         """Mean next-token cross-entropy over the answer tokens (Eq. 11), plus
-        ``token_diversity`` times :func:`token_similarity` of the motion tokens when > 0."""
+        ``token_diversity`` times :func:`token_similarity` of the motion tokens and
+        ``token_words`` times :func:`token_word_loss` (batches with ``word_targets``)."""
         batch = batch.to(self._device)
         fusion = self.fuse(batch)
         loss = self._answer_loss(batch, fusion)
         if token_diversity > 0:
             loss = loss + token_diversity * token_similarity(fusion.tokens, fusion.token_mask)
+        if token_words > 0 and batch.word_targets is not None:
+            words = token_word_loss(
+                fusion.tokens, fusion.token_mask, fusion.frame_indices, batch.word_targets,
+                self.llm.get_input_embeddings().weight,
+            )  # fmt: skip
+            loss = loss + token_words * words
         return loss
 
     def _answer_loss(self, batch: LLaMoBatch, fusion: FusionResult) -> Tensor:
