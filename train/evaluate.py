@@ -378,6 +378,8 @@ TOKEN_KEYS = (
     "cross_clip_cosine",
     "within_clip_cosine",
     "fused_within_cosine",
+    "activity_word_top5",
+    "moment_word_top5",
 )
 
 
@@ -387,6 +389,7 @@ def token_diagnostics(model, items: Sequence[EvalItem], dataset, limit: int = 40
     import torch
 
     means, norms, within, fused, seen = [], [], [], [], set()
+    reads: list[np.ndarray] = []  # (K'', 2) bool per clip with synthetic labels
     for item in items:
         if item.index in seen or len(seen) >= limit:
             continue
@@ -401,13 +404,47 @@ def token_diagnostics(model, items: Sequence[EvalItem], dataset, limit: int = 40
             if fusion.fusion is not None:  # and before the projector?
                 raw = fusion.fusion.motion_tokens[0][fusion.token_mask[0]].float()  # (K'', 2H)
                 fused.append(_mean_cosine(raw))
+        labels = (dataset[item.index].get("meta") or {}).get("labels")
+        if labels is not None:
+            reads.append(_reads_as_words(model, batch, fusion, labels))
     if len(means) < 2:
         return {}
+    words = _word_shares(reads)
     return {"token_norm": float(np.mean(norms)), "embedding_norm": model.embedding_norm(),
             "norm_ratio": float(np.mean(norms)) / model.embedding_norm(),
             "cross_clip_cosine": _mean_cosine(torch.stack(means)), "clips": len(means),
             "within_clip_cosine": float(np.mean(within)) if within else float("nan"),
-            "fused_within_cosine": float(np.mean(fused)) if fused else float("nan")}  # fmt: skip
+            "fused_within_cosine": float(np.mean(fused)) if fused else float("nan"),
+            **words}  # fmt: skip
+
+
+def _reads_as_words(model, batch, fusion, labels: dict) -> np.ndarray:
+    """(K'', 2) whether each viewpoint token has its frame's activity / moment word
+    (``train.token_words``; -1 where it has none) among its 5 nearest words of the LLM."""
+    from train.synth import SynthLabels
+    from train.token_words import word_targets
+
+    prepared = batch.motions[0]
+    targets = word_targets(prepared.source, SynthLabels.from_dict(labels), prepared.fps,
+                           model.tokenizer)  # fmt: skip
+    valid = fusion.token_mask[0]
+    frames = prepared.source_frames[fusion.frame_indices[0][valid].cpu().numpy()]
+    tokens = fusion.tokens[0][valid].float()  # (K'', D)
+    top = (tokens @ model.llm.get_input_embeddings().weight.float().T).topk(5, dim=-1).indices
+    top = top.cpu().numpy()  # (K'', 5)
+    want = targets[frames]  # (K'', 2)
+    hit = (top[:, None, :] == want[:, :, None]).any(axis=-1).astype(np.int64)  # (K'', 2)
+    return np.where(want >= 0, hit, -1)
+
+
+def _word_shares(reads: list[np.ndarray]) -> dict:
+    """Share of viewpoint tokens reading as their activity / moment word (NaN: none)."""
+    out = {}
+    rows = np.concatenate(reads) if reads else np.zeros((0, 2), np.int64)
+    for key, col in (("activity_word_top5", 0), ("moment_word_top5", 1)):
+        known = rows[:, col][rows[:, col] >= 0]
+        out[key] = float(known.mean()) if len(known) else float("nan")
+    return out
 
 
 def _mean_cosine(tokens) -> float:
@@ -541,10 +578,13 @@ def format_report(scores: Sequence[ModelScores], items: Sequence[EvalItem], *, c
             "Mean motion-token norm / mean word-embedding norm of the LLM, and the mean cosine "
             "between different clips' mean motion tokens (near 1: the tokens do not depend "
             "on the clip) and between the tokens of one clip (near 1: the viewpoints' tokens "
-            "are alike), also before the projector (the Cross Talker's output). Text-only "
-            "models have none.", ""]  # fmt: skip
+            "are alike), also before the projector (the Cross Talker's output). Activity / "
+            "moment word: share of viewpoint tokens with their frame's word (train.token_words, "
+            "synthetic labels) among their 5 nearest LLM words. Text-only models have none.",
+            ""]  # fmt: skip
     out += _table(["model", "token norm", "embedding norm", "ratio", "cross-clip cosine",
-                   "within-clip cosine", "before the projector", "clips"],
+                   "within-clip cosine", "before the projector", "activity word",
+                   "moment word", "clips"],
                   [(s.name, *(_num(s.tokens.get(k, float("nan"))) for k in TOKEN_KEYS),
                     s.tokens.get("clips", 0)) for s in scores])  # fmt: skip
     out += ["## Accuracy per question type", "",

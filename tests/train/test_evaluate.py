@@ -225,6 +225,8 @@ def test_cli_writes_a_report_with_every_table(tiny_setup: dict) -> None:
         -1.0 <= tokens["within_clip_cosine"] <= 1.0 and -1.0 <= tokens["cross_clip_cosine"] <= 1.0
     )
     assert -1.0 <= tokens["fused_within_cosine"] <= 1.0
+    # make_dataset data has labels: the share of tokens reading as their words is measured
+    assert 0.0 <= tokens["activity_word_top5"] <= 1.0 and 0.0 <= tokens["moment_word_top5"] <= 1.0
     assert "within-clip cosine" in report and data["text-only"]["tokens"] == {}
     for name, scores in data.items():
         preds = scores["predictions"]

@@ -92,7 +92,7 @@ def make_examples(folder: Path, n: int, seed: int = 0) -> list[dict]:
                 {"from": "human", "value": "When was the first rep?"},
                 {"from": "gpt", "value": f"From {start:.2f} s to {end:.2f} s."},
             ],
-            "meta": {"activity": activity, "reps": len(reps)},
+            "meta": {"activity": activity, "reps": len(reps), "labels": sample.labels.to_dict()},
         })  # fmt: skip
     return records
 
@@ -177,6 +177,7 @@ def test_apply_override_sets_nested_keys_and_list_items() -> None:
         ("motion_input=video", "motion_input"),
         ("weight_decay=2", "weight_decay"),
         ("token_diversity=-1", "token_diversity"),
+        ("token_words=-0.5", "token_words"),
         ("model.motion_update=gated", "model.motion_update"),
         ("stages=[{name: lora, steps: 1, lr: 0.1}, {name: align, steps: 1, lr: 0.1}]", "stages"),
         ("bogus=1", "unknown keys"),
@@ -449,3 +450,33 @@ def test_init_from_a_trained_model_may_switch_on_the_normed_update(
     assert "m.fusion.update_norm.weight" in module_weights(trained.model_dir)
     with pytest.raises(ValueError, match="model.hidden_size"):
         tiny_config(assets, start, "model.hidden_size=64").llamo_config()
+
+
+def test_token_words_train_the_tokens_to_read_as_their_frames_words(
+    assets: dict, tmp_path: Path
+) -> None:
+    """An align run with a large token_words weight lowers the word loss of its tokens."""
+    from core.llamo.fusion import token_word_loss
+    from core.llamo.model import LLaMo
+    from train.token_words import WithWordTargets
+
+    config = tiny_config(assets, "stages=[{name: align, steps: 16, lr: 0.02, warmup_steps: 1}]",
+                         "token_words=5.0", "save_every=16", "seed=1")  # fmt: skip
+    result = train(config, out_dir=tmp_path / "words")
+
+    def word_loss(model: LLaMo) -> float:
+        examples = WithWordTargets(
+            finetune.load_train_examples(config), model.tokenizer, model.config.fps
+        )
+        batch = model.collate([examples[i] for i in range(len(examples))])
+        assert batch.word_targets is not None and (batch.word_targets != -100).any()
+        with torch.no_grad():
+            fusion = model.fuse(batch)
+            embeddings = model.llm.get_input_embeddings().weight
+            return float(token_word_loss(fusion.tokens, fusion.token_mask,
+                                         fusion.frame_indices, batch.word_targets, embeddings))  # fmt: skip
+
+    finetune.seed_everything(config.seed)
+    before = word_loss(LLaMo.from_config(config.llamo_config(), device="cpu").eval())
+    after = word_loss(LLaMo.from_pretrained(result.model_dir, device="cpu").eval())
+    assert after < 0.5 * before, (before, after)

@@ -159,6 +159,30 @@ def test_forward_is_cross_entropy_on_answer_tokens(tokenizer, golf3d: Motion) ->
     assert (labels[attention] != IGNORE_INDEX).sum() == (batch.labels != IGNORE_INDEX).sum()
 
 
+def test_word_targets_follow_the_model_frames_and_add_their_loss(tokenizer, golf2d: Motion) -> None:
+    from core.llamo.fusion import token_word_loss
+
+    model = make_model(tokenizer).eval()
+    n = golf2d.num_frames
+    targets = np.stack([np.arange(n), np.arange(n) % 7], axis=1)  # (T0, 2) "ids"
+    clip = golf2d.slice_frames(0, 40)
+    batch = model.collate([{**example(golf2d), "word_targets": targets}, example(clip)])
+    source = batch.motions[0].source_frames
+    assert batch.word_targets.shape == (*batch.frame_mask.shape, 2)
+    assert batch.word_targets[0, : len(source), 0].tolist() == source.tolist()
+    assert (batch.word_targets[1] == IGNORE_INDEX).all()
+    assert (batch.word_targets[0, len(source) :] == IGNORE_INDEX).all()
+    with torch.no_grad():
+        plain, both = model(batch), model(batch, token_words=0.5)
+        fusion = model.fuse(batch)
+        words = token_word_loss(fusion.tokens, fusion.token_mask, fusion.frame_indices,
+                                batch.word_targets, model.llm.get_input_embeddings().weight)  # fmt: skip
+    assert float(words) > 0
+    assert float(both) == pytest.approx(float(plain) + 0.5 * float(words), rel=1e-5)
+    with pytest.raises(ValueError, match="word_targets"):
+        model.collate([{**example(clip), "word_targets": targets}])
+
+
 def test_gradients_reach_modules_and_lora_but_not_the_llm(tokenizer, golf2d: Motion) -> None:
     model = make_model(tokenizer, replace(TINY, stage="lora"))
     model(model.collate([example(golf2d)])).backward()

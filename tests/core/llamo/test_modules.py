@@ -472,3 +472,31 @@ def test_token_similarity_is_a_hinge_on_the_clip_cosine_and_pushes_tokens_apart(
         opt.step()
         losses.append(float(loss))
     assert losses[0] > 0.4 and losses[-1] < 0.5 * losses[0]
+
+
+def test_token_word_loss_reads_each_viewpoint_token_as_its_frames_words() -> None:
+    from core.llamo.fusion import token_word_loss
+
+    torch.manual_seed(0)
+    words = torch.randn(12, 8)  # (V, D) the LLM's word embeddings
+    targets = torch.full((1, 6, 2), -100)  # (B, T, S) per model frame
+    targets[0, 1] = torch.tensor([3, 7])
+    targets[0, 4] = torch.tensor([3, 9])
+    frames = torch.tensor([[1, 4, 5]])  # (B, K') the viewpoints' frames
+    mask = torch.tensor([[True, True, True]])
+    right = torch.stack([words[3] + words[7], words[3] + words[9], words[0]])[None] * 4.0
+    wrong = torch.stack([words[5] + words[1], words[2] + words[8], words[0]])[None] * 4.0
+    low = token_word_loss(right, mask, frames, targets, words)
+    assert float(low) < 0.5 * float(token_word_loss(wrong, mask, frames, targets, words))
+    # Frame 5 has no target and a padded viewpoint is ignored, whatever its token.
+    other = right.clone()
+    other[0, 2] = 100.0
+    assert float(token_word_loss(other, mask, frames, targets, words)) == pytest.approx(float(low))
+    padded = torch.tensor([[True, False, True]])
+    only_first = token_word_loss(right[:, :1], mask[:, :1], frames[:, :1], targets, words)
+    assert float(token_word_loss(wrong.index_copy(1, torch.tensor([0]), right[:, :1]), padded,
+                                 frames, targets, words)) == pytest.approx(float(only_first))  # fmt: skip
+    none = torch.full_like(targets, -100)
+    zero = token_word_loss(right.requires_grad_(), mask, frames, none, words)
+    assert float(zero) == 0.0
+    zero.backward()  # still part of the graph: a batch without targets trains as usual
