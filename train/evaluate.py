@@ -420,7 +420,9 @@ def token_diagnostics(model, items: Sequence[EvalItem], dataset, limit: int = 40
 
 def _reads_as_words(model, batch, fusion, labels: dict) -> np.ndarray:
     """(K'', 2) whether each viewpoint token has its frame's activity / moment word
-    (``train.token_words``; -1 where it has none) among its 5 nearest words of the LLM."""
+    (``train.token_words``; -1 where it has none) among its 5 nearest words of the LLM
+    (``core.llamo.fusion.token_word_logits``)."""
+    from core.llamo.fusion import token_word_logits
     from train.synth import SynthLabels
     from train.token_words import word_targets
 
@@ -430,7 +432,7 @@ def _reads_as_words(model, batch, fusion, labels: dict) -> np.ndarray:
     valid = fusion.token_mask[0]
     frames = prepared.source_frames[fusion.frame_indices[0][valid].cpu().numpy()]
     tokens = fusion.tokens[0][valid].float()  # (K'', D)
-    top = (tokens @ model.llm.get_input_embeddings().weight.float().T).topk(5, dim=-1).indices
+    top = token_word_logits(tokens, model.llm.get_input_embeddings().weight).topk(5, dim=-1).indices
     top = top.cpu().numpy()  # (K'', 5)
     want = targets[frames]  # (K'', 2)
     hit = (top[:, None, :] == want[:, :, None]).any(axis=-1).astype(np.int64)  # (K'', 2)

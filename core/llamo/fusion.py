@@ -106,6 +106,19 @@ def token_similarity(tokens: Tensor, mask: Tensor, target: float = 0.5) -> Tenso
     return torch.relu(mean_token_cosine(tokens, mask) - target).mean()
 
 
+WORD_TEMPERATURE = 0.1  # cosine 1 -> logit 10: a token can read as a word with p near 1
+
+
+def token_word_logits(tokens: Tensor, word_embeddings: Tensor) -> Tensor:
+    """Cosine of every token with every word embedding, over ``WORD_TEMPERATURE``: the
+    nearest word by direction, as the LLM's input layer sees it (a dot product with the
+    tied output head is not: "golf"'s own embedding ranks golf 646th by dot product).
+    tokens (..., D), word_embeddings (V, D) -> (..., V)."""
+    unit = nn.functional.normalize(tokens.float(), dim=-1)
+    words = nn.functional.normalize(word_embeddings.float(), dim=-1)
+    return unit @ words.T / WORD_TEMPERATURE
+
+
 def token_word_loss(
     tokens: Tensor,
     mask: Tensor,
@@ -115,9 +128,9 @@ def token_word_loss(
     ignore_index: int = -100,
 ) -> Tensor:
     """Cross-entropy of reading each viewpoint token as the words its frame should read as,
-    with the LLM's word embeddings as the classifier (tied output head). The model's tokens
-    carried the activity (a linear probe finds it) but the LLM did not read them; tokens near
-    the word embeddings of "golf" or "top" are what a language model already reads.
+    by :func:`token_word_logits` over the LLM's whole vocabulary. The model's tokens carried
+    the activity (a linear probe finds it) but the LLM did not read them; tokens that point
+    like the word embeddings of "golf" or "top" are what a language model already reads.
 
     tokens (B, K', D) as spliced, mask (B, K') bool, frame_indices (B, K') model frames,
     word_targets (B, T, S) LLM token ids per model frame (``ignore_index``: none),
@@ -127,7 +140,7 @@ def token_word_loss(
     targets = word_targets.gather(1, index).masked_fill(~mask[..., None], ignore_index)
     if not (targets != ignore_index).any():
         return tokens.sum() * 0.0
-    logits = tokens.float() @ word_embeddings.float().T  # (B, K', V)
+    logits = token_word_logits(tokens, word_embeddings)  # (B, K', V)
     logits = logits[:, :, None].expand(b, k, s, -1)  # (B, K', S, V)
     return nn.functional.cross_entropy(
         logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=ignore_index
