@@ -1,4 +1,5 @@
-"""Two-stage LLaMo training: stage "align" (LLM frozen) then stage "lora" (adds LoRA).
+"""Two-stage LLaMo training: stage "align" (LLM frozen) then stage "lora" (adds LoRA),
+optionally after a "words" stage (motion modules on ``token_words`` alone, no LLM forward).
 
     python -m train.finetune --config train/configs/club.yaml [--init-from DIR] [--out DIR]
         [--resume [CHECKPOINT]] [--set train_data=data/club/train.jsonl --set stages.0.steps=30]
@@ -57,12 +58,17 @@ INIT_DEFAULT, INIT_SCRATCH = "default", "scratch"
 # ``model`` keys a run starting from a trained model may change; the rest is its architecture.
 INIT_OVERRIDABLE = ("llm", "stage", *UPGRADABLE)
 RNG_FILE = "rng.safetensors"
+# Motion modules trained on the word loss alone (core.llamo.fusion.token_word_loss): no
+# LLM forward, so a step costs milliseconds instead of seconds on the CPU.
+WORDS_STAGE = "words"
+TRAIN_STAGES = (WORDS_STAGE, *STAGES)
 
 
 # -- configuration --------------------------------------------------------------------------
 @dataclass
 class StageConfig:
-    """One training stage: ``name`` is "align" (our modules only) or "lora" (adds LoRA).
+    """One training stage: ``name`` is "align" (our modules only), "lora" (adds LoRA) or
+    "words" (our modules, trained on ``token_words`` alone; see ``WORDS_STAGE``).
 
     ``warmup_steps`` is capped at half the stage (``effective_warmup``), so a 3-step stage
     set from the command line works with a recipe's warm-up and still reaches its peak lr.
@@ -74,8 +80,8 @@ class StageConfig:
     warmup_steps: int = 0
 
     def __post_init__(self) -> None:
-        if self.name not in STAGES:
-            raise ValueError(f"stages.name: {self.name!r} is not one of {list(STAGES)}")
+        if self.name not in TRAIN_STAGES:
+            raise ValueError(f"stages.name: {self.name!r} is not one of {list(TRAIN_STAGES)}")
         require_int("stages.steps", self.steps, 0)
         require_int("stages.warmup_steps", self.warmup_steps, 0)
         require_number("stages.lr", self.lr)
@@ -137,8 +143,12 @@ class TrainConfig:
         if not self.stages:
             raise ValueError("stages: give at least one stage (align and/or lora)")
         names = [s.name for s in self.stages]
-        if names not in (["align"], ["lora"], ["align", "lora"]):
-            raise ValueError(f"stages: expected [align], [lora] or [align, lora], got {names}")
+        rest = names[1:] if names[0] == WORDS_STAGE else names
+        if rest not in ([], ["align"], ["lora"], ["align", "lora"]):
+            raise ValueError(
+                f"stages: expected [align], [lora] or [align, lora], after an optional "
+                f"[words], got {names}"
+            )
         for name in ("batch_size", "grad_accum", "save_every", "max_seq_len"):
             require_int(name, getattr(self, name), 1)
         for name in ("seed", "keep_checkpoints", "num_workers"):
@@ -148,6 +158,8 @@ class TrainConfig:
         require_number("max_grad_norm", self.max_grad_norm)
         for name in ("token_diversity", "token_words"):
             setattr(self, name, require_number(name, getattr(self, name), low_open=False))
+        if names[0] == WORDS_STAGE and self.token_words == 0:
+            raise ValueError("token_words: a words stage trains on token_words alone; set it > 0")
         for name in ("weight_decay", "min_lr_ratio"):
             value = getattr(self, name)
             if (
@@ -197,7 +209,7 @@ class TrainConfig:
         """The model config: defaults (or the starting model's), then ``model`` overrides
         (errors say ``model.<field>``)."""
         data = dict(self.model)
-        data["stage"] = stage or self.stages[0].name
+        data["stage"] = stage or model_stage(self.stages[0].name)
         init = self.init_dir
         if init is not None:
             return init_config(init, data, self.init_from)
@@ -227,6 +239,11 @@ class TrainConfig:
         for item in overrides:
             apply_override(data, item)
         return cls.from_dict(data)
+
+
+def model_stage(name: str) -> str:
+    """The LLaMo stage of a training stage: a words stage keeps the LLM frozen, as align."""
+    return "align" if name == WORDS_STAGE else name
 
 
 def resolve_init(init_from: str) -> Path | None:
@@ -791,8 +808,8 @@ class Trainer:
         """Steps ``self.step .. end`` of stage ``index``; returns the unwrapped model."""
         cfg, acc = self.config, self.accelerator
         stage = cfg.stages[index]
-        if model.config.stage != stage.name:
-            model.set_stage(stage.name)
+        if model.config.stage != model_stage(stage.name):
+            model.set_stage(model_stage(stage.name))
         params, optimizer, scheduler = self._optimizer(model, stage)
         if checkpoint is not None:
             optimizer.load_state_dict(torch.load(checkpoint / "optimizer.pt", weights_only=True))
@@ -803,7 +820,7 @@ class Trainer:
         loader = self._loader(model, examples, self.step, end)
         batches = iter(loader)
         while self.step < end:
-            loss = self._train_step(wrapped, optimizer, batches)
+            loss = self._train_step(wrapped, batches, answer_loss=stage.name != WORDS_STAGE)
             grad_norm = acc.clip_grad_norm_(params, cfg.max_grad_norm)
             optimizer.step()
             lr = scheduler.get_last_lr()[0]
@@ -818,7 +835,7 @@ class Trainer:
         acc.free_memory()
         return model
 
-    def _train_step(self, wrapped, optimizer, batches: Iterator) -> torch.Tensor:
+    def _train_step(self, wrapped, batches: Iterator, answer_loss: bool = True) -> torch.Tensor:
         """Forward/backward over ``grad_accum`` micro-batches; returns the mean loss."""
         acc, accum = self.accelerator, self.config.grad_accum
         total = torch.zeros((), device=acc.device)
@@ -827,7 +844,7 @@ class Trainer:
             sync = micro == accum - 1
             with nullcontext() if sync else acc.no_sync(wrapped):
                 loss = wrapped(batch, token_diversity=self.config.token_diversity,
-                               token_words=self.config.token_words)  # fmt: skip
+                               token_words=self.config.token_words, answer_loss=answer_loss)  # fmt: skip
                 acc.backward(loss / accum)
             total += loss.detach().float() / accum
         return acc.reduce(total, reduction="mean")

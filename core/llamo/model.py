@@ -152,14 +152,21 @@ class LLaMo(nn.Module):
 
     # -- forward (Eq. 9-11) -----------------------------------------------------------------
     def forward(
-        self, batch: LLaMoBatch, token_diversity: float = 0.0, token_words: float = 0.0
+        self,
+        batch: LLaMoBatch,
+        token_diversity: float = 0.0,
+        token_words: float = 0.0,
+        answer_loss: bool = True,
     ) -> Tensor:
         """Mean next-token cross-entropy over the answer tokens (Eq. 11), plus
         ``token_diversity`` times :func:`token_similarity` of the motion tokens and
-        ``token_words`` times :func:`token_word_loss` (batches with ``word_targets``)."""
+        ``token_words`` times :func:`token_word_loss` (batches with ``word_targets``).
+        ``answer_loss=False`` leaves out Eq. 11 and the LLM forward (the "words" stage)."""
+        if not answer_loss and token_diversity <= 0 and token_words <= 0:
+            raise ValueError("answer_loss: without it, give token_diversity or token_words > 0")
         batch = batch.to(self._device)
         fusion = self.fuse(batch)
-        loss = self._answer_loss(batch, fusion)
+        loss = self._answer_loss(batch, fusion) if answer_loss else fusion.tokens.sum() * 0.0
         if token_diversity > 0:
             loss = loss + token_diversity * token_similarity(fusion.tokens, fusion.token_mask)
         if token_words > 0 and batch.word_targets is not None:
