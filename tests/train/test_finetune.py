@@ -178,6 +178,8 @@ def test_apply_override_sets_nested_keys_and_list_items() -> None:
         ("weight_decay=2", "weight_decay"),
         ("token_diversity=-1", "token_diversity"),
         ("token_words=-0.5", "token_words"),
+        ("stages=[{name: words, steps: 1, lr: 0.1}]", "token_words"),
+        ("stages=[{name: lora, steps: 1, lr: 0.1}, {name: words, steps: 1, lr: 0.1}]", "stages"),
         ("model.motion_update=gated", "model.motion_update"),
         ("stages=[{name: lora, steps: 1, lr: 0.1}, {name: align, steps: 1, lr: 0.1}]", "stages"),
         ("bogus=1", "unknown keys"),
@@ -455,13 +457,15 @@ def test_init_from_a_trained_model_may_switch_on_the_normed_update(
 def test_token_words_train_the_tokens_to_read_as_their_frames_words(
     assets: dict, tmp_path: Path
 ) -> None:
-    """An align run with a large token_words weight lowers the word loss of its tokens."""
+    """A words stage (no LLM forward) lowers the word loss of the tokens; the align stage
+    after it trains on the answers as before."""
     from core.llamo.fusion import token_word_loss
     from core.llamo.model import LLaMo
     from train.token_words import WithWordTargets
 
-    config = tiny_config(assets, "stages=[{name: align, steps: 16, lr: 0.02, warmup_steps: 1}]",
-                         "token_words=5.0", "save_every=16", "seed=1")  # fmt: skip
+    config = tiny_config(assets, "stages=[{name: words, steps: 16, lr: 0.02, warmup_steps: 1}, "
+                         "{name: align, steps: 1, lr: 1.0e-6}]", "token_words=5.0", "save_every=17",
+                         "seed=1")  # fmt: skip
     result = train(config, out_dir=tmp_path / "words")
 
     def word_loss(model: LLaMo) -> float:
@@ -480,3 +484,5 @@ def test_token_words_train_the_tokens_to_read_as_their_frames_words(
     before = word_loss(LLaMo.from_config(config.llamo_config(), device="cpu").eval())
     after = word_loss(LLaMo.from_pretrained(result.model_dir, device="cpu").eval())
     assert after < 0.5 * before, (before, after)
+    stages = [row["stage"] for row in csv.DictReader((result.out_dir / "loss.csv").open())]
+    assert stages == ["words"] * 16 + ["align"]

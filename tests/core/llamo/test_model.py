@@ -179,6 +179,16 @@ def test_word_targets_follow_the_model_frames_and_add_their_loss(tokenizer, golf
                                 batch.word_targets, model.llm.get_input_embeddings().weight)  # fmt: skip
     assert float(words) > 0
     assert float(both) == pytest.approx(float(plain) + 0.5 * float(words), rel=1e-5)
+    # the words stage: no answer loss, and no LLM forward at all
+    def no_llm(*_args: object, **_kw: object) -> None:
+        raise AssertionError("the words stage ran the LLM")
+
+    model.llm.forward = model.llm.model.forward = no_llm
+    with torch.no_grad():
+        alone = model(batch, token_words=0.5, answer_loss=False)
+    assert float(alone) == pytest.approx(0.5 * float(words), rel=1e-5)
+    with pytest.raises(ValueError, match="answer_loss"):
+        model(batch, answer_loss=False)
     with pytest.raises(ValueError, match="word_targets"):
         model.collate([{**example(clip), "word_targets": targets}])
 
