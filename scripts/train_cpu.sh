@@ -50,3 +50,7 @@ DATA5=${DATA5:-artifacts/synth5}
 [ -f "$DATA5/train.jsonl" ] || $PY -m train.make_dataset --out "$DATA5" --n-train 1600 --n-heldout 300 --seed 5 --slow-frac 0.5 --slow-max 3.0
 finetune train/configs/cpu_s6.yaml runs/full-s6
 finetune train/configs/cpu_s7.yaml runs/full-s7
+# Sixth session: the tokens trained to point like their frames' words in the LLM (token_words)
+# during LoRA (cpu_s8), and after a words stage without the LLM forward (cpu_s9).
+finetune train/configs/cpu_s8.yaml runs/full-s8
+finetune train/configs/cpu_s9.yaml runs/full-s9

@@ -17,9 +17,11 @@ start=$(date +%s)
 left=$(( 420 - ($(date +%s) - start) ))  # leave a minute for the copy back
 echo "LLM stage budget: ${left}s"
 timeout "$left" $PY -m train.finetune --config train/configs/cpu.yaml --out runs/full-gpu \
-  --set batch_size=16 --set stages.0.steps=400 --set stages.0.warmup_steps=20 \
+  --set batch_size=16 \
   --set save_every=50 --set mixed_precision=bf16 --set torch_threads=4 \
-  --set model.motion_update=normed --set token_diversity=1.0 || echo "finetune stopped at the time limit"
+  --set model.motion_update=normed --set token_diversity=1.0 --set token_words=0.5 \
+  --set "stages=[{name: words, steps: 3000, lr: 1.0e-3, warmup_steps: 20}, {name: lora, steps: 400, lr: 2.0e-3, warmup_steps: 20}]" \
+  || echo "finetune stopped at the time limit"
 last=$(ls -d runs/full-gpu/model 2>/dev/null || ls -d runs/full-gpu/checkpoints/step-*/model | tail -1)
 mkdir -p "$OUT/model"
 cp -r "$last"/. "$OUT/model/"
