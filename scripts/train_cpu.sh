@@ -54,3 +54,4 @@ finetune train/configs/cpu_s7.yaml runs/full-s7
 # during LoRA (cpu_s8), and after a words stage without the LLM forward (cpu_s9).
 finetune train/configs/cpu_s8.yaml runs/full-s8
 finetune train/configs/cpu_s9.yaml runs/full-s9
+finetune train/configs/cpu_s10.yaml runs/full-s10
