@@ -140,8 +140,8 @@ def token_word_loss(
     targets = word_targets.gather(1, index).masked_fill(~mask[..., None], ignore_index)
     if not (targets != ignore_index).any():
         return tokens.sum() * 0.0
-    logits = token_word_logits(tokens, word_embeddings)  # (B, K', V)
-    logits = logits[:, :, None].expand(b, k, s, -1)  # (B, K', S, V)
-    return nn.functional.cross_entropy(
-        logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=ignore_index
-    )
+    # One softmax per token, read at each of its S targets.
+    logp = token_word_logits(tokens, word_embeddings).log_softmax(dim=-1)  # (B, K', V)
+    known = targets != ignore_index  # (B, K', S)
+    nll = -logp.gather(-1, targets.clamp_min(0))  # (B, K', S)
+    return nll[known].mean()
