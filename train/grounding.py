@@ -240,10 +240,14 @@ def evaluate_both(scorer: CrossTalker, held: GroundingSet, held_slow: GroundingS
 
 def run(data: Path, config: LLaMoConfig, encoder_file: Path | None, out: Path, *,
         minutes: float, lr: float = 2e-3, batch: int = 32, seed: int = 0, max_heldout: int = 2000,
-        max_train: int | None = None, slow: float = 1.0) -> dict:  # fmt: skip
+        max_train: int | None = None, slow: float = 1.0, init: Path | None = None,
+        type_weights: dict[str, float] | None = None) -> dict:  # fmt: skip
     """Train the scorer for ``minutes``; write the init weights and the report. ``slow`` > 1
     adds a copy of the training clips played 1.5-``slow`` times slower. The report gives the
-    held-out hit rates at the recorded speed and played HELDOUT_SLOW times slower."""
+    held-out hit rates at the recorded speed and played HELDOUT_SLOW times slower. ``init``: a
+    safetensors file whose scorer (``SCORER_PREFIXES``) training continues from (a grounding
+    run's init file or a model's motion modules); ``type_weights``: sampling weight per
+    question type (1 for the others)."""
     from safetensors.torch import load_file, save_file
 
     from core.llamo.llm import load_llm
@@ -256,6 +260,8 @@ def run(data: Path, config: LLaMoConfig, encoder_file: Path | None, out: Path, *
     if encoder_file is not None:
         load_part(encoder, load_file(str(encoder_file)), "motion_encoder.")
     scorer = CrossTalker(config)
+    if init is not None:
+        load_scorer(scorer, load_file(str(init)), init)
     slows = [(1.0, 1.0)] + ([(min(1.5, slow), slow)] if slow > 1.0 else [])
     train = build_set(data / "train.jsonl", config, tokenizer, encoder, max_train, slows)
     held, held_slow = (
@@ -264,7 +270,16 @@ def run(data: Path, config: LLaMoConfig, encoder_file: Path | None, out: Path, *
     )
     before = evaluate_both(scorer, held, held_slow, embed)
     start = time.perf_counter()
-    steps = fit(scorer, train, embed, minutes=minutes, lr=lr, batch=batch, seed=seed)
+    steps = fit(
+        scorer,
+        train,
+        embed,
+        minutes=minutes,
+        lr=lr,
+        batch=batch,
+        seed=seed,
+        type_weights=type_weights,
+    )
     after = evaluate_both(scorer, held, held_slow, embed)
     out.mkdir(parents=True, exist_ok=True)
     state = {f"motion_encoder.{k}": v for k, v in encoder.state_dict().items()}
@@ -272,24 +287,36 @@ def run(data: Path, config: LLaMoConfig, encoder_file: Path | None, out: Path, *
               if f"fusion.{k}".startswith(SCORER_PREFIXES)}  # fmt: skip
     save_file({k: v.contiguous() for k, v in state.items()}, str(out / INIT_FILE))
     report = {"steps": steps, "seconds": round(time.perf_counter() - start, 1),
-              "n_train": len(train.examples), "scorer": config.scorer, "slow": slow,
+              "n_train": len(train.examples), "scorer": config.scorer, "slow": slow, "lr": lr,
+              "init": None if init is None else str(init), "type_weights": type_weights or {},
               "heldout_before": before["recorded"], "heldout_after": after["recorded"],
               "heldout_slow_before": before["slow"], "heldout_slow_after": after["slow"]}  # fmt: skip
     (out / REPORT_FILE).write_text(json.dumps(report, indent=1))
     return report
 
 
+def sampling_weights(examples: list[GroundingExample], type_weights: dict[str, float] | None
+                     ) -> np.ndarray:  # fmt: skip
+    """Probability of drawing each example: its type's weight (default 1), normalised."""
+    w = np.array([(type_weights or {}).get(ex.qtype, 1.0) for ex in examples], dtype=np.float64)
+    return w / w.sum()
+
+
 def fit(scorer: CrossTalker, train: GroundingSet, embed: nn.Embedding, *, minutes: float,
-        lr: float, batch: int, seed: int) -> int:  # fmt: skip
-    """AdamW on the grounding loss of random batches for ``minutes``; returns the steps."""
+        lr: float, batch: int, seed: int, type_weights: dict[str, float] | None = None
+        ) -> int:  # fmt: skip
+    """AdamW on the grounding loss of random batches for ``minutes``; returns the steps.
+    ``type_weights`` draws the turns of some question types more often."""
     params = [p for n, p in scorer.named_parameters() if f"fusion.{n}".startswith(SCORER_PREFIXES)]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     rng = np.random.default_rng(seed)
     start, step = time.perf_counter(), 0
     bar = tqdm(desc="grounding", unit="step", mininterval=10)
     n = len(train.examples)
+    prob = sampling_weights(train.examples, type_weights)
     while time.perf_counter() - start < minutes * 60:
-        part = [train.examples[k] for k in rng.choice(n, size=min(batch, n), replace=False)]
+        drawn = rng.choice(n, size=min(batch, n), replace=False, p=prob)
+        part = [train.examples[k] for k in drawn]
         scores = example_scores(scorer, train, part, embed)
         loss = sum(grounding_loss(s, ex.windows) for s, ex in zip(scores, part, strict=True))
         opt.zero_grad(set_to_none=True)
@@ -309,6 +336,14 @@ def load_part(
     model's motion_modules.safetensors; bf16 allowed) into ``module``."""
     part = {k.removeprefix(prefix): v.float() for k, v in state.items() if k.startswith(prefix)}
     module.load_state_dict(part, strict=strict)
+
+
+def load_scorer(scorer: CrossTalker, state: dict[str, Tensor], source: Path) -> None:
+    """Load the scorer part (``SCORER_PREFIXES``) of a saved state into ``scorer``."""
+    part = {k: v for k, v in state.items() if k.startswith(SCORER_PREFIXES)}
+    if not part:
+        raise ValueError(f"init: {source} holds no frame scorer (no {SCORER_PREFIXES[-2]}* keys)")
+    load_part(scorer, part, "fusion.", strict=False)
 
 
 def rescore(data: Path, config: LLaMoConfig, runs: list[Path]) -> dict:
@@ -381,6 +416,26 @@ def _check_same_encoder(model: dict, init: dict, src: Path, grounding: Path) -> 
             )
 
 
+def parse_type_weights(items: list[str]) -> dict[str, float]:
+    """["golf_event_time=3", ...] -> {"golf_event_time": 3.0}; a bad item names itself."""
+    from train.qa import QA_TYPES
+
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            weight = float(value)
+        except ValueError:
+            weight = -1.0
+        if not sep or name not in QA_TYPES or weight <= 0:
+            raise SystemExit(
+                f"--type-weight: {item!r} must be QTYPE=W with W > 0 and QTYPE one of "
+                f"{', '.join(QA_TYPES)}"
+            )
+        out[name] = weight
+    return out
+
+
 def cli(argv: list[str] | None = None) -> None:
     from train.pretrain import model_config
 
@@ -416,6 +471,20 @@ def cli(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--out", type=Path)
     ap.add_argument("--minutes", type=float, default=10.0)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="continue from the scorer in this safetensors file (a grounding run's or a model's)",
+    )
+    ap.add_argument(
+        "--type-weight",
+        action="append",
+        default=[],
+        metavar="QTYPE=W",
+        help="draw this question type's turns W times as often (repeatable)",
+    )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--max-train", type=int, default=6000, help="at most N training turns")
     ap.add_argument(
@@ -447,7 +516,8 @@ def cli(argv: list[str] | None = None) -> None:
                 )
         return
     report = run(a.data, model_config(a.config, a.set), a.encoder, a.out, minutes=a.minutes,
-                 max_train=a.max_train, slow=a.slow)  # fmt: skip
+                 max_train=a.max_train, slow=a.slow, lr=a.lr, init=a.init,
+                 type_weights=parse_type_weights(a.type_weight))  # fmt: skip
     print(json.dumps({k: report[k] for k in ("steps", "seconds")}))
     print(
         json.dumps(report["heldout_after"]["all"]),

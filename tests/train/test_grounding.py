@@ -314,3 +314,54 @@ def test_grounding_cli_trains_on_slow_motion_copies_and_reports_both_speeds(tmp_
     scorer = CrossTalker(config)
     load_part(scorer, load_file(str(tmp_path / "g" / INIT_FILE)), "fusion.", strict=False)
     assert any(k.startswith("fusion.w_pose") for k in load_file(str(tmp_path / "g" / INIT_FILE)))
+
+
+def test_grounding_continues_from_a_saved_scorer_and_weights_question_types(tmp_path) -> None:
+    """``--init`` starts from another run's scorer (the second run's 'before' hit rates are the
+    first run's 'after' ones, on the same held-out turns), ``--type-weight`` is recorded and
+    draws those turns more often, and bad values are one clear error."""
+    import json
+    from pathlib import Path
+
+    from safetensors.torch import load_file, save_file
+
+    from tests.train.test_finetune import make_tiny_llm
+    from train import make_dataset
+    from train.grounding import (
+        INIT_FILE,
+        REPORT_FILE,
+        GroundingExample,
+        cli,
+        load_scorer,
+        parse_type_weights,
+        sampling_weights,
+    )
+
+    make_dataset.main(tmp_path / "data", n_train=4, n_heldout=2, seed=0)
+    lines = (tmp_path / "data" / "train.jsonl").read_text().splitlines()
+    texts = [t["value"] for line in lines for t in json.loads(line)["conversations"]]
+    llm = make_tiny_llm(tmp_path / "llm", texts)
+    yaml_path = Path(__file__).resolve().parents[2] / "train/configs/tiny.yaml"
+    common = ["--data", str(tmp_path / "data"), "--config", str(yaml_path),
+              "--set", f"model.llm={llm}", "--set", "model.scorer=pose"]  # fmt: skip
+    cli([*common, "--out", str(tmp_path / "a"), "--minutes", "0.05", "--lr", "0.01"])
+    cli([*common, "--out", str(tmp_path / "b"), "--minutes", "0",
+         "--init", str(tmp_path / "a" / INIT_FILE), "--type-weight", "rep_count=3"])  # fmt: skip
+    first = json.loads((tmp_path / "a" / REPORT_FILE).read_text())
+    second = json.loads((tmp_path / "b" / REPORT_FILE).read_text())
+    assert first["steps"] >= 1 and second["steps"] == 0
+    assert second["heldout_before"] == first["heldout_after"]
+    trained, kept = (load_file(str(tmp_path / r / INIT_FILE)) for r in ("a", "b"))
+    scorer_keys = [k for k in trained if k.startswith(SCORER_PREFIXES)]
+    assert scorer_keys and all(torch.equal(trained[k], kept[k]) for k in scorer_keys)
+    assert second["type_weights"] == {"rep_count": 3.0} and second["init"].endswith(INIT_FILE)
+
+    examples = [GroundingExample(0, [1], [(0, 0)], q) for q in ("rep_count", "activity", "x")]
+    assert sampling_weights(examples, {"rep_count": 3.0}).tolist() == pytest.approx([0.6, 0.2, 0.2])
+    assert parse_type_weights(["golf_event_time=4"]) == {"golf_event_time": 4.0}
+    for bad in ("golf_event_time", "golf_event_time=0", "no_such_type=2", "rep_count=x"):
+        with pytest.raises(SystemExit, match="--type-weight"):
+            parse_type_weights([bad])
+    save_file({"motion_encoder.w": torch.zeros(1)}, str(tmp_path / "none.safetensors"))
+    with pytest.raises(ValueError, match="init: .*no frame scorer"):
+        load_scorer(CrossTalker(TINY), {"motion_encoder.w": torch.zeros(1)}, tmp_path / "none")
