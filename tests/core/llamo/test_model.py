@@ -179,6 +179,7 @@ def test_word_targets_follow_the_model_frames_and_add_their_loss(tokenizer, golf
                                 batch.word_targets, model.llm.get_input_embeddings().weight)  # fmt: skip
     assert float(words) > 0
     assert float(both) == pytest.approx(float(plain) + 0.5 * float(words), rel=1e-5)
+
     # the words stage: no answer loss, and no LLM forward at all
     def no_llm(*_args: object, **_kw: object) -> None:
         raise AssertionError("the words stage ran the LLM")
