@@ -55,3 +55,8 @@ finetune train/configs/cpu_s7.yaml runs/full-s7
 finetune train/configs/cpu_s8.yaml runs/full-s8
 finetune train/configs/cpu_s9.yaml runs/full-s9
 finetune train/configs/cpu_s10.yaml runs/full-s10
+# Seventh session: the pose scorer trained 30 more minutes from ground-slow's (--init), swapped
+# into cpu_s10's model (runs/full-s10g), then 300 more LoRA steps over its viewpoints (cpu_s11).
+[ -f runs/ground-s7a/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose --encoder $ENC --out runs/ground-s7a --minutes 30 --lr 1e-3 --max-train 20000 --slow 3.0 --init runs/ground-slow/motion_modules_init.safetensors
+[ -f runs/full-s10g/model/config.json ] || $PY -m train.grounding --swap-scorer runs/full-s10/model runs/ground-s7a runs/full-s10g/model
+finetune train/configs/cpu_s11.yaml runs/full-s11

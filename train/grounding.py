@@ -139,21 +139,23 @@ class GroundingSet:
 
 
 def build_set(
-    jsonl: Path,
+    jsonl: Path | list[Path],
     config: LLaMoConfig,
     tokenizer: object,
     encoder: MotionEncoder,
     limit: int | None,
     slows: list[tuple[float, float]],
 ) -> GroundingSet:
-    """One copy of ``jsonl``'s examples per slow-motion range (see ``load_examples``)."""
+    """One copy of the examples of ``jsonl`` (one file or several, ``limit`` turns from each)
+    per slow-motion range (see ``load_examples``)."""
     out = GroundingSet([], [], [])
-    for k, slow in enumerate(slows):
-        clips, examples = load_examples(jsonl, config, tokenizer, limit, slow, seed=k)
-        shift = len(out.clips)
-        out.examples += [replace(ex, clip=ex.clip + shift) for ex in examples]
-        out.clips += clips
-        out.feats += encode_clips(encoder, clips)
+    for path in [jsonl] if isinstance(jsonl, Path) else jsonl:
+        for k, slow in enumerate(slows):
+            clips, examples = load_examples(path, config, tokenizer, limit, slow, seed=k)
+            shift = len(out.clips)
+            out.examples += [replace(ex, clip=ex.clip + shift) for ex in examples]
+            out.clips += clips
+            out.feats += encode_clips(encoder, clips)
     return out
 
 
@@ -241,13 +243,15 @@ def evaluate_both(scorer: CrossTalker, held: GroundingSet, held_slow: GroundingS
 def run(data: Path, config: LLaMoConfig, encoder_file: Path | None, out: Path, *,
         minutes: float, lr: float = 2e-3, batch: int = 32, seed: int = 0, max_heldout: int = 2000,
         max_train: int | None = None, slow: float = 1.0, init: Path | None = None,
+        extra_train: list[Path] | None = None,
         type_weights: dict[str, float] | None = None) -> dict:  # fmt: skip
     """Train the scorer for ``minutes``; write the init weights and the report. ``slow`` > 1
     adds a copy of the training clips played 1.5-``slow`` times slower. The report gives the
     held-out hit rates at the recorded speed and played HELDOUT_SLOW times slower. ``init``: a
     safetensors file whose scorer (``SCORER_PREFIXES``) training continues from (a grounding
     run's init file or a model's motion modules); ``type_weights``: sampling weight per
-    question type (1 for the others)."""
+    question type (1 for the others); ``extra_train``: more training JSONL files (other data
+    engine runs) besides ``data``'s."""
     from safetensors.torch import load_file, save_file
 
     from core.llamo.llm import load_llm
@@ -263,7 +267,8 @@ def run(data: Path, config: LLaMoConfig, encoder_file: Path | None, out: Path, *
     if init is not None:
         load_scorer(scorer, load_file(str(init)), init)
     slows = [(1.0, 1.0)] + ([(min(1.5, slow), slow)] if slow > 1.0 else [])
-    train = build_set(data / "train.jsonl", config, tokenizer, encoder, max_train, slows)
+    jsonls = [data / "train.jsonl", *(extra_train or [])]
+    train = build_set(jsonls, config, tokenizer, encoder, max_train, slows)
     held, held_slow = (
         build_set(data / "heldout.jsonl", config, tokenizer, encoder, max_heldout, [s])
         for s in ((1.0, 1.0), HELDOUT_SLOW)
@@ -289,6 +294,7 @@ def run(data: Path, config: LLaMoConfig, encoder_file: Path | None, out: Path, *
     report = {"steps": steps, "seconds": round(time.perf_counter() - start, 1),
               "n_train": len(train.examples), "scorer": config.scorer, "slow": slow, "lr": lr,
               "init": None if init is None else str(init), "type_weights": type_weights or {},
+              "train_files": [str(j) for j in jsonls],
               "heldout_before": before["recorded"], "heldout_after": after["recorded"],
               "heldout_slow_before": before["slow"], "heldout_slow_after": after["slow"]}  # fmt: skip
     (out / REPORT_FILE).write_text(json.dumps(report, indent=1))
@@ -473,6 +479,14 @@ def cli(argv: list[str] | None = None) -> None:
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument(
+        "--extra-train",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="JSONL",
+        help="also train on this data engine file (repeatable)",
+    )
+    ap.add_argument(
         "--init",
         type=Path,
         default=None,
@@ -503,6 +517,9 @@ def cli(argv: list[str] | None = None) -> None:
         return
     if a.data is None or a.config is None or a.out is None:
         ap.error("--data, --config and --out are required for training and --rescore")
+    for path in a.extra_train:
+        if not path.is_file():
+            ap.error(f"--extra-train: {path} is not a file; give a data engine run's train.jsonl")
     torch.set_num_threads(a.threads)
     if a.rescore:
         result = rescore(a.data, model_config(a.config, a.set), a.rescore)
@@ -517,6 +534,7 @@ def cli(argv: list[str] | None = None) -> None:
         return
     report = run(a.data, model_config(a.config, a.set), a.encoder, a.out, minutes=a.minutes,
                  max_train=a.max_train, slow=a.slow, lr=a.lr, init=a.init,
+                 extra_train=a.extra_train,
                  type_weights=parse_type_weights(a.type_weight))  # fmt: skip
     print(json.dumps({k: report[k] for k in ("steps", "seconds")}))
     print(

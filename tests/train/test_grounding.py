@@ -344,12 +344,16 @@ def test_grounding_continues_from_a_saved_scorer_and_weights_question_types(tmp_
     yaml_path = Path(__file__).resolve().parents[2] / "train/configs/tiny.yaml"
     common = ["--data", str(tmp_path / "data"), "--config", str(yaml_path),
               "--set", f"model.llm={llm}", "--set", "model.scorer=pose"]  # fmt: skip
-    cli([*common, "--out", str(tmp_path / "a"), "--minutes", "0.05", "--lr", "0.01"])
+    heldout = str(tmp_path / "data" / "heldout.jsonl")
+    cli([*common, "--out", str(tmp_path / "a"), "--minutes", "0.05", "--lr", "0.01",
+         "--extra-train", heldout])  # fmt: skip
     cli([*common, "--out", str(tmp_path / "b"), "--minutes", "0",
          "--init", str(tmp_path / "a" / INIT_FILE), "--type-weight", "rep_count=3"])  # fmt: skip
     first = json.loads((tmp_path / "a" / REPORT_FILE).read_text())
     second = json.loads((tmp_path / "b" / REPORT_FILE).read_text())
     assert first["steps"] >= 1 and second["steps"] == 0
+    assert first["train_files"][1] == heldout and len(second["train_files"]) == 1
+    assert first["n_train"] > second["n_train"] > 0  # the extra file's turns came in too
     assert second["heldout_before"] == first["heldout_after"]
     trained, kept = (load_file(str(tmp_path / r / INIT_FILE)) for r in ("a", "b"))
     scorer_keys = [k for k in trained if k.startswith(SCORER_PREFIXES)]
@@ -359,6 +363,9 @@ def test_grounding_continues_from_a_saved_scorer_and_weights_question_types(tmp_
     examples = [GroundingExample(0, [1], [(0, 0)], q) for q in ("rep_count", "activity", "x")]
     assert sampling_weights(examples, {"rep_count": 3.0}).tolist() == pytest.approx([0.6, 0.2, 0.2])
     assert parse_type_weights(["golf_event_time=4"]) == {"golf_event_time": 4.0}
+    with pytest.raises(SystemExit):
+        cli([*common, "--out", str(tmp_path / "c"), "--extra-train", str(tmp_path / "nothing")])
+    assert not (tmp_path / "c").exists()
     for bad in ("golf_event_time", "golf_event_time=0", "no_such_type=2", "rep_count=x"):
         with pytest.raises(SystemExit, match="--type-weight"):
             parse_type_weights([bad])
