@@ -60,3 +60,7 @@ finetune train/configs/cpu_s10.yaml runs/full-s10
 [ -f runs/ground-s7a/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose --encoder $ENC --out runs/ground-s7a --minutes 30 --lr 1e-3 --max-train 20000 --slow 3.0 --init runs/ground-slow/motion_modules_init.safetensors
 [ -f runs/full-s10g/model/config.json ] || $PY -m train.grounding --swap-scorer runs/full-s10/model runs/ground-s7a runs/full-s10g/model
 finetune train/configs/cpu_s11.yaml runs/full-s11
+# The shipped model of session 7: that scorer 25 more minutes on synth3 + synth4 + synth5,
+# swapped into cpu_s10's model (no LLM training).
+[ -f runs/ground-s7c/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose --encoder $ENC --out runs/ground-s7c --minutes 25 --lr 1e-3 --max-train 20000 --slow 3.0 --init runs/ground-s7a/motion_modules_init.safetensors --extra-train "$DATA4/train.jsonl" --extra-train "$DATA5/train.jsonl"
+[ -f runs/full-s10c/model/config.json ] || $PY -m train.grounding --swap-scorer runs/full-s10/model runs/ground-s7c runs/full-s10c/model
