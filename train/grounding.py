@@ -520,6 +520,8 @@ def cli(argv: list[str] | None = None) -> None:
     for path in a.extra_train:
         if not path.is_file():
             ap.error(f"--extra-train: {path} is not a file; give a data engine run's train.jsonl")
+    if a.init is not None and not a.init.is_file():
+        ap.error(f"--init: {a.init} is not a file; give a grounding run's {INIT_FILE}")
     torch.set_num_threads(a.threads)
     if a.rescore:
         result = rescore(a.data, model_config(a.config, a.set), a.rescore)

@@ -365,6 +365,8 @@ def test_grounding_continues_from_a_saved_scorer_and_weights_question_types(tmp_
     assert parse_type_weights(["golf_event_time=4"]) == {"golf_event_time": 4.0}
     with pytest.raises(SystemExit):
         cli([*common, "--out", str(tmp_path / "c"), "--extra-train", str(tmp_path / "nothing")])
+    with pytest.raises(SystemExit):
+        cli([*common, "--out", str(tmp_path / "c"), "--init", str(tmp_path / "nothing")])
     assert not (tmp_path / "c").exists()
     for bad in ("golf_event_time", "golf_event_time=0", "no_such_type=2", "rep_count=x"):
         with pytest.raises(SystemExit, match="--type-weight"):
