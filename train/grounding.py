@@ -348,7 +348,7 @@ def load_scorer(scorer: CrossTalker, state: dict[str, Tensor], source: Path) -> 
     """Load the scorer part (``SCORER_PREFIXES``) of a saved state into ``scorer``."""
     part = {k: v for k, v in state.items() if k.startswith(SCORER_PREFIXES)}
     if not part:
-        raise ValueError(f"init: {source} holds no frame scorer (no {SCORER_PREFIXES[-2]}* keys)")
+        raise ValueError(f"init: {source} holds no frame scorer (no key starts with fusion.w_q.)")
     load_part(scorer, part, "fusion.", strict=False)
 
 
