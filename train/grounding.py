@@ -42,6 +42,7 @@ SCORER_PREFIXES = (
     "fusion.w_q.",
     "fusion.w_k.",
     "fusion.w_pose.",
+    "fusion.angle_rank.",
 )
 INIT_FILE = "motion_modules_init.safetensors"
 REPORT_FILE = "grounding_report.json"

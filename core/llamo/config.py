@@ -21,7 +21,7 @@ PROJECTORS = ("mlp2x_gelu", "linear")
 STAGES = ("align", "lora")
 VIEWPOINT_ORDERS = ("time", "score")
 TOKEN_SCALES = ("none", "llm")
-SCORERS = ("linear", "contextual", "pose")
+SCORERS = ("linear", "contextual", "pose", "pose_rank")
 MOTION_UPDATES = ("residual", "normed")
 
 
@@ -40,8 +40,9 @@ class LLaMoConfig:
     order. ``token_scale`` "llm": every motion token is rescaled to the mean norm of the
     LLM's word embeddings (an untrained projector's tokens are often 10x larger).
     ``scorer`` "linear": Eq.1 as in the paper; "contextual": a self-attention block over the
-    question and an MLP key; "pose": "contextual" with the joint angles in the key (see
-    ``cross_talker``). ``motion_update`` "residual": the motion <- text block of Eq.8 adds
+    question and an MLP key; "pose": "contextual" with the joint angles in the key;
+    "pose_rank": "pose" plus a bias that ranks the frames by the one angle (and direction) the
+    question picks (see ``cross_talker``). ``motion_update`` "residual": the motion <- text block of Eq.8 adds
     its update as is; "normed": the update is layer-normed first, so it cannot outgrow the
     frame it updates (unnormed, it grew to ~20x the motion and every viewpoint token became
     the same vector, see MODEL_CARD).

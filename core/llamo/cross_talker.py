@@ -19,7 +19,11 @@ the question tokens through one self-attention block (so "left", "knee" and "ben
 in one query token before the max of Eq.2) and maps each frame to its key with an MLP; the
 score is still Eq.1-2. ``"pose"`` is ``"contextual"`` whose key also gets a linear map of the
 frame's joint angles and trunk lean (``core.llamo.pose_angles``), so a question can rank
-frames by one angle and find its extreme.
+frames by one angle and find its extreme. ``"pose_rank"`` is ``"pose"`` plus
+:class:`AngleRanker`: the question picks one angle and a direction (or none), and every
+frame's Eq.1 logits get that angle rescaled to [0, 1] over the clip, so the asked extreme
+stands out whatever the angle's range (the "pose" key alone found it on 48% of held-out
+turns, an exact ranking of the features' angle on 76%).
 
 torch.topk is not differentiable. So that the scorer (Eq.1) still learns, each viewpoint token
 is multiplied by the straight-through gate ``1 + s_k - stopgrad(s_k)``: its value is 1 (forward
@@ -37,10 +41,11 @@ from torch import Tensor, nn
 
 from core.llamo.config import LLaMoConfig
 from core.llamo.layers import Block, MultiHeadAttention, sinusoidal_embedding
-from core.llamo.pose_angles import POSE_ANGLE_DIM, pose_angles
+from core.llamo.pose_angles import NUM_POSE_ANGLES, POSE_ANGLE_DIM, pose_angles
 
 TIME_SCALE = 100.0  # timestamps are embedded at 0.01 s resolution
 POSE_KEY_SCALE = 10.0  # angles / pi in [0, 1] -> [0, 10]: a few degrees move the logits
+RANK_SCALE_INIT = 8.0  # AngleRanker: logits the clip's extreme gains over its opposite
 
 
 @dataclass
@@ -124,6 +129,39 @@ class QuestionEncoder(nn.Module):
         return self.norm(self.block(self.proj(text), text_mask))
 
 
+class AngleRanker(nn.Module):
+    """Scorer "pose_rank": a logit bias (B, T) from the one angle and direction the question
+    picks (softmax over 2 directions x NUM_POSE_ANGLES + "none"), the angle rescaled to [0, 1]
+    over the clip's frames where it is seen (0 elsewhere). Zero-initialised, the pick is
+    uniform and the bias the same on every frame where all angles are seen."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.pick = nn.Linear(dim, 2 * NUM_POSE_ANGLES + 1)
+        nn.init.zeros_(self.pick.weight)
+        nn.init.zeros_(self.pick.bias)
+        self.log_scale = nn.Parameter(torch.tensor(math.log(RANK_SCALE_INIT)))
+
+    def forward(
+        self, query: Tensor, text_mask: Tensor, angles: Tensor, frame_mask: Tensor
+    ) -> Tensor:
+        """query (B, L, d), text_mask (B, L), angles (B, T, POSE_ANGLE_DIM) of
+        :func:`pose_angles`, frame_mask (B, T) -> bias (B, T)."""
+        w = text_mask[..., None].to(query.dtype)  # (B, L, 1)
+        pooled = (query * w).sum(dim=1) / w.sum(dim=1).clamp_min(1.0)  # (B, d)
+        pick = self.pick(pooled).softmax(dim=-1)  # (B, 2A + 1)
+        value, seen = angles.float().split(NUM_POSE_ANGLES, dim=-1)  # (B, T, A) each
+        ok = (seen > 0) & frame_mask[..., None]  # (B, T, A)
+        inf = torch.tensor(float("inf"), device=value.device)
+        lo = torch.where(ok, value, inf).amin(dim=1, keepdim=True)  # (B, 1, A)
+        hi = torch.where(ok, value, -inf).amax(dim=1, keepdim=True)  # (B, 1, A)
+        z = torch.where(ok, (value - lo) / (hi - lo).clamp_min(1e-3), 0.0)  # (B, T, A)
+        none = torch.zeros_like(z[..., :1])  # (B, T, 1)
+        channels = torch.cat([z, torch.where(ok, 1.0 - z, 0.0), none], dim=-1)  # (B, T, 2A + 1)
+        bias = (channels * pick[:, None, :].float()).sum(dim=-1)  # (B, T)
+        return (self.log_scale.exp() * bias).to(query.dtype)
+
+
 class CrossTalker(nn.Module):
     """motion (B, T, H), frame_mask (B, T), text (B, L, Dt), text_mask (B, L),
     timestamps (B, T) seconds, pose (B, T, 33, C) | None -> :class:`CrossTalkerOutput`."""
@@ -144,8 +182,10 @@ class CrossTalker(nn.Module):
         self.question_encoder: QuestionEncoder | None = None
         # "pose": the angles enter the key linearly, so the query can rank frames by one
         # angle (softmax of lambda * angle peaks at its extreme) without an MLP in the way.
-        self.w_pose = nn.Linear(POSE_ANGLE_DIM, d, bias=False) if config.scorer == "pose" else None
-        if config.scorer in ("contextual", "pose"):
+        posed = config.scorer in ("pose", "pose_rank")
+        self.w_pose = nn.Linear(POSE_ANGLE_DIM, d, bias=False) if posed else None
+        self.angle_rank = AngleRanker(d) if config.scorer == "pose_rank" else None
+        if config.scorer in ("contextual", "pose", "pose_rank"):
             self.question_encoder = QuestionEncoder(dt, d, heads, config.dropout)
             self.w_q = nn.Linear(d, d)
             self.w_k: nn.Module = nn.Sequential(
@@ -181,18 +221,24 @@ class CrossTalker(nn.Module):
         pose: Tensor | None = None,
     ) -> Tensor:
         """Eq.1: A (B, L, T) = softmax over valid frames of Q_text K_motion^T / sqrt(d);
-        ``pose`` (B, T, 33, C) model features, needed by the "pose" scorer."""
+        ``pose`` (B, T, 33, C) model features, needed by the "pose" and "pose_rank" scorers."""
         query = self.text_norm(text)  # (B, L, Dt)
         if self.question_encoder is not None:
             query = self.question_encoder(query, text_mask)  # (B, L, d)
         q = self.w_q(query)  # (B, L, d)
         k = self.w_k(motion)  # (B, T, d)
+        angles = None
         if self.w_pose is not None:
             if pose is None:
-                raise ValueError("pose: the 'pose' scorer needs the skeleton features")
-            angles = pose_angles(pose).to(motion.dtype) * POSE_KEY_SCALE  # (B, T, POSE_ANGLE_DIM)
-            k = k + self.w_pose(angles)  # (B, T, d)
+                raise ValueError(
+                    f"pose: the {self.config.scorer!r} scorer needs the skeleton features"
+                )
+            angles = pose_angles(pose)  # (B, T, POSE_ANGLE_DIM)
+            k = k + self.w_pose(angles.to(motion.dtype) * POSE_KEY_SCALE)  # (B, T, d)
         logits = q @ k.transpose(1, 2) / math.sqrt(q.shape[-1])  # (B, L, T)
+        if self.angle_rank is not None:
+            bias = self.angle_rank(query, text_mask, angles, frame_mask)  # (B, T)
+            logits = logits + bias[:, None, :]
         valid = frame_mask[:, None, :]  # (B, 1, T)
         logits = logits.masked_fill(~valid, torch.finfo(logits.dtype).min)
         return logits.softmax(dim=-1).masked_fill(~valid, 0.0)
