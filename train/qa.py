@@ -217,17 +217,15 @@ ANGLE_PARTS = ("knee", "elbow", "hip", "shoulder")
 ANGLE_TOLERANCE = 8.0  # degrees: how far an angle answer may be off
 
 
-def _plateau(f: Facts, series: np.ndarray, i: int) -> Moments:
-    """The span around frame ``i`` where ``series`` stays within ``ANGLE_TOLERANCE`` of its
-    value there: any of these frames shows the extreme well enough to answer (a straight
-    knee is straight for a second, not one frame)."""
+def _plateaus(f: Facts, series: np.ndarray, i: int) -> Moments:
+    """Every span where ``series`` stays within ``ANGLE_TOLERANCE`` of its value at frame
+    ``i``: any of these frames shows the extreme well enough to answer (a straight knee is
+    straight for a second, not one frame, and a squat's knee is as bent at each bottom)."""
     near = np.abs(series - series[i]) <= ANGLE_TOLERANCE  # NaN compares False
-    a = b = i
-    while a > 0 and near[a - 1]:
-        a -= 1
-    while b + 1 < len(series) and near[b + 1]:
-        b += 1
-    return ((f.t(a), f.t(b)),)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], near.astype(np.int8), [0]])))
+    return tuple(
+        (f.t(int(a)), f.t(int(b) - 1)) for a, b in zip(edges[::2], edges[1::2], strict=True)
+    )
 
 
 def _extreme(f: Facts, rng: np.random.Generator, largest: bool) -> Made:
@@ -239,7 +237,7 @@ def _extreme(f: Facts, rng: np.random.Generator, largest: bool) -> Made:
     # Smoothing can overshoot a straight limb past 180; an interior angle cannot.
     angle = min(float(series[i]), 180.0)
     vals = {"side": side, "part": part, "angle": angle, "time": f.t(i),
-            "moments": _plateau(f, series, i)}  # fmt: skip
+            "moments": _plateaus(f, series, i)}  # fmt: skip
     return vals, Target("number", round(angle, 1), ANGLE_TOLERANCE, "deg")
 
 
@@ -256,7 +254,7 @@ def _max_lean(f: Facts, rng: np.random.Generator) -> Made:
     if not _finite(lean):
         return None
     i = int(np.nanargmax(lean))
-    moments = _plateau(f, lean, i)
+    moments = _plateaus(f, lean, i)
     return {"angle": float(lean[i]), "time": f.t(i), "moments": moments}, Target(
         "number", round(float(lean[i]), 1), ANGLE_TOLERANCE, "deg"
     )
