@@ -64,3 +64,9 @@ finetune train/configs/cpu_s11.yaml runs/full-s11
 # swapped into cpu_s10's model (no LLM training).
 [ -f runs/ground-s7c/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose --encoder $ENC --out runs/ground-s7c --minutes 25 --lr 1e-3 --max-train 20000 --slow 3.0 --init runs/ground-s7a/motion_modules_init.safetensors --extra-train "$DATA4/train.jsonl" --extra-train "$DATA5/train.jsonl"
 [ -f runs/full-s10c/model/config.json ] || $PY -m train.grounding --swap-scorer runs/full-s10/model runs/ground-s7c runs/full-s10c/model
+# Eighth session (not shipped): the pose_rank scorer (the question picks one angle to rank the
+# frames by) continued from the shipped scorer; its extreme-angle grounding rose, its event
+# grounding and answers fell (MODEL_CARD.md, session 8).
+[ -f runs/ground-r1/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose_rank --encoder $ENC --out runs/ground-r1 --minutes 25 --lr 1e-3 --max-train 20000 --slow 3.0 --init runs/full-s10c/model/motion_modules.safetensors
+[ -f runs/ground-r2/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose_rank --encoder $ENC --out runs/ground-r2 --minutes 25 --lr 2e-3 --max-train 20000 --slow 3.0 --init runs/ground-r1/motion_modules_init.safetensors --type-weight min_angle=2 --type-weight max_angle=2 --type-weight max_lean=2
+[ -f runs/full-r2/config.json ] || $PY -m train.grounding --swap-scorer runs/full-s10c/model runs/ground-r2 runs/full-r2
