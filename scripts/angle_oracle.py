@@ -4,8 +4,9 @@ An oracle scorer that knows which angle a ``min_angle`` / ``max_angle`` / ``max_
 question asks ranks the frames by that angle of the model's own features
 (``core.llamo.pose_angles``, as the "pose" scorers see them) and takes the extreme. Its hit
 rate (the extreme inside a moment's window, as ``train.grounding`` counts hits) bounds what a
-frame scorer can reach against the data engine's moments, which mark one plateau around the
-extreme of the analytics' smoothed angles.
+frame scorer can reach against a data set's moments. Sets built before session 8 (synth3-5) mark
+one plateau around the extreme of the analytics' smoothed angles; newer ones mark every span
+within the answer's tolerance.
 
     python scripts/angle_oracle.py --data artifacts/synth3 [--config train/configs/cpu.yaml]
 """
@@ -51,11 +52,15 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--data", type=Path, required=True, help="make_dataset folder or JSONL")
     ap.add_argument("--config", type=Path, default=Path("train/configs/cpu.yaml"))
     a = ap.parse_args(argv)
+    try:
+        data = heldout_path(a.data)
+    except ValueError as e:
+        ap.error(str(e))
     from core.llamo.llm import load_llm
 
     config = model_config(a.config, [])
     _, tokenizer = load_llm(config.llm, device="cpu")
-    clips, examples = load_examples(heldout_path(a.data), config, tokenizer)
+    clips, examples = load_examples(data, config, tokenizer)
     hits: dict[str, list[bool]] = {q: [] for q in LARGEST}
     for ex in examples:
         k = asked_channel(ex.qtype, tokenizer.decode(ex.question)) if ex.qtype in LARGEST else None
