@@ -42,8 +42,8 @@ class LLaMoConfig:
     ``scorer`` "linear": Eq.1 as in the paper; "contextual": a self-attention block over the
     question and an MLP key; "pose": "contextual" with the joint angles in the key;
     "pose_rank": "pose" plus a bias that ranks the frames by the one angle (and direction) the
-    question picks (see ``cross_talker``). ``motion_update`` "residual": the motion <- text block of Eq.8 adds
-    its update as is; "normed": the update is layer-normed first, so it cannot outgrow the
+    question picks (see ``cross_talker``). ``motion_update`` "residual": the motion <- text
+    block of Eq.8 adds its update as is; "normed": the update is layer-normed first, so it cannot outgrow the
     frame it updates (unnormed, it grew to ~20x the motion and every viewpoint token became
     the same vector, see MODEL_CARD).
     """
