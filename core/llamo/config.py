@@ -43,9 +43,9 @@ class LLaMoConfig:
     question and an MLP key; "pose": "contextual" with the joint angles in the key;
     "pose_rank": "pose" plus a bias that ranks the frames by the one angle (and direction) the
     question picks (see ``cross_talker``). ``motion_update`` "residual": the motion <- text
-    block of Eq.8 adds its update as is; "normed": the update is layer-normed first, so it cannot outgrow the
-    frame it updates (unnormed, it grew to ~20x the motion and every viewpoint token became
-    the same vector, see MODEL_CARD).
+    block of Eq.8 adds its update as is; "normed": the update is layer-normed first, so it
+    cannot outgrow the frame it updates (unnormed, it grew to ~20x the motion and every
+    viewpoint token became the same vector, see MODEL_CARD).
     """
 
     hidden_size: int = 256
