@@ -371,7 +371,7 @@ def rescore(data: Path, config: LLaMoConfig, runs: list[Path]) -> dict:
         encoder, scorer = MotionEncoder(cfg), CrossTalker(cfg)
         state = load_file(str(run_dir / INIT_FILE))
         load_part(encoder, state, "motion_encoder.")
-        load_part(scorer, state, "fusion.", strict=False)  # the scorer's part of the fusion
+        load_scorer(scorer, state, run_dir / INIT_FILE)
         held, held_slow = (
             build_set(data / "heldout.jsonl", cfg, tokenizer, encoder, None, [s])
             for s in ((1.0, 1.0), HELDOUT_SLOW)
