@@ -42,7 +42,9 @@ class LLaMoConfig:
     ``scorer`` "linear": Eq.1 as in the paper; "contextual": a self-attention block over the
     question and an MLP key; "pose": "contextual" with the joint angles in the key;
     "pose_rank": "pose" plus a bias that ranks the frames by the one angle (and direction) the
-    question picks (see ``cross_talker``). ``motion_update`` "residual": the motion <- text
+    question picks (see ``cross_talker``). ``rank_gate`` (pose_rank only): that bias applies
+    only when the pick's most likely angle channel has at least this probability (0: always),
+    so questions about events or counts keep the "pose" scores. ``motion_update`` "residual": the motion <- text
     block of Eq.8 adds its update as is; "normed": the update is layer-normed first, so it
     cannot outgrow the frame it updates (unnormed, it grew to ~20x the motion and every
     viewpoint token became the same vector, see MODEL_CARD).
@@ -54,6 +56,7 @@ class LLaMoConfig:
     num_viewpoints: int = 16
     viewpoint_min_gap: int = 0
     scorer: str = "linear"
+    rank_gate: float = 0.0
     segment_size: int = 8
     max_window: int = 16
     spatial_depth: int = 2
@@ -112,6 +115,7 @@ class LLaMoConfig:
         for name in ("dropout", "lora_dropout"):
             setattr(self, name, require_number(name, getattr(self, name), high=1.0, low_open=False))
         self.fps = require_number("fps", self.fps)
+        self.rank_gate = require_number("rank_gate", self.rank_gate, high=1.0, low_open=False)
 
     def _check_choices(self) -> None:
         choices = {

@@ -133,10 +133,14 @@ class AngleRanker(nn.Module):
     """Scorer "pose_rank": a logit bias (B, T) from the one angle and direction the question
     picks (softmax over 2 directions x NUM_POSE_ANGLES + "none"), the angle rescaled to [0, 1]
     over the clip's frames where it is seen (0 elsewhere). Zero-initialised, the pick is
-    uniform and the bias the same on every frame where all angles are seen."""
+    uniform and the bias the same on every frame where all angles are seen. ``gate`` > 0: no
+    bias for a question whose most likely angle channel is below it; a small share of the
+    pick on an angle, times a scale of ~36, would otherwise move the scores of questions
+    about events (session 8: slow-motion golf event hits 0.67 -> 0.44)."""
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int, gate: float = 0.0) -> None:
         super().__init__()
+        self.gate = gate
         self.pick = nn.Linear(dim, 2 * NUM_POSE_ANGLES + 1)
         nn.init.zeros_(self.pick.weight)
         nn.init.zeros_(self.pick.bias)
@@ -150,6 +154,9 @@ class AngleRanker(nn.Module):
         w = text_mask[..., None].to(query.dtype)  # (B, L, 1)
         pooled = (query * w).sum(dim=1) / w.sum(dim=1).clamp_min(1.0)  # (B, d)
         pick = self.pick(pooled).softmax(dim=-1)  # (B, 2A + 1)
+        if self.gate > 0.0:
+            confident = pick[:, :-1].amax(dim=-1, keepdim=True) >= self.gate  # (B, 1)
+            pick = pick * confident
         value, seen = angles.float().split(NUM_POSE_ANGLES, dim=-1)  # (B, T, A) each
         ok = (seen > 0) & frame_mask[..., None]  # (B, T, A)
         inf = torch.tensor(float("inf"), device=value.device)
@@ -184,7 +191,7 @@ class CrossTalker(nn.Module):
         # angle (softmax of lambda * angle peaks at its extreme) without an MLP in the way.
         posed = config.scorer in ("pose", "pose_rank")
         self.w_pose = nn.Linear(POSE_ANGLE_DIM, d, bias=False) if posed else None
-        self.angle_rank = AngleRanker(d) if config.scorer == "pose_rank" else None
+        self.angle_rank = AngleRanker(d, config.rank_gate) if config.scorer == "pose_rank" else None
         if config.scorer in ("contextual", "pose", "pose_rank"):
             self.question_encoder = QuestionEncoder(dt, d, heads, config.dropout)
             self.w_q = nn.Linear(d, d)

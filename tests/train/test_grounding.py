@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -332,6 +334,34 @@ def test_angle_ranker_starts_neutral_and_ranks_one_angle_when_it_picks_one() -> 
     assert int(bias.argmax()) == int(angle.argmin())
     assert float(bias.max()) == pytest.approx(RANK_SCALE_INIT, rel=1e-3)
     assert float(bias[~mask[0]].abs().max()) == 0.0
+
+
+def test_angle_ranker_gate_leaves_unsure_questions_alone() -> None:
+    """With ``gate`` 0.5, a question whose pick puts 0.3 on an angle (the rest on "none")
+    gets no bias at all, where the ungated ranker moves its frames; a question that puts 0.9
+    on that angle gets the same bias as without the gate."""
+    from core.llamo.cross_talker import AngleRanker
+    from core.llamo.pose_angles import NUM_POSE_ANGLES, pose_angles
+    from core.skeleton import JOINT_ANGLES
+
+    pose = _squats(1)[0]
+    angles = pose_angles(pose[None])  # (1, T, 2A)
+    mask = torch.ones(1, len(pose), dtype=torch.bool)
+    query, text_mask = torch.randn(1, 4, 8), torch.ones(1, 4, dtype=torch.bool)
+    knee = NUM_POSE_ANGLES + list(JOINT_ANGLES).index("right_knee")
+    gated, plain = AngleRanker(8, gate=0.5), AngleRanker(8)
+    for share, biased in ((0.3, False), (0.9, True)):
+        logits = torch.full((2 * NUM_POSE_ANGLES + 1,), -30.0)
+        logits[knee], logits[-1] = math.log(share), math.log(1.0 - share)
+        for ranker in (gated, plain):
+            with torch.no_grad():
+                ranker.pick.bias.copy_(logits)
+        bias, ungated = (r(query, text_mask, angles, mask)[0] for r in (gated, plain))
+        assert float(ungated.max() - ungated.min()) > 0.2 * share * 8.0
+        if biased:
+            assert torch.allclose(bias, ungated)
+        else:
+            assert float(bias.abs().max()) == 0.0
 
 
 @pytest.mark.parametrize("kind", ["linear", "pose", "pose_rank"])
