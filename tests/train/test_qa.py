@@ -215,3 +215,28 @@ def test_extreme_angle_moments_span_the_frames_that_answer_it(qtype: str) -> Non
         spans.append(len(turn.moments))
     if qtype == "min_angle":  # knees and hips bottom out once per rep
         assert max(spans) >= 3
+
+
+def test_event_turns_skip_events_the_labels_put_elsewhere() -> None:
+    """A baseball swing whose labels agree with the measured events gets foot-plant
+    questions; once its label puts the foot plant 1 s away from the measured one, no
+    question asks for it, and the others still come."""
+    from dataclasses import replace
+
+    s = synthesize("baseball_swing", np.random.default_rng(6), faults=[])
+    facts = measure(s.motion3d, s.labels)
+    assert facts.baseball is not None and "foot_plant" in s.labels.events
+    plant = facts.baseball.times["foot_plant"]
+
+    def asked(f) -> set[float]:
+        turns = [make_turn("baseball_event_time", f, np.random.default_rng(i)) for i in range(40)]
+        return {float(t.target.value) for t in turns if t is not None}
+
+    assert round(plant, 2) in asked(facts)
+    moved = dict(s.labels.events)
+    moved["foot_plant"] = int(
+        np.clip(moved["foot_plant"] + s.motion3d.fps, 0, s.motion3d.num_frames - 1)
+    )
+    shifted = replace(facts, labels=replace(s.labels, events=moved))
+    left = asked(shifted)
+    assert round(plant, 2) not in left and len(left) >= 3
