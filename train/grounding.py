@@ -245,14 +245,16 @@ def run(data: Path, config: LLaMoConfig, encoder_file: Path | None, out: Path, *
         minutes: float, lr: float = 2e-3, batch: int = 32, seed: int = 0, max_heldout: int = 2000,
         max_train: int | None = None, slow: float = 1.0, init: Path | None = None,
         extra_train: list[Path] | None = None,
-        type_weights: dict[str, float] | None = None) -> dict:  # fmt: skip
+        type_weights: dict[str, float] | None = None,
+        train_only: tuple[str, ...] | None = None) -> dict:  # fmt: skip
     """Train the scorer for ``minutes``; write the init weights and the report. ``slow`` > 1
     adds a copy of the training clips played 1.5-``slow`` times slower. The report gives the
     held-out hit rates at the recorded speed and played HELDOUT_SLOW times slower. ``init``: a
     safetensors file whose scorer (``SCORER_PREFIXES``) training continues from (a grounding
     run's init file or a model's motion modules); ``type_weights``: sampling weight per
     question type (1 for the others); ``extra_train``: more training JSONL files (other data
-    engine runs) besides ``data``'s."""
+    engine runs) besides ``data``'s; ``train_only``: the scorer parts (``SCORER_PREFIXES``)
+    that train, the others stay as ``init`` left them (all of them by default)."""
     from safetensors.torch import load_file, save_file
 
     from core.llamo.llm import load_llm
@@ -285,6 +287,7 @@ def run(data: Path, config: LLaMoConfig, encoder_file: Path | None, out: Path, *
         batch=batch,
         seed=seed,
         type_weights=type_weights,
+        train_only=train_only,
     )
     after = evaluate_both(scorer, held, held_slow, embed)
     out.mkdir(parents=True, exist_ok=True)
@@ -295,6 +298,7 @@ def run(data: Path, config: LLaMoConfig, encoder_file: Path | None, out: Path, *
     report = {"steps": steps, "seconds": round(time.perf_counter() - start, 1),
               "n_train": len(train.examples), "scorer": config.scorer, "slow": slow, "lr": lr,
               "init": None if init is None else str(init), "type_weights": type_weights or {},
+              "train_only": list(train_only or SCORER_PREFIXES),
               "train_files": [str(j) for j in jsonls],
               "heldout_before": before["recorded"], "heldout_after": after["recorded"],
               "heldout_slow_before": before["slow"], "heldout_slow_after": after["slow"]}  # fmt: skip
@@ -310,11 +314,15 @@ def sampling_weights(examples: list[GroundingExample], type_weights: dict[str, f
 
 
 def fit(scorer: CrossTalker, train: GroundingSet, embed: nn.Embedding, *, minutes: float,
-        lr: float, batch: int, seed: int, type_weights: dict[str, float] | None = None
-        ) -> int:  # fmt: skip
+        lr: float, batch: int, seed: int, type_weights: dict[str, float] | None = None,
+        train_only: tuple[str, ...] | None = None) -> int:  # fmt: skip
     """AdamW on the grounding loss of random batches for ``minutes``; returns the steps.
-    ``type_weights`` draws the turns of some question types more often."""
-    params = [p for n, p in scorer.named_parameters() if f"fusion.{n}".startswith(SCORER_PREFIXES)]
+    ``type_weights`` draws the turns of some question types more often; ``train_only``
+    limits training to those scorer parts."""
+    parts = check_train_only(train_only)
+    params = [p for n, p in scorer.named_parameters() if f"fusion.{n}".startswith(parts)]
+    if not params:
+        raise ValueError(f"train_only: this {scorer.config.scorer!r} scorer has none of {parts}")
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     rng = np.random.default_rng(seed)
     start, step = time.perf_counter(), 0
@@ -334,6 +342,16 @@ def fit(scorer: CrossTalker, train: GroundingSet, embed: nn.Embedding, *, minute
         bar.set_postfix(loss=f"{float(loss.detach()) / len(part):.3f}", refresh=False)
     bar.close()
     return step
+
+
+def check_train_only(parts: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The scorer parts to train (all by default); an unknown one is an error naming them."""
+    if not parts:
+        return SCORER_PREFIXES
+    unknown = [p for p in parts if p not in SCORER_PREFIXES]
+    if unknown:
+        raise ValueError(f"train_only: {unknown} are not scorer parts; pick from {SCORER_PREFIXES}")
+    return tuple(parts)
 
 
 def load_part(
@@ -500,6 +518,13 @@ def cli(argv: list[str] | None = None) -> None:
         metavar="QTYPE=W",
         help="draw this question type's turns W times as often (repeatable)",
     )
+    ap.add_argument(
+        "--train-only",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="train only this scorer part, e.g. fusion.angle_rank. (repeatable; default all)",
+    )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--max-train", type=int, default=6000, help="at most N training turns")
     ap.add_argument(
@@ -521,6 +546,10 @@ def cli(argv: list[str] | None = None) -> None:
     for path in a.extra_train:
         if not path.is_file():
             ap.error(f"--extra-train: {path} is not a file; give a data engine run's train.jsonl")
+    try:
+        check_train_only(tuple(a.train_only))
+    except ValueError as err:
+        ap.error(f"--train-only: {err}")
     if a.init is not None and not a.init.is_file():
         ap.error(f"--init: {a.init} is not a file; give a grounding run's {INIT_FILE}")
     torch.set_num_threads(a.threads)
@@ -537,7 +566,7 @@ def cli(argv: list[str] | None = None) -> None:
         return
     report = run(a.data, model_config(a.config, a.set), a.encoder, a.out, minutes=a.minutes,
                  max_train=a.max_train, slow=a.slow, lr=a.lr, init=a.init,
-                 extra_train=a.extra_train,
+                 extra_train=a.extra_train, train_only=tuple(a.train_only) or None,
                  type_weights=parse_type_weights(a.type_weight))  # fmt: skip
     print(json.dumps({k: report[k] for k in ("steps", "seconds")}))
     print(

@@ -479,6 +479,18 @@ def test_grounding_continues_from_a_saved_scorer_and_weights_question_types(tmp_
     scorer_keys = [k for k in trained if k.startswith(SCORER_PREFIXES)]
     assert scorer_keys and all(torch.equal(trained[k], kept[k]) for k in scorer_keys)
     assert second["type_weights"] == {"rep_count": 3.0} and second["init"].endswith(INIT_FILE)
+    # --train-only: a pose_rank ranker trained on top of the first run's pose scorer, which
+    # stays as it was.
+    cli([*common, "--set", "model.scorer=pose_rank", "--out", str(tmp_path / "r"),
+         "--minutes", "0.05", "--lr", "0.05", "--init", str(tmp_path / "a" / INIT_FILE),
+         "--train-only", "fusion.angle_rank."])  # fmt: skip
+    ranked = load_file(str(tmp_path / "r" / INIT_FILE))
+    assert all(torch.equal(trained[k], ranked[k]) for k in scorer_keys)
+    assert float(ranked["fusion.angle_rank.pick.weight"].abs().max()) > 0.0
+    third = json.loads((tmp_path / "r" / REPORT_FILE).read_text())
+    assert third["steps"] >= 1 and third["train_only"] == ["fusion.angle_rank."]
+    with pytest.raises(SystemExit):
+        cli([*common, "--out", str(tmp_path / "c"), "--train-only", "fusion.projector."])
 
     examples = [GroundingExample(0, [1], [(0, 0)], q) for q in ("rep_count", "activity", "x")]
     assert sampling_weights(examples, {"rep_count": 3.0}).tolist() == pytest.approx([0.6, 0.2, 0.2])
