@@ -297,6 +297,7 @@ def run(data: Path, config: LLaMoConfig, encoder_file: Path | None, out: Path, *
     save_file({k: v.contiguous() for k, v in state.items()}, str(out / INIT_FILE))
     report = {"steps": steps, "seconds": round(time.perf_counter() - start, 1),
               "n_train": len(train.examples), "scorer": config.scorer, "slow": slow, "lr": lr,
+              "rank_gate": config.rank_gate,
               "init": None if init is None else str(init), "type_weights": type_weights or {},
               "train_only": list(train_only or SCORER_PREFIXES),
               "train_files": [str(j) for j in jsonls],
@@ -398,11 +399,13 @@ def rescore(data: Path, config: LLaMoConfig, runs: list[Path]) -> dict:
     return out
 
 
-def copy_with_scorer(src: Path, dst: Path, grounding: Path | None = None, seed: int = 0) -> Path:
+def copy_with_scorer(src: Path, dst: Path, grounding: Path | None = None, seed: int = 0,
+                     rank_gate: float | None = None) -> Path:  # fmt: skip
     """A copy of the saved model ``src`` with another frame scorer (Eq. 1): the one
     ``train.grounding`` wrote to the folder ``grounding`` (over the same frozen encoder), or,
     without one, a freshly initialised scorer: the plain Cross Talker's selection under the
-    same LLM and modules (an inference-time ablation of the grounding loss)."""
+    same LLM and modules (an inference-time ablation of the grounding loss). ``rank_gate``:
+    the copy's ``LLaMoConfig.rank_gate`` (default: the grounding run's)."""
     import shutil
     from dataclasses import replace
 
@@ -418,7 +421,8 @@ def copy_with_scorer(src: Path, dst: Path, grounding: Path | None = None, seed: 
         new = {f"fusion.{k}": v for k, v in CrossTalker(config).state_dict().items()}
     else:
         report = json.loads((grounding / REPORT_FILE).read_text())
-        config = replace(config, scorer=report["scorer"])
+        gate = report.get("rank_gate", 0.0) if rank_gate is None else rank_gate
+        config = replace(config, scorer=report["scorer"], rank_gate=gate)
         new = load_file(str(grounding / INIT_FILE))
         _check_same_encoder(state, new, src, grounding)
     dtype = next(v.dtype for k, v in state.items() if k.startswith("motion_encoder."))
@@ -482,6 +486,13 @@ def cli(argv: list[str] | None = None) -> None:
         help="only copy the model SRC to DST with the scorer a grounding run wrote, then exit",
     )
     ap.add_argument(
+        "--rank-gate",
+        type=float,
+        default=None,
+        metavar="G",
+        help="with --swap-scorer: the copy's rank_gate (default: the grounding run's)",
+    )
+    ap.add_argument(
         "--rescore",
         nargs="+",
         type=Path,
@@ -539,7 +550,9 @@ def cli(argv: list[str] | None = None) -> None:
         return
     if a.swap_scorer:
         src, grounding, dst = a.swap_scorer
-        print(copy_with_scorer(src, dst, grounding))
+        if a.rank_gate is not None and not 0.0 <= a.rank_gate < 1.0:
+            ap.error(f"--rank-gate: must be in [0, 1), got {a.rank_gate}")
+        print(copy_with_scorer(src, dst, grounding, rank_gate=a.rank_gate))
         return
     if a.data is None or a.config is None or a.out is None:
         ap.error("--data, --config and --out are required for training and --rescore")

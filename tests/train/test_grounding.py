@@ -147,7 +147,9 @@ def test_swap_scorer_takes_the_grounding_runs_scorer(tmp_path, kind: str) -> Non
         torch.equal(v, state[k]) for k, v in old.items() if not k.startswith(SCORER_PREFIXES)
     )
     again = LLaMo.from_pretrained(dst, llm=model.llm, tokenizer=model.tokenizer, device="cpu")
-    assert again.config.scorer == kind
+    assert again.config.scorer == kind and again.config.rank_gate == 0.0
+    gated = copy_with_scorer(src, tmp_path / "gated", grounding, rank_gate=0.5)
+    assert json.loads((gated / "config.json").read_text())["rank_gate"] == 0.5
     loaded = again.motion_modules.fusion.state_dict()
     assert all(torch.equal(loaded[k.removeprefix("fusion.")], v) for k, v in init.items()
                if k.startswith("fusion."))  # fmt: skip
