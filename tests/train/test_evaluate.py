@@ -341,3 +341,21 @@ def test_flatten_tokens_keeps_the_viewpoints_and_times_but_not_what_differs() ->
     flat = after.tokens[0][keep]  # (K'', D): one vector, the clip's mean
     assert torch.allclose(flat, before.tokens[0][keep].mean(dim=0).expand_as(flat), atol=1e-6)
     assert evaluate._ablation("x=DIR@flat+facts") == ("x", "DIR", True, False, True)
+
+
+def test_count_oracle_counts_groups_of_viewpoint_times() -> None:
+    """scripts/count_oracle.py: three bursts of viewpoint times are 3 groups at a 0.5 s gap
+    and 1 at a 5 s gap; the sweep scores them against the target next to the answer's own."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "count_oracle.py"
+    spec = importlib.util.spec_from_file_location("count_oracle", path)
+    oracle = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(oracle)
+    times = [1.0, 1.1, 1.2, 3.0, 3.1, 5.0, 5.2]
+    assert oracle.time_groups(times, 0.5) == 3 and oracle.time_groups(times, 5.0) == 1
+    preds = [{"qtype": "rep_count", "target": "3", "count": 6.0, "viewpoint_times": times},
+             {"qtype": "activity", "target": "squat", "count": None, "viewpoint_times": times}]  # fmt: skip
+    answer, half, five = oracle.sweep(preds, [0.5, 5.0])
+    assert answer["n"] == 1 and answer["exact"] == 0.0 and answer["obo"] == 0.0
+    assert half["exact"] == 1.0 and five["exact"] == 0.0 and five["obo"] == 0.0
