@@ -70,3 +70,14 @@ finetune train/configs/cpu_s11.yaml runs/full-s11
 [ -f runs/ground-r1/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose_rank --encoder $ENC --out runs/ground-r1 --minutes 25 --lr 1e-3 --max-train 20000 --slow 3.0 --init runs/full-s10c/model/motion_modules.safetensors
 [ -f runs/ground-r2/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose_rank --encoder $ENC --out runs/ground-r2 --minutes 25 --lr 2e-3 --max-train 20000 --slow 3.0 --init runs/ground-r1/motion_modules_init.safetensors --type-weight min_angle=2 --type-weight max_angle=2 --type-weight max_lean=2
 [ -f runs/full-r2/config.json ] || $PY -m train.grounding --swap-scorer runs/full-s10c/model runs/ground-r2 runs/full-r2
+# Ninth session (not shipped): synth3 rebuilt with every extreme-angle span as a moment
+# (synth3m; built at commit f20421f, before event turns were checked against the labels, so
+# its dialogues are synth3's word for word), and synth4/5 likewise; then a pose_rank ranker
+# trained alone over the shipped scorer (r4), and the whole pose_rank scorer on the three sets (r5).
+DATA3M=${DATA3M:-artifacts/synth3m}
+[ -f "$DATA3M/train.jsonl" ] || $PY -m train.make_dataset --out "$DATA3M" --n-train 5000 --n-heldout 400 --n-heldout-phrasing 100 --seed 0
+[ -f artifacts/synth4m/train.jsonl ] || $PY -m train.make_dataset --out artifacts/synth4m --n-train 1600 --n-heldout 300 --seed 4 --slow-frac 0.5 --slow-max 3.0
+[ -f artifacts/synth5m/train.jsonl ] || $PY -m train.make_dataset --out artifacts/synth5m --n-train 1600 --n-heldout 300 --seed 5 --slow-frac 0.5 --slow-max 3.0
+[ -f runs/ground-r4/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3M" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose_rank --encoder $ENC --out runs/ground-r4 --minutes 15 --lr 5e-3 --max-train 20000 --slow 3.0 --threads 2 --init runs/ground-s7c/motion_modules_init.safetensors --train-only fusion.angle_rank. --type-weight min_angle=2 --type-weight max_angle=2
+[ -f runs/ground-r5/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3M" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose_rank --encoder $ENC --out runs/ground-r5 --minutes 20 --lr 1e-3 --max-train 20000 --slow 3.0 --threads 2 --init runs/ground-s7c/motion_modules_init.safetensors --extra-train artifacts/synth4m/train.jsonl --extra-train artifacts/synth5m/train.jsonl --type-weight min_angle=2 --type-weight max_angle=2 --type-weight golf_event_time=2 --type-weight baseball_event_time=2
+[ -f runs/full-r5/config.json ] || $PY -m train.grounding --swap-scorer runs/full-s10c/model runs/ground-r5 runs/full-r5

@@ -134,9 +134,10 @@ class AngleRanker(nn.Module):
     picks (softmax over 2 directions x NUM_POSE_ANGLES + "none"), the angle rescaled to [0, 1]
     over the clip's frames where it is seen (0 elsewhere). Zero-initialised, the pick is
     uniform and the bias the same on every frame where all angles are seen. ``gate`` > 0: no
-    bias for a question whose most likely angle channel is below it; a small share of the
-    pick on an angle, times a scale of ~36, would otherwise move the scores of questions
-    about events (session 8: slow-motion golf event hits 0.67 -> 0.44)."""
+    bias for a question whose most likely angle channel is below it, so that a small share
+    of the pick on an angle, times a learnt scale of ~36, cannot move the scores of a
+    question about something else (it did not bring back session 8's lost event hits:
+    those came from retraining the whole scorer, MODEL_CARD session 9)."""
 
     def __init__(self, dim: int, gate: float = 0.0) -> None:
         super().__init__()
