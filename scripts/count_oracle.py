@@ -15,6 +15,8 @@ import argparse
 import json
 from pathlib import Path
 
+from train.evaluate import count_metrics
+
 COUNT_QTYPE = "rep_count"
 
 
@@ -25,17 +27,19 @@ def time_groups(times: list[float], gap: float) -> int:
 
 
 def sweep(predictions: list[dict], gaps: list[float]) -> list[dict]:
-    """Per gap: exact and within-one shares of groups vs the true count, and the answers'."""
+    """Per gap: exact share and ``train.evaluate.count_metrics`` (OBO, MAE) of the groups vs
+    the true count, after the answers' own."""
     turns = [p for p in predictions if p["qtype"] == COUNT_QTYPE and p.get("viewpoint_times")]
-    n = len(turns)
-    said = [p for p in turns if p.get("count") is not None]
-    rows = [{"gap_s": "answer", "n": n,
-             "exact": sum(float(p["count"]) == float(p["target"]) for p in said) / max(n, 1),
-             "obo": sum(abs(float(p["count"]) - float(p["target"])) <= 1 for p in said) / max(n, 1)}]  # fmt: skip
-    for gap in gaps:
-        diffs = [time_groups(p["viewpoint_times"], gap) - float(p["target"]) for p in turns]
-        rows.append({"gap_s": gap, "n": n, "exact": sum(d == 0 for d in diffs) / max(n, 1),
-                     "obo": sum(abs(d) <= 1 for d in diffs) / max(n, 1)})  # fmt: skip
+    targets = [float(p["target"]) for p in turns]
+    counts = [("answer", [p.get("count") for p in turns])]
+    counts += [(gap, [time_groups(p["viewpoint_times"], gap) for p in turns]) for gap in gaps]
+    rows = []
+    for gap, said in counts:
+        m = count_metrics(said, targets)
+        exact = sum(c is not None and float(c) == t for c, t in zip(said, targets, strict=True))
+        rows.append(
+            {"gap_s": gap, "n": m.n, "exact": exact / max(m.n, 1), "obo": m.obo, "mae": m.mae}
+        )
     return rows
 
 
