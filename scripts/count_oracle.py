@@ -15,15 +15,10 @@ import argparse
 import json
 from pathlib import Path
 
+from core.llamo.prompts import time_groups
 from train.evaluate import count_metrics
 
 COUNT_QTYPE = "rep_count"
-
-
-def time_groups(times: list[float], gap: float) -> int:
-    """Groups of sorted ``times`` whose neighbours are at most ``gap`` s apart."""
-    ts = sorted(times)
-    return (1 + sum(1 for a, b in zip(ts, ts[1:], strict=False) if b - a > gap)) if ts else 0
 
 
 def sweep(predictions: list[dict], gaps: list[float]) -> list[dict]:

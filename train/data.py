@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -215,13 +215,20 @@ class PerTurn:
     answer only (``last_turn_only``), so each answer is learnt with the viewpoints its own
     question picked (the Cross Talker reads the last question)."""
 
-    def __init__(self, examples: MotionDataset) -> None:
+    def __init__(self, examples: MotionDataset, repeats: Mapping[str, int] | None = None) -> None:
+        """``repeats``: question type (``meta.qtypes``) -> how many times its turns appear."""
         self.examples = examples
-        self.index = [
-            (i, k)
-            for i, s in enumerate(examples.samples)
-            for k in range(sum(t["from"] == "gpt" for t in s.conversations))
-        ]
+        repeats = repeats or {}
+        self.index: list[tuple[int, int]] = []
+        seen: set[str | None] = set()
+        for i, s in enumerate(examples.samples):
+            qtypes = s.meta.get("qtypes") or []
+            for k in range(sum(t["from"] == "gpt" for t in s.conversations)):
+                qtype = qtypes[k] if k < len(qtypes) else None
+                self.index += [(i, k)] * repeats.get(qtype, 1)
+                seen.add(qtype)
+        if missing := sorted(set(repeats) - seen):
+            raise ValueError(f"repeat_qtypes: no turn of the data has question type {missing}")
 
     def __len__(self) -> int:
         return len(self.index)

@@ -128,6 +128,8 @@ class TrainConfig:
     # Issue 10: one example per answer (see train.data.PerTurn); motion modules initialised
     # from train.grounding / train.pretrain weights and (some) kept frozen, as in the paper.
     per_turn: bool = False
+    # Question type -> how many times its turns are drawn per epoch (per_turn only).
+    repeat_qtypes: dict = field(default_factory=dict)
     init_motion_modules: str | None = None
     freeze_modules: list[str] = field(default_factory=list)
     # Weight of core.llamo.fusion.token_similarity in the loss (0: the answer loss alone).
@@ -188,6 +190,7 @@ class TrainConfig:
             raise ValueError(f"model_name: must be a non-empty name, got {self.model_name!r}")
         if not isinstance(self.per_turn, bool):
             raise ValueError(f"per_turn: must be true or false, got {self.per_turn!r}")
+        self._check_repeats()
         if not isinstance(self.freeze_modules, list) or not all(
             isinstance(m, str) and m for m in self.freeze_modules
         ):
@@ -195,6 +198,16 @@ class TrainConfig:
                 f"freeze_modules: must be a list of motion-module name prefixes, got {self.freeze_modules!r}"
             )
         self.llamo_config()  # validates the overrides now, not after minutes of loading
+
+    def _check_repeats(self) -> None:
+        if not isinstance(self.repeat_qtypes, dict):
+            raise ValueError(
+                f"repeat_qtypes: must map question types to counts, got {self.repeat_qtypes!r}"
+            )
+        for qtype, times in self.repeat_qtypes.items():
+            require_int(f"repeat_qtypes.{qtype}", times, 1)
+        if self.repeat_qtypes and not self.per_turn:
+            raise ValueError("repeat_qtypes: repeats turns, so it needs per_turn: true")
 
     @property
     def init_dir(self) -> Path | None:
@@ -730,7 +743,7 @@ class Trainer:
         if cfg.per_turn:
             from train.data import PerTurn
 
-            examples = PerTurn(examples)
+            examples = PerTurn(examples, cfg.repeat_qtypes)
         if cfg.motion_input == "blank":
             self.blank = make_blank_motion(examples)
             examples = BlankMotion(examples, self.blank)

@@ -26,8 +26,8 @@ LORA_DIR = "lora"
 META_FILE = "llamo.json"
 FORMAT = "llamo-v1"
 # Switches a trained model may be loaded with although it was saved without them: they only
-# add modules, and those start at their initial values.
-UPGRADABLE = ("motion_update",)
+# add modules, which start at their initial values, or prompt text.
+UPGRADABLE = ("motion_update", "viewpoint_group_gap")
 
 
 def save_llamo(model: LLaMo, directory: str | Path, dtype: torch.dtype | None = None) -> Path:

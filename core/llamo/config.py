@@ -48,6 +48,10 @@ class LLaMoConfig:
     "residual": the motion <- text block of Eq.8 adds its update as is; "normed": the
     update is layer-normed first, so it cannot outgrow the frame it updates (unnormed, it
     grew to ~20x the motion and every viewpoint token became the same vector, see MODEL_CARD).
+    ``viewpoint_group_gap`` (seconds, 0: off; needs time as text): after the viewpoints, the
+    prompt says how many groups their times form, a new group where two neighbouring times
+    are more than this apart. The grounded scorer puts one cluster of viewpoints on each rep,
+    and a 135M LLM does not count clusters of times on its own (MODEL_CARD, session 9).
     """
 
     hidden_size: int = 256
@@ -57,6 +61,7 @@ class LLaMoConfig:
     viewpoint_min_gap: int = 0
     scorer: str = "linear"
     rank_gate: float = 0.0
+    viewpoint_group_gap: float = 0.0
     segment_size: int = 8
     max_window: int = 16
     spatial_depth: int = 2
@@ -116,6 +121,9 @@ class LLaMoConfig:
             setattr(self, name, require_number(name, getattr(self, name), high=1.0, low_open=False))
         self.fps = require_number("fps", self.fps)
         self.rank_gate = require_number("rank_gate", self.rank_gate, high=1.0, low_open=False)
+        self.viewpoint_group_gap = require_number(
+            "viewpoint_group_gap", self.viewpoint_group_gap, low_open=False
+        )
 
     def _check_choices(self) -> None:
         choices = {
@@ -140,6 +148,11 @@ class LLaMoConfig:
         if self.video_encoder == "hf" and self.use_video and not self.video_model_path:
             raise ValueError(
                 "video_model_path: video_encoder='hf' needs a local HF vision model folder"
+            )
+        if self.viewpoint_group_gap and not (self.use_timestamps and self.timestamp_mode == "text"):
+            raise ValueError(
+                "viewpoint_group_gap: the group count is text after the viewpoints' time "
+                "texts; it needs use_timestamps: true and timestamp_mode: text"
             )
         for name in ("video_model_path", "llm"):
             value = getattr(self, name)

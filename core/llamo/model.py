@@ -39,7 +39,13 @@ from core.llamo.inputs import (
     tokenize_with_placeholder,
 )
 from core.llamo.llm import load_llm, pick_device, prepare_tokenizer
-from core.llamo.prompts import build_messages, clean_text, conversation_to_messages, timestamp_text
+from core.llamo.prompts import (
+    build_messages,
+    clean_text,
+    conversation_to_messages,
+    timestamp_text,
+    viewpoint_groups_text,
+)
 from core.motion import Motion
 
 
@@ -235,10 +241,19 @@ class LLaMo(nn.Module):
         if not (self.config.use_timestamps and self.config.timestamp_mode == "text"):
             return tokens
         pieces = []
-        for token, seconds in zip(tokens, fusion.timestamps[b][order].tolist(), strict=True):
-            ids = _timestamp_ids(self.tokenizer, timestamp_text(seconds))
-            pieces += [self.embed_tokens(torch.tensor(ids, device=self._device)), token[None]]
+        times = fusion.timestamps[b][order].tolist()
+        texts = [timestamp_text(seconds) for seconds in times]
+        for token, text in zip(tokens, texts, strict=True):
+            pieces += [self._text_embeds(text), token[None]]
+        gap = self.config.viewpoint_group_gap
+        if gap and times:
+            pieces.append(self._text_embeds(viewpoint_groups_text(times, gap)))
         return torch.cat(pieces) if pieces else tokens
+
+    def _text_embeds(self, text: str) -> Tensor:
+        """(n, D) word embeddings of a short prompt text (time stamps; cached ids)."""
+        ids = _timestamp_ids(self.tokenizer, text)
+        return self.embed_tokens(torch.tensor(ids, device=self._device))
 
     def splice(self, batch: LLaMoBatch, fusion: FusionResult) -> tuple[Tensor, Tensor, Tensor]:
         """LLaVA-style splice -> (embeds (B, L', D), attention (B, L') bool, labels (B, L'))."""

@@ -51,6 +51,8 @@ PROMPTS: dict[str, PromptTemplate] = {
         PromptTemplate("user_motion", MOTION_PLACEHOLDER + "\n{question}", ("question",)),
         # FiGMo-style textual time stamp written before each motion token (timestamp_mode "text").
         PromptTemplate("timestamp", "t={seconds:.2f}s", ("seconds",)),
+        # After the viewpoints (viewpoint_group_gap > 0): how many groups their times form.
+        PromptTemplate("viewpoint_groups", " ({groups} separate moments)", ("groups",)),
     )
 }
 
@@ -130,3 +132,14 @@ def facts_context(activity: str, facts: Sequence[str]) -> str:
 def timestamp_text(seconds: float) -> str:
     """'t=1.23s' (FiGMo-style textual time of one motion token)."""
     return PROMPTS["timestamp"].format(seconds=seconds)
+
+
+def time_groups(times: Sequence[float], gap: float) -> int:
+    """Groups of the sorted ``times`` whose neighbours are at most ``gap`` seconds apart."""
+    ts = sorted(times)
+    return (1 + sum(1 for a, b in zip(ts, ts[1:], strict=False) if b - a > gap)) if ts else 0
+
+
+def viewpoint_groups_text(times: Sequence[float], gap: float) -> str:
+    """' (3 separate moments)': the group count written after the viewpoint tokens."""
+    return PROMPTS["viewpoint_groups"].format(groups=time_groups(times, gap))

@@ -10,7 +10,7 @@ import pytest
 
 from core.errors import InputError
 from core.motion_io import save_motion
-from train.data import MotionDataset, Sample, load_jsonl, write_jsonl
+from train.data import MotionDataset, PerTurn, Sample, load_jsonl, write_jsonl
 from train.qa import make_dialogues
 from train.synth import synthesize
 
@@ -54,6 +54,27 @@ def test_answer_moments_round_trip(tmp_path: Path, motion_file: Path) -> None:
     path = write_jsonl(tmp_path / "qa.jsonl", [Sample(conv, motion=motion_file)])
     ex = MotionDataset(load_jsonl(path))[0]
     assert ex["moments"] == [[(1.5, 2.25), (4.0, 4.0)], []]
+
+
+def test_per_turn_repeats_the_turns_of_the_asked_question_types(
+    tmp_path: Path, motion_file: Path
+) -> None:
+    s = synthesize("squat", np.random.default_rng(0), reps=2)
+    dialogues = make_dialogues(s.motion3d, s.labels, np.random.default_rng(1), n=3)
+    samples = [Sample(x.conversations(), motion=motion_file, meta=x.meta()) for x in dialogues]
+    ds = MotionDataset(samples)
+    qtypes = [q for x in samples for q in x.meta["qtypes"]]
+    once = PerTurn(ds)
+    assert len(once) == len(qtypes)
+    picked = qtypes[0]
+    thrice = PerTurn(ds, {picked: 3})
+    assert len(thrice) == len(qtypes) + 2 * qtypes.count(picked)
+    i, k = thrice.index[0]
+    ex = thrice[0]
+    assert ex["last_turn_only"] and len(ex["conversations"]) == 2 * (k + 1)
+    assert samples[i].meta["qtypes"][k] == picked
+    with pytest.raises(ValueError, match="repeat_qtypes: no turn .*no_such_type"):
+        PerTurn(ds, {"no_such_type": 2})
 
 
 BAD_LINES = [

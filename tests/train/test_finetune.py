@@ -182,6 +182,9 @@ def test_apply_override_sets_nested_keys_and_list_items() -> None:
         ("stages=[{name: lora, steps: 1, lr: 0.1}, {name: words, steps: 1, lr: 0.1}]", "stages"),
         ("model.motion_update=gated", "model.motion_update"),
         ("stages=[{name: lora, steps: 1, lr: 0.1}, {name: align, steps: 1, lr: 0.1}]", "stages"),
+        ("repeat_qtypes={rep_count: 0}", "repeat_qtypes.rep_count"),
+        ("repeat_qtypes=[rep_count]", "repeat_qtypes"),
+        ("repeat_qtypes={rep_count: 2}", "repeat_qtypes"),  # without per_turn
         ("bogus=1", "unknown keys"),
     ],
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -380,6 +381,39 @@ def test_timestamp_text_mode_writes_times_before_tokens(tokenizer, golf2d: Motio
         assert torch.equal(motion[: len(stamp[0])], first)
         assert torch.isfinite(model(batch))
     assert model.answer(golf2d, QUESTION, max_new_tokens=3).done
+
+
+def test_viewpoint_groups_text_counts_the_clusters_of_viewpoint_times(
+    tokenizer, golf2d: Motion, tmp_path: Path
+) -> None:
+    from core.llamo.prompts import time_groups, timestamp_text, viewpoint_groups_text
+
+    assert time_groups([3.0, 0.1, 0.2, 1.5, 1.6, 3.1], 0.5) == 3
+    assert time_groups([0.1, 0.9], 1.0) == 1 and time_groups([], 0.5) == 0
+    assert viewpoint_groups_text([0.1, 2.0], 0.5) == " (2 separate moments)"
+    gap = 0.3
+    model = make_model(tokenizer, replace(TINY, timestamp_mode="text", viewpoint_group_gap=gap))
+    batch = model.collate([example(golf2d)])
+    with torch.no_grad():
+        fusion = model.fuse(batch)
+        motion = model._motion_embeds(fusion, 0)
+        times = fusion.timestamps[0][fusion.token_mask[0]].tolist()
+        stamps = sum(len(tokenizer(timestamp_text(s), add_special_tokens=False)["input_ids"]) + 1
+                     for s in times)  # fmt: skip
+        tail = tokenizer(viewpoint_groups_text(times, gap), add_special_tokens=False)["input_ids"]
+        assert motion.shape[0] == stamps + len(tail)
+        assert torch.equal(motion[-len(tail) :], model.embed_tokens(torch.tensor(tail)))
+        assert torch.isfinite(model(batch))
+    assert time_groups(times, gap) >= 1
+    assert model.answer(golf2d, QUESTION, max_new_tokens=2).done
+    # A model saved without the count may be loaded with it (prompt text, no weights).
+    plain = make_model(tokenizer, replace(TINY, timestamp_mode="text"))
+    out = plain.save_pretrained(tmp_path / "plain")
+    kw = dict(llm=build_llm(tokenizer), tokenizer=tokenizer)
+    up = LLaMo.from_pretrained(out, upgrade={"viewpoint_group_gap": gap}, **kw)
+    with torch.no_grad():
+        longer = up._motion_embeds(up.fuse(batch), 0).shape[0]
+        assert longer == plain._motion_embeds(plain.fuse(batch), 0).shape[0] + len(tail)
 
 
 def test_video_crops_flow_through_collate_and_answer(tokenizer, golf_track: PoseTrack) -> None:
