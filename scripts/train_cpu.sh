@@ -81,3 +81,7 @@ DATA3M=${DATA3M:-artifacts/synth3m}
 [ -f runs/ground-r4/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3M" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose_rank --encoder $ENC --out runs/ground-r4 --minutes 15 --lr 5e-3 --max-train 20000 --slow 3.0 --threads 2 --init runs/ground-s7c/motion_modules_init.safetensors --train-only fusion.angle_rank. --type-weight min_angle=2 --type-weight max_angle=2
 [ -f runs/ground-r5/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3M" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose_rank --encoder $ENC --out runs/ground-r5 --minutes 20 --lr 1e-3 --max-train 20000 --slow 3.0 --threads 2 --init runs/ground-s7c/motion_modules_init.safetensors --extra-train artifacts/synth4m/train.jsonl --extra-train artifacts/synth5m/train.jsonl --type-weight min_angle=2 --type-weight max_angle=2 --type-weight golf_event_time=2 --type-weight baseball_event_time=2
 [ -f runs/full-r5/config.json ] || $PY -m train.grounding --swap-scorer runs/full-s10c/model runs/ground-r5 runs/full-r5
+# Tenth session: the shipped model with the viewpoints' group count written after them
+# (model.viewpoint_group_gap 0.7 s, the best gap on 80 training rep_count turns), then LoRA
+# steps with every motion module frozen and rep_count turns drawn three times (cpu_s12).
+finetune train/configs/cpu_s12.yaml runs/full-s12
