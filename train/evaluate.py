@@ -254,10 +254,19 @@ def heldout_path(data: str | Path) -> Path:
 
 
 def eval_items(
-    samples: Sequence, limit: int | None = None, per_type: int | None = None
+    samples: Sequence,
+    limit: int | None = None,
+    per_type: int | None = None,
+    types: Sequence[str] = (),
 ) -> list[EvalItem]:
     """Every (question, target) turn of ``samples`` (``meta.qtypes``/``meta.targets``) in
-    file order; at most ``per_type`` of each question type, then the first ``limit``."""
+    file order; only the question ``types`` when given, at most ``per_type`` of each
+    type, then the first ``limit``."""
+    from train.qa import QA_TYPES
+
+    unknown = sorted(set(types) - set(QA_TYPES))
+    if unknown:
+        raise ValueError(f"--types: unknown question types {unknown}; known: {sorted(QA_TYPES)}")
     items: list[EvalItem] = []
     for i, s in enumerate(samples):
         qtypes, targets = s.meta.get("qtypes"), s.meta.get("targets")
@@ -272,6 +281,8 @@ def eval_items(
         for j, (qtype, target) in enumerate(zip(qtypes, targets, strict=True)):
             history = [(turns[2 * k]["value"], turns[2 * k + 1]["value"]) for k in range(j)]
             moments = [tuple(m) for m in turns[2 * j + 1].get("moments", [])]
+            if types and qtype not in types:
+                continue
             items.append(
                 EvalItem(i, s.where, turns[2 * j]["value"], history, qtype, target, moments)
             )
@@ -679,15 +690,15 @@ def _ablation(text: str) -> tuple[str, str, bool, bool, bool]:
 
 
 def run(checkpoint: str, data: str, out: str, ablations: Sequence[tuple] = (), *,
-        limit: int | None = None, per_type: int | None = None, max_new_tokens: int = 48,
-        device: str | None = None, name: str = "full", command: str = "") -> list[ModelScores]:  # fmt: skip
+        limit: int | None = None, per_type: int | None = None, types: Sequence[str] = (),
+        max_new_tokens: int = 48, device: str | None = None, name: str = "full", command: str = "") -> list[ModelScores]:  # fmt: skip
     """Evaluate the ablations then the full model on the same items; write the report
     (Markdown) and ``<out>.json`` (metrics and every prediction)."""
     from train.data import MotionDataset
 
     path = heldout_path(data)
     dataset = MotionDataset.from_jsonl(path)
-    items = eval_items(dataset.samples, limit, per_type)
+    items = eval_items(dataset.samples, limit, per_type, types)
     models = [(*a, False, False, False)[:5] for a in ablations]
     models.append(_ablation(f"{name}={checkpoint}"))  # DIR@facts works for the main model too
     names = [m[0] for m in models]
@@ -735,6 +746,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--limit", type=int, help="only the first N questions")
     parser.add_argument("--per-type", type=int, help="at most N questions of each type (balance)")
+    parser.add_argument("--types", nargs="+", default=(), metavar="QTYPE",
+                        help="only these question types (e.g. rep_count)")  # fmt: skip
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--device", help="cpu or cuda (default: cuda when present)")
     args = parser.parse_args(argv)
@@ -746,7 +759,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         scores = run(args.checkpoint, args.data, args.out, args.ablation, limit=args.limit,
-                     per_type=args.per_type, max_new_tokens=args.max_new_tokens,
+                     per_type=args.per_type, types=args.types, max_new_tokens=args.max_new_tokens,
                      device=args.device, command=command, name=args.name)  # fmt: skip
     except (ValueError, argparse.ArgumentTypeError) as err:
         parser.error(str(err))

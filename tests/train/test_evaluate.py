@@ -237,6 +237,22 @@ def test_cli_writes_a_report_with_every_table(tiny_setup: dict) -> None:
         assert f"| {name} | {100 * acc:.1f}% [" in report
 
 
+def test_eval_items_keeps_only_the_asked_types_with_their_history(tiny_setup: dict) -> None:
+    from train.data import load_jsonl
+
+    samples = load_jsonl(tiny_setup["root"] / "data" / "heldout.jsonl")
+    every = evaluate.eval_items(samples)
+    asked = every[-1].qtype
+    only = evaluate.eval_items(samples, types=[asked])
+    assert only and len(only) == sum(i.qtype == asked for i in every) < len(every)
+    # a later turn still sees the dialogue before it
+    assert [(i.sample, i.question, i.history) for i in only] == [
+        (i.sample, i.question, i.history) for i in every if i.qtype == asked
+    ]
+    with pytest.raises(ValueError, match="--types: unknown question types \\['rep_cuont'\\]"):
+        evaluate.eval_items(samples, types=["rep_cuont"])
+
+
 def test_cli_rejects_a_folder_that_is_no_model(tiny_setup: dict, capsys) -> None:
     root = tiny_setup["root"]
     with pytest.raises(SystemExit):
