@@ -279,10 +279,10 @@ def eval_items(
         ):
             raise ValueError(f"{s.where}: meta needs one qtype and one target per question turn")
         for j, (qtype, target) in enumerate(zip(qtypes, targets, strict=True)):
-            history = [(turns[2 * k]["value"], turns[2 * k + 1]["value"]) for k in range(j)]
-            moments = [tuple(m) for m in turns[2 * j + 1].get("moments", [])]
             if types and qtype not in types:
                 continue
+            history = [(turns[2 * k]["value"], turns[2 * k + 1]["value"]) for k in range(j)]
+            moments = [tuple(m) for m in turns[2 * j + 1].get("moments", [])]
             items.append(
                 EvalItem(i, s.where, turns[2 * j]["value"], history, qtype, target, moments)
             )
