@@ -85,3 +85,6 @@ DATA3M=${DATA3M:-artifacts/synth3m}
 # (model.viewpoint_group_gap 0.7 s, the best gap on 80 training rep_count turns), then LoRA
 # steps with every motion module frozen and rep_count turns drawn three times (cpu_s12).
 finetune train/configs/cpu_s12.yaml runs/full-s12
+# Eleventh session: cpu_s12 at half the learning rate and 300 steps (cpu_s13), so the other
+# question types drift less while the LLM learns to read the group count.
+finetune train/configs/cpu_s13.yaml runs/full-s13

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import yaml
 from safetensors import safe_open
 from safetensors.torch import load_file
 
@@ -38,6 +40,26 @@ from train.finetune import (
 REPO = Path(__file__).resolve().parents[2]
 TINY_YAML = REPO / "train" / "configs" / "tiny.yaml"
 ACTIVITIES = ("squat", "curl", "jumping_jack", "lunge")
+
+
+RECIPES = sorted((REPO / "train" / "configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=[p.stem for p in RECIPES])
+def test_every_shipped_recipe_parses(recipe: Path) -> None:
+    """Each recipe validates (its fields, stages, repeat_qtypes) against the shipped model's
+    architecture; a recipe continuing a run starts from the default model here (CI has no runs/)."""
+    data = yaml.safe_load(recipe.read_text()) or {}
+    start = [] if data.get("init_from") == "scratch" else ["init_from=default"]
+    cfg = TrainConfig.from_yaml(recipe, ["train_data=x.jsonl", *start])
+    assert cfg.stages and all(stage.steps > 0 for stage in cfg.stages)
+
+
+def test_train_cpu_script_names_only_existing_recipes() -> None:
+    script = (REPO / "scripts" / "train_cpu.sh").read_text()
+    named = set(re.findall(r"train/configs/[\w.]+\.yaml", script))
+    assert "train/configs/cpu_s13.yaml" in named
+    assert not [n for n in named if not (REPO / n).is_file()]
 
 
 # -- fixtures: a tiny LLM and a handful of labelled synthetic clips -------------------------------
