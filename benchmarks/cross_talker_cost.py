@@ -74,7 +74,7 @@ def ttft(models: dict[str, LLaMo], motion: Motion, repeats: int) -> dict[str, tu
     }
 
 
-def main(argv: list[str] | None = None) -> None:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lengths", type=int, nargs="+", default=[60, 300, 900])
     parser.add_argument("--repeats", type=int, default=3)
@@ -87,12 +87,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--interface", choices=("new", "old"), default="new",
                         help="new: time text before each token (issue 10); old: time embeddings")  # fmt: skip
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    from core.pose import estimate_pose
+    return parser.parse_args(argv)
 
-    source = estimate_pose(CLIP).motion3d
+
+def variant_models(args: argparse.Namespace, fps: float) -> dict[str, LLaMo]:
+    """Cross Talker and all-frames LLaMo, alike but for the fusion (same seed, same LLM)."""
     llm, tokenizer = load_llm(None)
     # The issue-10 token interface (both variants): times as text before each motion token,
     # tokens at the LLM's embedding scale, most relevant viewpoint first, feature set v2.
@@ -107,24 +106,27 @@ def main(argv: list[str] | None = None) -> None:
         else {}
     )
     base = LLaMoConfig(
-        fps=source.fps, num_viewpoints=args.viewpoints, max_frames=max(1024, *args.lengths),
+        fps=fps, num_viewpoints=args.viewpoints, max_frames=max(1024, *args.lengths),
         **interface,
     )  # fmt: skip
     torch.manual_seed(0)
-    models = {
+    return {
         "cross_talker": LLaMo.from_config(base, llm=llm, tokenizer=tokenizer),
         "all_frames": LLaMo.from_config(
             replace(base, fusion="all_frames"), llm=llm, tokenizer=tokenizer
         ),
     }
-    print(
-        f"device={models['cross_talker'].device} threads={torch.get_num_threads()} K={args.viewpoints}"
-    )
+
+
+def timing_rows(
+    models: dict[str, LLaMo], source: Motion, args: argparse.Namespace
+) -> dict[tuple[int, str], tuple[int, float, float]]:
+    """(T, variant) -> (LLM input tokens, TTFT wall s, TTFT CPU s), printed as they come."""
     print(f"{'T':>5} {'variant':>13} {'LLM tokens':>11} {'TTFT wall s':>12} {'TTFT CPU s':>11}")
     rows: dict[tuple[int, str], tuple[int, float, float]] = {}
     for t in args.lengths:
         motion = tiled_motion(source, t)
-        used = prepare_motion(motion, base).feats.shape[0]
+        used = prepare_motion(motion, models["cross_talker"].config).feats.shape[0]
         if used != t:
             raise RuntimeError(f"the model resampled T={t} to {used} frames")
         timings = ttft(models, motion, args.repeats)
@@ -132,20 +134,39 @@ def main(argv: list[str] | None = None) -> None:
             rows[t, name] = (input_length(model, motion), *timings[name])
             tokens, wall, cpu = rows[t, name]
             print(f"{t:>5} {name:>13} {tokens:>11} {wall:>12.3f} {cpu:>11.3f}", flush=True)
+    return rows
+
+
+def print_ratios(rows: dict[tuple[int, str], tuple[int, float, float]], lengths: list[int]) -> None:
+    """All-frames / Cross Talker per length, then the RESULT line at T=300 (or the first T)."""
     ratios = {}
-    for t in args.lengths:
+    for t in lengths:
         cross, full = rows[t, "cross_talker"], rows[t, "all_frames"]
         ratios[t] = [a / c for a, c in zip(full, cross, strict=True)]
         print(
             f"T={t}: {ratios[t][0]:.1f}x fewer tokens, {ratios[t][1]:.1f}x lower TTFT "
             f"(wall), {ratios[t][2]:.1f}x (CPU time)"
         )
-    ref = 300 if 300 in args.lengths else args.lengths[0]
+    ref = 300 if 300 in lengths else lengths[0]
     tokens, wall, cpu = ratios[ref]
     print(
         f"RESULT tokens_ratio_T{ref}={tokens:.2f} ttft_ratio_T{ref}={wall:.2f} "
         f"ttft_cpu_ratio_T{ref}={cpu:.2f}"
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from core.pose import estimate_pose
+
+    source = estimate_pose(CLIP).motion3d
+    models = variant_models(args, source.fps)
+    print(
+        f"device={models['cross_talker'].device} threads={torch.get_num_threads()} K={args.viewpoints}"
+    )
+    print_ratios(timing_rows(models, source, args), args.lengths)
 
 
 if __name__ == "__main__":

@@ -465,9 +465,8 @@ def parse_type_weights(items: list[str]) -> dict[str, float]:
     return out
 
 
-def cli(argv: list[str] | None = None) -> None:
-    from train.pretrain import model_config
-
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m train.grounding``."""
     ap = argparse.ArgumentParser(
         prog="python -m train.grounding", description=__doc__.split("\n\n")[0]
     )
@@ -499,6 +498,12 @@ def cli(argv: list[str] | None = None) -> None:
         metavar="RUN",
         help="only score finished grounding runs on --data's held-out turns (JSON to --out)",
     )
+    add_run_args(ap)
+    return ap
+
+
+def add_run_args(ap: argparse.ArgumentParser) -> None:
+    """The arguments of a training run (and of --rescore: data and config)."""
     ap.add_argument("--data", type=Path, help="make_dataset folder")
     ap.add_argument("--config", type=Path, help="training YAML (its model block)")
     ap.add_argument("--set", action="append", default=[])
@@ -544,16 +549,24 @@ def cli(argv: list[str] | None = None) -> None:
         default=1.0,
         help="also train on the clips played 1.5-SLOW times slower (slow-motion video)",
     )
-    a = ap.parse_args(argv)
+
+
+def copy_only(a: argparse.Namespace, ap: argparse.ArgumentParser) -> bool:
+    """--plain-copy / --swap-scorer: copy a model with another scorer; True when done."""
     if a.plain_copy:
         print(copy_with_scorer(*a.plain_copy))
-        return
+        return True
     if a.swap_scorer:
         src, grounding, dst = a.swap_scorer
         if a.rank_gate is not None and not 0.0 <= a.rank_gate < 1.0:
             ap.error(f"--rank-gate: must be in [0, 1), got {a.rank_gate}")
         print(copy_with_scorer(src, dst, grounding, rank_gate=a.rank_gate))
-        return
+        return True
+    return False
+
+
+def check_run_args(a: argparse.Namespace, ap: argparse.ArgumentParser) -> None:
+    """One usage line for each argument a training run or --rescore cannot use."""
     if a.data is None or a.config is None or a.out is None:
         ap.error("--data, --config and --out are required for training and --rescore")
     for path in a.extra_train:
@@ -565,17 +578,29 @@ def cli(argv: list[str] | None = None) -> None:
         ap.error(f"--train-only: {err}")
     if a.init is not None and not a.init.is_file():
         ap.error(f"--init: {a.init} is not a file; give a grounding run's {INIT_FILE}")
+
+
+def rescore_cli(a: argparse.Namespace, config: LLaMoConfig) -> None:
+    """--rescore: hit rates of finished runs, to --out and one line per run and speed."""
+    result = rescore(a.data, config, a.rescore)
+    a.out.write_text(json.dumps(result, indent=1))
+    for run_dir, speeds in result.items():
+        for speed, rates in speeds.items():
+            rounded = {k: round(v["hit_rate"], 3) for k, v in rates.items()}
+            print(run_dir, speed, json.dumps(rounded))
+
+
+def cli(argv: list[str] | None = None) -> None:
+    from train.pretrain import model_config
+
+    ap = build_parser()
+    a = ap.parse_args(argv)
+    if copy_only(a, ap):
+        return
+    check_run_args(a, ap)
     torch.set_num_threads(a.threads)
     if a.rescore:
-        result = rescore(a.data, model_config(a.config, a.set), a.rescore)
-        a.out.write_text(json.dumps(result, indent=1))
-        for run_dir, speeds in result.items():
-            for speed, rates in speeds.items():
-                print(
-                    run_dir,
-                    speed,
-                    json.dumps({k: round(v["hit_rate"], 3) for k, v in rates.items()}),
-                )
+        rescore_cli(a, model_config(a.config, a.set))
         return
     report = run(a.data, model_config(a.config, a.set), a.encoder, a.out, minutes=a.minutes,
                  max_train=a.max_train, slow=a.slow, lr=a.lr, init=a.init,
