@@ -88,3 +88,5 @@ finetune train/configs/cpu_s12.yaml runs/full-s12
 # Eleventh session: cpu_s12 at half the learning rate and 300 steps (cpu_s13), so the other
 # question types drift less while the LLM learns to read the group count.
 finetune train/configs/cpu_s13.yaml runs/full-s13
+# Its second run: cpu_s13 with the golf and baseball event-time turns also drawn twice (cpu_s14).
+finetune train/configs/cpu_s14.yaml runs/full-s14
