@@ -43,6 +43,7 @@ SCORER_PREFIXES = (
     "fusion.w_k.",
     "fusion.w_pose.",
     "fusion.angle_rank.",
+    "fusion.event_rank.",
 )
 INIT_FILE = "motion_modules_init.safetensors"
 REPORT_FILE = "grounding_report.json"

@@ -21,7 +21,7 @@ PROJECTORS = ("mlp2x_gelu", "linear")
 STAGES = ("align", "lora")
 VIEWPOINT_ORDERS = ("time", "score")
 TOKEN_SCALES = ("none", "llm")
-SCORERS = ("linear", "contextual", "pose", "pose_rank")
+SCORERS = ("linear", "contextual", "pose", "pose_rank", "pose_event")
 MOTION_UPDATES = ("residual", "normed")
 
 
@@ -42,7 +42,8 @@ class LLaMoConfig:
     ``scorer`` "linear": Eq.1 as in the paper; "contextual": a self-attention block over the
     question and an MLP key; "pose": "contextual" with the joint angles in the key;
     "pose_rank": "pose" plus a bias that ranks the frames by the one angle (and direction) the
-    question picks (see ``cross_talker``). ``rank_gate`` (pose_rank only): that bias applies
+    question picks (see ``cross_talker``); "pose_event": "pose" plus a bias from the time
+    distribution of the event the question asks about (a temporal event head). ``rank_gate`` (pose_rank only): that bias applies
     only when the pick's most likely angle channel has at least this probability (0: always),
     so questions about events or counts keep the "pose" scores. ``motion_update``
     "residual": the motion <- text block of Eq.8 adds its update as is; "normed": the

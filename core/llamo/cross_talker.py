@@ -23,7 +23,11 @@ frames by one angle and find its extreme. ``"pose_rank"`` is ``"pose"`` plus
 :class:`AngleRanker`: the question picks one angle and a direction (or none), and every
 frame's Eq.1 logits get that angle rescaled to [0, 1] over the clip, so the asked extreme
 stands out whatever the angle's range (the "pose" key alone found it on 48% of held-out
-turns, an exact ranking of the features' angle on 76%).
+turns, an exact ranking of the features' angle on 76%). ``"pose_event"`` is ``"pose"`` plus
+:class:`EventRanker`: the question's event query meets each frame's key from a small temporal
+head, a softmax over the clip's frames gives the asked event's time distribution, and its
+log (gated by the question) is added to every Eq.1 logit: the scores become the product of
+the "pose" scores and that distribution.
 
 torch.topk is not differentiable. So that the scorer (Eq.1) still learns, each viewpoint token
 is multiplied by the straight-through gate ``1 + s_k - stopgrad(s_k)``: its value is 1 (forward
@@ -46,6 +50,9 @@ from core.llamo.pose_angles import NUM_POSE_ANGLES, POSE_ANGLE_DIM, pose_angles
 TIME_SCALE = 100.0  # timestamps are embedded at 0.01 s resolution
 POSE_KEY_SCALE = 10.0  # angles / pi in [0, 1] -> [0, 10]: a few degrees move the logits
 RANK_SCALE_INIT = 8.0  # AngleRanker: logits the clip's extreme gains over its opposite
+EVENT_DIM = 32  # EventRanker: size of the event query and of each frame's event key
+EVENT_LOGP_FLOOR = 12.0  # EventRanker: a frame loses at most this many nats to the event head
+EVENT_KERNEL = 5  # EventRanker: frames the head's first layer sees (0.25 s at 20 fps)
 
 
 @dataclass
@@ -170,6 +177,59 @@ class AngleRanker(nn.Module):
         return (self.log_scale.exp() * bias).to(query.dtype)
 
 
+class EventRanker(nn.Module):
+    """Scorer "pose_event": a logit bias (B, T) from the time distribution of the event the
+    question asks about.
+
+    A temporal head maps each frame's encoder feature and joint angles, with its EVENT_KERNEL
+    neighbours (a convolution: an event is a change, e.g. the stride's start), to an event key
+    (EVENT_DIM). The question's tokens are attention-pooled (so "impact" can outweigh "when
+    is the") into an event query and a gate in (0, 1) ("is this about an event at all").
+    The bias is gate * scale * log softmax over the clip's frames of query . key (floored
+    at -EVENT_LOGP_FLOOR): added to Eq.1's logits, the scores become the product of the
+    "pose" scores and the event's time distribution. The head's last layer starts at zero,
+    so every frame then gets the same bias and the "pose" scores are unchanged."""
+
+    def __init__(self, hidden: int, dim: int) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(hidden)
+        self.conv = nn.Conv1d(hidden + POSE_ANGLE_DIM, hidden, EVENT_KERNEL,
+                              padding=EVENT_KERNEL // 2)  # fmt: skip
+        self.key = nn.Conv1d(hidden, EVENT_DIM, 1)
+        nn.init.zeros_(self.key.weight)
+        nn.init.zeros_(self.key.bias)
+        self.pool = nn.Linear(dim, 1)
+        self.query = nn.Linear(dim, EVENT_DIM)
+        self.gate = nn.Linear(dim, 1)
+        self.log_scale = nn.Parameter(torch.tensor(0.0))
+
+    def event_keys(self, motion: Tensor, angles: Tensor, frame_mask: Tensor) -> Tensor:
+        """motion (B, T, H), angles (B, T, POSE_ANGLE_DIM), frame_mask (B, T) -> (B, T, E)."""
+        x = torch.cat([self.norm(motion), angles.to(motion.dtype) * POSE_KEY_SCALE], dim=-1)
+        x = x * frame_mask[..., None].to(x.dtype)  # (B, T, H + A)
+        h = F.gelu(self.conv(x.transpose(1, 2)))  # (B, H, T)
+        return self.key(h).transpose(1, 2)  # (B, T, E)
+
+    def ask(self, query: Tensor, text_mask: Tensor) -> tuple[Tensor, Tensor]:
+        """query (B, L, d), text_mask (B, L) -> event query (B, E), gate (B, 1)."""
+        weight = self.pool(query)[..., 0].float()  # (B, L)
+        weight = weight.masked_fill(~text_mask, float("-inf")).softmax(dim=1)
+        pooled = (query.float() * weight[..., None]).sum(dim=1).to(query.dtype)  # (B, d)
+        return self.query(pooled), torch.sigmoid(self.gate(pooled).float())
+
+    def forward(
+        self, query: Tensor, text_mask: Tensor, motion: Tensor, angles: Tensor, frame_mask: Tensor
+    ) -> Tensor:
+        """-> bias (B, T) to add to every question token's Eq.1 logits."""
+        keys = self.event_keys(motion, angles, frame_mask)  # (B, T, E)
+        ask, gate = self.ask(query, text_mask)  # (B, E), (B, 1)
+        logits = (keys @ ask[..., None])[..., 0].float() / math.sqrt(EVENT_DIM)  # (B, T)
+        # finite fill: a clip whose body is never seen gets a uniform, not a NaN, distribution
+        logits = logits.masked_fill(~frame_mask, -1e4)
+        logp = logits.log_softmax(dim=1).clamp_min(-EVENT_LOGP_FLOOR)  # (B, T)
+        return (self.log_scale.exp() * gate * logp).to(query.dtype)
+
+
 class CrossTalker(nn.Module):
     """motion (B, T, H), frame_mask (B, T), text (B, L, Dt), text_mask (B, L),
     timestamps (B, T) seconds, pose (B, T, 33, C) | None -> :class:`CrossTalkerOutput`."""
@@ -190,10 +250,11 @@ class CrossTalker(nn.Module):
         self.question_encoder: QuestionEncoder | None = None
         # "pose": the angles enter the key linearly, so the query can rank frames by one
         # angle (softmax of lambda * angle peaks at its extreme) without an MLP in the way.
-        posed = config.scorer in ("pose", "pose_rank")
+        posed = config.scorer in ("pose", "pose_rank", "pose_event")
         self.w_pose = nn.Linear(POSE_ANGLE_DIM, d, bias=False) if posed else None
         self.angle_rank = AngleRanker(d, config.rank_gate) if config.scorer == "pose_rank" else None
-        if config.scorer in ("contextual", "pose", "pose_rank"):
+        self.event_rank = EventRanker(h, d) if config.scorer == "pose_event" else None
+        if config.scorer in ("contextual", "pose", "pose_rank", "pose_event"):
             self.question_encoder = QuestionEncoder(dt, d, heads, config.dropout)
             self.w_q = nn.Linear(d, d)
             self.w_k: nn.Module = nn.Sequential(
@@ -229,7 +290,7 @@ class CrossTalker(nn.Module):
         pose: Tensor | None = None,
     ) -> Tensor:
         """Eq.1: A (B, L, T) = softmax over valid frames of Q_text K_motion^T / sqrt(d);
-        ``pose`` (B, T, 33, C) model features, needed by the "pose" and "pose_rank" scorers."""
+        ``pose`` (B, T, 33, C) model features, needed by the "pose*" scorers."""
         query = self.text_norm(text)  # (B, L, Dt)
         if self.question_encoder is not None:
             query = self.question_encoder(query, text_mask)  # (B, L, d)
@@ -246,6 +307,9 @@ class CrossTalker(nn.Module):
         logits = q @ k.transpose(1, 2) / math.sqrt(q.shape[-1])  # (B, L, T)
         if self.angle_rank is not None:
             bias = self.angle_rank(query, text_mask, angles, frame_mask)  # (B, T)
+            logits = logits + bias[:, None, :]
+        if self.event_rank is not None:
+            bias = self.event_rank(query, text_mask, motion, angles, frame_mask)  # (B, T)
             logits = logits + bias[:, None, :]
         valid = frame_mask[:, None, :]  # (B, 1, T)
         logits = logits.masked_fill(~valid, torch.finfo(logits.dtype).min)
