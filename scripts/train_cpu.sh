@@ -90,3 +90,11 @@ finetune train/configs/cpu_s12.yaml runs/full-s12
 finetune train/configs/cpu_s13.yaml runs/full-s13
 # Its second run: cpu_s13 with the golf and baseball event-time turns also drawn twice (cpu_s14).
 finetune train/configs/cpu_s14.yaml runs/full-s14
+# Twelfth session: the pose_event scorer (a temporal event head the question's event query
+# reads; only it trains, over the session-11 model's pose scorer), swapped into that model.
+S13=runs/full-s13/model
+[ -f runs/ground-e1/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3M" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose_event --encoder $S13/motion_modules.safetensors --out runs/ground-e1 --minutes 20 --lr 2e-3 --max-train 20000 --slow 3.0 --threads 2 --init $S13/motion_modules.safetensors --train-only fusion.event_rank. --type-weight golf_event_time=3 --type-weight baseball_event_time=3
+[ -f runs/full-e1/config.json ] || $PY -m train.grounding --swap-scorer $S13 runs/ground-e1 runs/full-e1
+# Its continuation (ground-e2, 20 more minutes, event turns drawn 4x / 6x), the candidate model.
+[ -f runs/ground-e2/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3M" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose_event --encoder $S13/motion_modules.safetensors --out runs/ground-e2 --minutes 20 --lr 3e-3 --max-train 20000 --slow 3.0 --threads 2 --init runs/ground-e1/motion_modules_init.safetensors --train-only fusion.event_rank. --type-weight golf_event_time=4 --type-weight baseball_event_time=6
+[ -f runs/full-e2/config.json ] || $PY -m train.grounding --swap-scorer $S13 runs/ground-e2 runs/full-e2
