@@ -43,9 +43,10 @@ class LLaMoConfig:
     question and an MLP key; "pose": "contextual" with the joint angles in the key;
     "pose_rank": "pose" plus a bias that ranks the frames by the one angle (and direction) the
     question picks (see ``cross_talker``); "pose_event": "pose" plus a bias from the time
-    distribution of the event the question asks about (a temporal event head). ``rank_gate`` (pose_rank only): that bias applies
-    only when the pick's most likely angle channel has at least this probability (0: always),
-    so questions about events or counts keep the "pose" scores. ``motion_update``
+    distribution of the event the question asks about (a temporal event head).
+    ``rank_gate`` (pose_rank only): that bias applies only when the pick's most likely angle
+    channel has at least this probability (0: always), so questions about events or counts
+    keep the "pose" scores. ``motion_update``
     "residual": the motion <- text block of Eq.8 adds its update as is; "normed": the
     update is layer-normed first, so it cannot outgrow the frame it updates (unnormed, it
     grew to ~20x the motion and every viewpoint token became the same vector, see MODEL_CARD).
