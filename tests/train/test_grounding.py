@@ -380,7 +380,7 @@ def _event_clips(n: int, seed: int) -> list[tuple[torch.Tensor, torch.Tensor, in
         pose = poses[i % 2]
         t = len(pose)
         motion = torch.randn(t, TINY.hidden_size, generator=g)
-        a, b = (int(i) for i in torch.randperm(t - 4, generator=g)[:2] + 2)
+        a, b = (int(j) for j in torch.randperm(t - 4, generator=g)[:2] + 2)
         motion[a] += pattern_a
         motion[b] += pattern_b
         out.append((motion, pose, a, b))
