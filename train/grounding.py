@@ -196,26 +196,64 @@ def batch_frame_scores(
 ) -> list[Tensor]:
     """Eq. 1-2 scores of B (clip, question) pairs in one padded forward: motions (T_i, H),
     masks (T_i,), texts (L_i, D), poses (T_i, 33, C) -> B score vectors (T_i,)."""
+    motion, mask, text, text_mask, pose = _pad_batch(motions, masks, texts, poses)
+    attn = scorer.text_attention(motion, mask, text, text_mask, pose)  # (B, L, T)
+    scores = attn.masked_fill(~text_mask[..., None], 0.0).amax(dim=1)  # (B, T)
+    return [scores[i, : len(m)] for i, m in enumerate(motions)]
+
+
+def _pad_batch(
+    motions: list[Tensor], masks: list[Tensor], texts: list[Tensor], poses: list[Tensor] | None
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor | None]:
+    """B (clip, question) pairs -> motion (B, T, H), mask (B, T), text (B, L, D), text mask
+    (B, L), pose (B, T, 33, C) | None."""
     motion, _ = _pad(motions)  # (B, T, H)
     mask, _ = _pad([m.bool() for m in masks])  # (B, T)
     text, text_mask = _pad(texts)  # (B, L, D), (B, L)
     pose = None if poses is None else _pad(poses)[0]  # (B, T, 33, C)
-    attn = scorer.text_attention(motion, mask, text, text_mask, pose)  # (B, L, T)
-    scores = attn.masked_fill(~text_mask[..., None], 0.0).amax(dim=1)  # (B, T)
-    return [scores[i, : len(m)] for i, m in enumerate(motions)]
+    return motion, mask, text, text_mask, pose
+
+
+def _batch_inputs(
+    gset: GroundingSet, examples: list[GroundingExample], embed: nn.Embedding
+) -> tuple[list[Tensor], list[Tensor], list[Tensor], list[Tensor]]:
+    """Motions, masks, question embeddings and model features of a batch of examples."""
+    return (
+        [gset.feats[ex.clip] for ex in examples],
+        [torch.from_numpy(gset.clips[ex.clip].frame_mask) for ex in examples],
+        [embed(torch.tensor(ex.question)).float() for ex in examples],
+        [torch.from_numpy(gset.clips[ex.clip].feats) for ex in examples],
+    )
 
 
 def example_scores(
     scorer: CrossTalker, gset: GroundingSet, examples: list[GroundingExample], embed: nn.Embedding
 ) -> list[Tensor]:
     """Scores (T_i,) of a batch of grounding examples."""
-    return batch_frame_scores(
-        scorer,
-        [gset.feats[ex.clip] for ex in examples],
-        [torch.from_numpy(gset.clips[ex.clip].frame_mask) for ex in examples],
-        [embed(torch.tensor(ex.question)).float() for ex in examples],
-        [torch.from_numpy(gset.clips[ex.clip].feats) for ex in examples],
-    )
+    return batch_frame_scores(scorer, *_batch_inputs(gset, examples, embed))
+
+
+def example_events(
+    scorer: CrossTalker, gset: GroundingSet, examples: list[GroundingExample], embed: nn.Embedding
+) -> tuple[list[Tensor], Tensor]:
+    """The event head's own log p (T_i,) per example and gates (B,) of a batch (a
+    "pose_event" scorer)."""
+    motions, masks, texts, poses = _batch_inputs(gset, examples, embed)
+    padded = _pad_batch(motions, masks, texts, poses)
+    logp, gate = scorer.event_distribution(*padded)  # (B, T), (B, 1)
+    return [logp[i, : len(m)] for i, m in enumerate(motions)], gate[:, 0]
+
+
+def event_loss(logp: Tensor, gate: Tensor, windows: list[tuple[int, int]], asked: bool) -> Tensor:
+    """The event head's own loss on one turn: binary cross-entropy of its gate against
+    ``asked`` (the turn asks when an event happens) and, when asked, the mean over moments of
+    -log(the event distribution's mass inside the moment's window)."""
+    target = torch.tensor(float(asked))
+    loss = nn.functional.binary_cross_entropy(gate.clamp(1e-6, 1 - 1e-6), target)
+    if asked:
+        parts = [-torch.logsumexp(logp[a : b + 1], dim=0) for a, b in windows]
+        loss = loss + torch.stack(parts).mean()
+    return loss
 
 
 def hit(scores: Tensor, windows: list[tuple[int, int]]) -> bool:
@@ -234,7 +272,27 @@ def evaluate(scorer: CrossTalker, gset: GroundingSet, embed: nn.Embedding, batch
     allv = [v for vs in by.values() for v in vs]
     out = {k: {"hit_rate": float(np.mean(v)), "n": len(v)} for k, v in sorted(by.items())}
     out["all"] = {"hit_rate": float(np.mean(allv)) if allv else None, "n": len(allv)}
+    if scorer.event_rank is not None:
+        out |= event_head_hits(scorer, gset, embed, batch)
     return out
+
+
+def event_head_hits(scorer: CrossTalker, gset: GroundingSet, embed: nn.Embedding, batch: int
+                    ) -> dict:  # fmt: skip
+    """The event head's own hit rate (argmax of its time distribution) and mean gate on the
+    event questions, per type: ``"event_head/<qtype>"``."""
+    from train.evaluate import HIT_GROUPS
+
+    asked = [ex for ex in gset.examples if ex.qtype in HIT_GROUPS["event"]]
+    by: dict[str, list[tuple[float, float]]] = {}
+    for i in range(0, len(asked), batch):
+        part = asked[i : i + batch]
+        logps, gates = example_events(scorer, gset, part, embed)
+        for ex, lp, g in zip(part, logps, gates, strict=True):
+            by.setdefault(ex.qtype, []).append((float(hit(lp, ex.windows)), float(g)))
+    return {f"event_head/{k}": {"hit_rate": float(np.mean([h for h, _ in v])), "n": len(v),
+                                "gate": float(np.mean([g for _, g in v]))}
+            for k, v in sorted(by.items())}  # fmt: skip
 
 
 def evaluate_both(scorer: CrossTalker, held: GroundingSet, held_slow: GroundingSet,
@@ -247,7 +305,7 @@ def run(data: Path, config: LLaMoConfig, encoder_file: Path | None, out: Path, *
         max_train: int | None = None, slow: float = 1.0, init: Path | None = None,
         extra_train: list[Path] | None = None,
         type_weights: dict[str, float] | None = None,
-        train_only: tuple[str, ...] | None = None) -> dict:  # fmt: skip
+        train_only: tuple[str, ...] | None = None, event_weight: float = 0.0) -> dict:  # fmt: skip
     """Train the scorer for ``minutes``; write the init weights and the report. ``slow`` > 1
     adds a copy of the training clips played 1.5-``slow`` times slower. The report gives the
     held-out hit rates at the recorded speed and played HELDOUT_SLOW times slower. ``init``: a
@@ -255,7 +313,8 @@ def run(data: Path, config: LLaMoConfig, encoder_file: Path | None, out: Path, *
     run's init file or a model's motion modules); ``type_weights``: sampling weight per
     question type (1 for the others); ``extra_train``: more training JSONL files (other data
     engine runs) besides ``data``'s; ``train_only``: the scorer parts (``SCORER_PREFIXES``)
-    that train, the others stay as ``init`` left them (all of them by default)."""
+    that train, the others stay as ``init`` left them (all of them by default);
+    ``event_weight``: see ``fit``."""
     from safetensors.torch import load_file, save_file
 
     from core.llamo.llm import load_llm
@@ -289,6 +348,7 @@ def run(data: Path, config: LLaMoConfig, encoder_file: Path | None, out: Path, *
         seed=seed,
         type_weights=type_weights,
         train_only=train_only,
+        event_weight=event_weight,
     )
     after = evaluate_both(scorer, held, held_slow, embed)
     out.mkdir(parents=True, exist_ok=True)
@@ -298,7 +358,7 @@ def run(data: Path, config: LLaMoConfig, encoder_file: Path | None, out: Path, *
     save_file({k: v.contiguous() for k, v in state.items()}, str(out / INIT_FILE))
     report = {"steps": steps, "seconds": round(time.perf_counter() - start, 1),
               "n_train": len(train.examples), "scorer": config.scorer, "slow": slow, "lr": lr,
-              "rank_gate": config.rank_gate,
+              "rank_gate": config.rank_gate, "event_loss": event_weight,
               "init": None if init is None else str(init), "type_weights": type_weights or {},
               "train_only": list(train_only or SCORER_PREFIXES),
               "train_files": [str(j) for j in jsonls],
@@ -315,12 +375,31 @@ def sampling_weights(examples: list[GroundingExample], type_weights: dict[str, f
     return w / w.sum()
 
 
+def batch_loss(scorer: CrossTalker, gset: GroundingSet, part: list[GroundingExample],
+               embed: nn.Embedding, event_weight: float = 0.0) -> Tensor:  # fmt: skip
+    """Summed grounding loss of a batch, plus ``event_weight`` times the event head's own
+    loss (``event_loss``; the event questions are the evaluation's "event" group)."""
+    from train.evaluate import HIT_GROUPS
+
+    scores = example_scores(scorer, gset, part, embed)
+    loss = sum(grounding_loss(s, ex.windows) for s, ex in zip(scores, part, strict=True))
+    if event_weight > 0:
+        logps, gates = example_events(scorer, gset, part, embed)
+        own = [event_loss(lp, g, ex.windows, ex.qtype in HIT_GROUPS["event"])
+               for lp, g, ex in zip(logps, gates, part, strict=True)]  # fmt: skip
+        loss = loss + event_weight * torch.stack(own).sum()
+    return loss
+
+
 def fit(scorer: CrossTalker, train: GroundingSet, embed: nn.Embedding, *, minutes: float,
         lr: float, batch: int, seed: int, type_weights: dict[str, float] | None = None,
-        train_only: tuple[str, ...] | None = None) -> int:  # fmt: skip
+        train_only: tuple[str, ...] | None = None, event_weight: float = 0.0) -> int:  # fmt: skip
     """AdamW on the grounding loss of random batches for ``minutes``; returns the steps.
     ``type_weights`` draws the turns of some question types more often; ``train_only``
-    limits training to those scorer parts."""
+    limits training to those scorer parts; ``event_weight`` > 0 adds the event head's own
+    loss (a "pose_event" scorer)."""
+    if event_weight > 0 and scorer.event_rank is None:
+        raise ValueError(f"event_weight: the {scorer.config.scorer!r} scorer has no event head")
     parts = check_train_only(train_only)
     params = [p for n, p in scorer.named_parameters() if f"fusion.{n}".startswith(parts)]
     if not params:
@@ -334,8 +413,7 @@ def fit(scorer: CrossTalker, train: GroundingSet, embed: nn.Embedding, *, minute
     while time.perf_counter() - start < minutes * 60:
         drawn = rng.choice(n, size=min(batch, n), replace=False, p=prob)
         part = [train.examples[k] for k in drawn]
-        scores = example_scores(scorer, train, part, embed)
-        loss = sum(grounding_loss(s, ex.windows) for s, ex in zip(scores, part, strict=True))
+        loss = batch_loss(scorer, train, part, embed, event_weight)
         opt.zero_grad(set_to_none=True)
         (loss / len(part)).backward()
         opt.step()
@@ -542,6 +620,13 @@ def add_run_args(ap: argparse.ArgumentParser) -> None:
         metavar="PREFIX",
         help="train only this scorer part, e.g. fusion.angle_rank. (repeatable; default all)",
     )
+    ap.add_argument(
+        "--event-loss",
+        type=float,
+        default=0.0,
+        metavar="W",
+        help="add W x the event head's own loss (a pose_event scorer; default 0: none)",
+    )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--max-train", type=int, default=6000, help="at most N training turns")
     ap.add_argument(
@@ -600,12 +685,17 @@ def cli(argv: list[str] | None = None) -> None:
         return
     check_run_args(a, ap)
     torch.set_num_threads(a.threads)
+    config = model_config(a.config, a.set)
     if a.rescore:
-        rescore_cli(a, model_config(a.config, a.set))
+        rescore_cli(a, config)
         return
-    report = run(a.data, model_config(a.config, a.set), a.encoder, a.out, minutes=a.minutes,
+    if a.event_loss < 0 or (a.event_loss > 0 and config.scorer != "pose_event"):
+        ap.error(f"--event-loss: needs W >= 0 and model.scorer=pose_event "
+                 f"(got {a.event_loss} and {config.scorer!r})")  # fmt: skip
+    report = run(a.data, config, a.encoder, a.out, minutes=a.minutes,
                  max_train=a.max_train, slow=a.slow, lr=a.lr, init=a.init,
                  extra_train=a.extra_train, train_only=tuple(a.train_only) or None,
+                 event_weight=a.event_loss,
                  type_weights=parse_type_weights(a.type_weight))  # fmt: skip
     print(json.dumps({k: report[k] for k in ("steps", "seconds")}))
     print(

@@ -217,16 +217,24 @@ class EventRanker(nn.Module):
         pooled = (query.float() * weight[..., None]).sum(dim=1).to(query.dtype)  # (B, d)
         return self.query(pooled), torch.sigmoid(self.gate(pooled).float())
 
-    def forward(
+    def distribution(
         self, query: Tensor, text_mask: Tensor, motion: Tensor, angles: Tensor, frame_mask: Tensor
-    ) -> Tensor:
-        """-> bias (B, T) to add to every question token's Eq.1 logits."""
+    ) -> tuple[Tensor, Tensor]:
+        """-> log p (B, T) of the asked event's time over the valid frames (float32, not
+        floored: the event loss of train.grounding reads it), gate (B, 1)."""
         keys = self.event_keys(motion, angles, frame_mask)  # (B, T, E)
         ask, gate = self.ask(query, text_mask)  # (B, E), (B, 1)
         logits = (keys @ ask[..., None])[..., 0].float() / math.sqrt(EVENT_DIM)  # (B, T)
         # finite fill: a clip whose body is never seen gets a uniform, not a NaN, distribution
         logits = logits.masked_fill(~frame_mask, -1e4)
-        logp = logits.log_softmax(dim=1).clamp_min(-EVENT_LOGP_FLOOR)  # (B, T)
+        return logits.log_softmax(dim=1), gate
+
+    def forward(
+        self, query: Tensor, text_mask: Tensor, motion: Tensor, angles: Tensor, frame_mask: Tensor
+    ) -> Tensor:
+        """-> bias (B, T) to add to every question token's Eq.1 logits."""
+        logp, gate = self.distribution(query, text_mask, motion, angles, frame_mask)
+        logp = logp.clamp_min(-EVENT_LOGP_FLOOR)  # (B, T)
         return (self.log_scale.exp() * gate * logp).to(query.dtype)
 
 
@@ -291,18 +299,12 @@ class CrossTalker(nn.Module):
     ) -> Tensor:
         """Eq.1: A (B, L, T) = softmax over valid frames of Q_text K_motion^T / sqrt(d);
         ``pose`` (B, T, 33, C) model features, needed by the "pose*" scorers."""
-        query = self.text_norm(text)  # (B, L, Dt)
-        if self.question_encoder is not None:
-            query = self.question_encoder(query, text_mask)  # (B, L, d)
+        query = self._question(text, text_mask)  # (B, L, d)
         q = self.w_q(query)  # (B, L, d)
         k = self.w_k(motion)  # (B, T, d)
         angles = None
         if self.w_pose is not None:
-            if pose is None:
-                raise ValueError(
-                    f"pose: the {self.config.scorer!r} scorer needs the skeleton features"
-                )
-            angles = pose_angles(pose)  # (B, T, POSE_ANGLE_DIM)
+            angles = self._angles(pose)  # (B, T, POSE_ANGLE_DIM)
             k = k + self.w_pose(angles.to(motion.dtype) * POSE_KEY_SCALE)  # (B, T, d)
         logits = q @ k.transpose(1, 2) / math.sqrt(q.shape[-1])  # (B, L, T)
         if self.angle_rank is not None:
@@ -314,6 +316,29 @@ class CrossTalker(nn.Module):
         valid = frame_mask[:, None, :]  # (B, 1, T)
         logits = logits.masked_fill(~valid, torch.finfo(logits.dtype).min)
         return logits.softmax(dim=-1).masked_fill(~valid, 0.0)
+
+    def _question(self, text: Tensor, text_mask: Tensor) -> Tensor:
+        """Eq.1's query side: text (B, L, Dt) -> (B, L, d) ("linear": (B, L, Dt))."""
+        query = self.text_norm(text)  # (B, L, Dt)
+        if self.question_encoder is not None:
+            query = self.question_encoder(query, text_mask)  # (B, L, d)
+        return query
+
+    def _angles(self, pose: Tensor | None) -> Tensor:
+        if pose is None:
+            raise ValueError(f"pose: the {self.config.scorer!r} scorer needs the skeleton features")
+        return pose_angles(pose)  # (B, T, POSE_ANGLE_DIM)
+
+    def event_distribution(
+        self, motion: Tensor, frame_mask: Tensor, text: Tensor, text_mask: Tensor, pose: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        """The "pose_event" scorer's own view: log p (B, T) of the asked event's time and the
+        gate (B, 1) (see :class:`EventRanker`)."""
+        if self.event_rank is None:
+            raise ValueError(f"scorer: {self.config.scorer!r} has no event head; use pose_event")
+        query = self._question(text, text_mask)  # (B, L, d)
+        angles = self._angles(pose)  # (B, T, POSE_ANGLE_DIM)
+        return self.event_rank.distribution(query, text_mask, motion, angles, frame_mask)
 
     def select(self, scores: Tensor, frame_mask: Tensor) -> tuple[Tensor, Tensor]:
         """Eq.2 top-K' of s_j over valid frames -> (indices (B, K') in time order, valid)."""

@@ -14,6 +14,7 @@ from train.grounding import (
     SCORER_PREFIXES,
     batch_frame_scores,
     copy_with_scorer,
+    event_loss,
     frame_scores,
     grounding_loss,
     hit,
@@ -418,6 +419,49 @@ def test_pose_event_scorer_learns_which_event_each_question_asks() -> None:
     assert before <= 2 and after >= 6
 
 
+def test_event_loss_alone_teaches_the_event_head_and_its_gate() -> None:
+    """The event head's own loss (no "pose" scores in it), 40 steps on 40 clips with two event
+    questions and one that asks no event: on 4 more clips the argmax of its time distribution
+    is the asked event's frame for at least 6 of the 8 event questions (untrained: uniform,
+    so none), and its gate (about 0.65 untrained) ends above 0.75 on event questions and
+    below 0.35 on the other."""
+    from dataclasses import replace
+
+    torch.manual_seed(0)
+    scorer = CrossTalker(replace(TINY, scorer="pose_event"))
+    g = torch.Generator().manual_seed(7)
+    ask_a, ask_b, ask_no = (torch.randn(6, TINY.llm_hidden_size, generator=g) for _ in "abc")
+    examples = []  # (motion, pose, question, windows, asked)
+    for motion, pose, a, b in _event_clips(44, seed=1):
+        examples += [(motion, pose, ask_a, [(a, a)], True), (motion, pose, ask_b, [(b, b)], True),
+                     (motion, pose, ask_no, [(0, len(motion) - 1)], False)]  # fmt: skip
+    train, held = examples[:120], examples[120:]
+
+    def own(motion, pose, question):
+        mask = torch.ones(1, len(motion), dtype=torch.bool)
+        text_mask = torch.ones(1, len(question), dtype=torch.bool)
+        logp, gate = scorer.event_distribution(motion[None], mask, question[None], text_mask,
+                                               pose[None])  # fmt: skip
+        return logp[0], gate[0, 0]
+
+    def hits() -> int:
+        return sum(hit(own(m, p, q)[0], w) for m, p, q, w, asked in held if asked)
+
+    before = hits()
+    opt = torch.optim.Adam(scorer.event_rank.parameters(), lr=1e-2)
+    for _ in range(40):
+        loss = sum(event_loss(*own(m, p, q), w, asked) for m, p, q, w, asked in train)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        after = hits()
+        gates = [(float(own(m, p, q)[1]), asked) for m, p, q, _, asked in held]
+    assert before == 0 and after >= 6
+    assert min(v for v, asked in gates if asked) > 0.75
+    assert max(v for v, asked in gates if not asked) < 0.35
+
+
 def test_event_ranker_starts_neutral_so_a_pose_scorer_keeps_its_scores() -> None:
     """A "pose" scorer's weights loaded into a "pose_event" scorer give the same scores (the
     untrained ranker adds one bias to every frame), and an invisible clip gets no NaN."""
@@ -564,6 +608,16 @@ def test_grounding_continues_from_a_saved_scorer_and_weights_question_types(tmp_
     assert float(ranked["fusion.angle_rank.pick.weight"].abs().max()) > 0.0
     third = json.loads((tmp_path / "r" / REPORT_FILE).read_text())
     assert third["steps"] >= 1 and third["train_only"] == ["fusion.angle_rank."]
+    # --event-loss: a pose_event head trained with its own loss too; a pose scorer has none.
+    cli([*common, "--set", "model.scorer=pose_event", "--out", str(tmp_path / "e"),
+         "--minutes", "0.05", "--lr", "0.05", "--init", str(tmp_path / "a" / INIT_FILE),
+         "--train-only", "fusion.event_rank.", "--event-loss", "1"])  # fmt: skip
+    evented = load_file(str(tmp_path / "e" / INIT_FILE))
+    assert all(torch.equal(trained[k], evented[k]) for k in scorer_keys)
+    assert float(evented["fusion.event_rank.key.weight"].abs().max()) > 0.0
+    assert json.loads((tmp_path / "e" / REPORT_FILE).read_text())["event_loss"] == 1.0
+    with pytest.raises(SystemExit):
+        cli([*common, "--out", str(tmp_path / "c"), "--event-loss", "1"])
     with pytest.raises(SystemExit):
         cli([*common, "--out", str(tmp_path / "c"), "--train-only", "fusion.projector."])
 
