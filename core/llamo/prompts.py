@@ -134,10 +134,16 @@ def timestamp_text(seconds: float) -> str:
     return PROMPTS["timestamp"].format(seconds=seconds)
 
 
-def time_groups(times: Sequence[float], gap: float) -> int:
-    """Groups of the sorted ``times`` whose neighbours are at most ``gap`` seconds apart."""
+def time_groups(times: Sequence[float], gap: float, min_size: int = 1) -> int:
+    """Groups of the sorted ``times`` whose neighbours are at most ``gap`` seconds apart,
+    counting only the groups of at least ``min_size`` times."""
     ts = sorted(times)
-    return (1 + sum(1 for a, b in zip(ts, ts[1:], strict=False) if b - a > gap)) if ts else 0
+    sizes: list[int] = []
+    for i, t in enumerate(ts):
+        if i == 0 or t - ts[i - 1] > gap:
+            sizes.append(0)
+        sizes[-1] += 1
+    return sum(n >= min_size for n in sizes)
 
 
 def viewpoint_groups_text(times: Sequence[float], gap: float) -> str:

@@ -375,3 +375,8 @@ def test_count_oracle_counts_groups_of_viewpoint_times() -> None:
     answer, half, five = oracle.sweep(preds, [0.5, 5.0])
     assert answer["n"] == 1 and answer["exact"] == 0.0 and answer["obo"] == 0.0
     assert half["exact"] == 1.0 and five["exact"] == 0.0 and five["obo"] == 0.0
+    # a lone time (5.0 without 5.2) is a group, unless groups need two times
+    lone = [dict(preds[0], viewpoint_times=times[:-1])]
+    _, one, two = oracle.sweep(lone, [0.5], (1, 2))
+    assert (one["min_size"], one["exact"]) == (1, 1.0) and (two["min_size"], two["obo"]) == (2, 1.0)
+    assert two["exact"] == 0.0

@@ -390,6 +390,7 @@ def test_viewpoint_groups_text_counts_the_clusters_of_viewpoint_times(
 
     assert time_groups([3.0, 0.1, 0.2, 1.5, 1.6, 3.1], 0.5) == 3
     assert time_groups([0.1, 0.9], 1.0) == 1 and time_groups([], 0.5) == 0
+    assert time_groups([3.0, 0.1, 0.2, 1.5, 1.6, 3.1, 4.5], 0.5, min_size=2) == 3
     assert viewpoint_groups_text([0.1, 2.0], 0.5) == " (2 separate moments)"
     gap = 0.3
     model = make_model(tokenizer, replace(TINY, timestamp_mode="text", viewpoint_group_gap=gap))
