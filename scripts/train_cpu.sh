@@ -98,3 +98,10 @@ S13=runs/full-s13/model
 # Its continuation (ground-e2, 20 more minutes, event turns drawn 4x / 6x), the candidate model.
 [ -f runs/ground-e2/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3M" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose_event --encoder $S13/motion_modules.safetensors --out runs/ground-e2 --minutes 20 --lr 3e-3 --max-train 20000 --slow 3.0 --threads 2 --init runs/ground-e1/motion_modules_init.safetensors --train-only fusion.event_rank. --type-weight golf_event_time=4 --type-weight baseball_event_time=6
 [ -f runs/full-e2/config.json ] || $PY -m train.grounding --swap-scorer $S13 runs/ground-e2 runs/full-e2
+# Thirteenth session: the same event head trained from scratch with its own loss added
+# (--event-loss 1: its time distribution on the asked event, its gate on "asks an event").
+[ -f runs/ground-v1/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3M" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose_event --encoder $S13/motion_modules.safetensors --out runs/ground-v1 --minutes 30 --lr 3e-3 --max-train 20000 --slow 3.0 --threads 2 --init $S13/motion_modules.safetensors --train-only fusion.event_rank. --type-weight golf_event_time=4 --type-weight baseball_event_time=6 --event-loss 1
+[ -f runs/full-v1/config.json ] || $PY -m train.grounding --swap-scorer $S13 runs/ground-v1 runs/full-v1
+# Its continuation on the grounding loss alone (ground-v2, 15 minutes at 1e-3).
+[ -f runs/ground-v2/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3M" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose_event --encoder $S13/motion_modules.safetensors --out runs/ground-v2 --minutes 15 --lr 1e-3 --max-train 20000 --slow 3.0 --threads 2 --init runs/ground-v1/motion_modules_init.safetensors --train-only fusion.event_rank. --type-weight golf_event_time=4 --type-weight baseball_event_time=6
+[ -f runs/full-v2/config.json ] || $PY -m train.grounding --swap-scorer $S13 runs/ground-v2 runs/full-v2
