@@ -233,15 +233,20 @@ def example_scores(
     return batch_frame_scores(scorer, *_batch_inputs(gset, examples, embed))
 
 
-def example_events(
+def example_scores_and_events(
     scorer: CrossTalker, gset: GroundingSet, examples: list[GroundingExample], embed: nn.Embedding
-) -> tuple[list[Tensor], Tensor]:
-    """The event head's own log p (T_i,) per example and gates (B,) of a batch (a
-    "pose_event" scorer)."""
+) -> tuple[list[Tensor], list[Tensor], Tensor]:
+    """One forward of a batch through a "pose_event" scorer: the scores (T_i,), its event
+    head's own log p (T_i,) per example and the gates (B,)."""
     motions, masks, texts, poses = _batch_inputs(gset, examples, embed)
-    padded = _pad_batch(motions, masks, texts, poses)
-    logp, gate = scorer.event_distribution(*padded)  # (B, T), (B, 1)
-    return [logp[i, : len(m)] for i, m in enumerate(motions)], gate[:, 0]
+    motion, mask, text, text_mask, pose = _pad_batch(motions, masks, texts, poses)
+    attn, event = scorer.attention_and_event(motion, mask, text, text_mask, pose)  # (B, L, T)
+    if event is None:
+        raise ValueError(f"scorer: {scorer.config.scorer!r} has no event head; use pose_event")
+    scores = attn.masked_fill(~text_mask[..., None], 0.0).amax(dim=1)  # (B, T)
+    logp, gate = event  # (B, T), (B, 1)
+    return ([scores[i, : len(m)] for i, m in enumerate(motions)],
+            [logp[i, : len(m)] for i, m in enumerate(motions)], gate[:, 0])  # fmt: skip
 
 
 def event_loss(logp: Tensor, gate: Tensor, windows: list[tuple[int, int]], asked: bool) -> Tensor:
@@ -287,7 +292,7 @@ def event_head_hits(scorer: CrossTalker, gset: GroundingSet, embed: nn.Embedding
     by: dict[str, list[tuple[float, float]]] = {}
     for i in range(0, len(asked), batch):
         part = asked[i : i + batch]
-        logps, gates = example_events(scorer, gset, part, embed)
+        _, logps, gates = example_scores_and_events(scorer, gset, part, embed)
         for ex, lp, g in zip(part, logps, gates, strict=True):
             by.setdefault(ex.qtype, []).append((float(hit(lp, ex.windows)), float(g)))
     return {f"event_head/{k}": {"hit_rate": float(np.mean([h for h, _ in v])), "n": len(v),
@@ -381,14 +386,14 @@ def batch_loss(scorer: CrossTalker, gset: GroundingSet, part: list[GroundingExam
     loss (``event_loss``; the event questions are the evaluation's "event" group)."""
     from train.evaluate import HIT_GROUPS
 
-    scores = example_scores(scorer, gset, part, embed)
+    if event_weight <= 0:
+        scores = example_scores(scorer, gset, part, embed)
+        return sum(grounding_loss(s, ex.windows) for s, ex in zip(scores, part, strict=True))
+    scores, logps, gates = example_scores_and_events(scorer, gset, part, embed)
     loss = sum(grounding_loss(s, ex.windows) for s, ex in zip(scores, part, strict=True))
-    if event_weight > 0:
-        logps, gates = example_events(scorer, gset, part, embed)
-        own = [event_loss(lp, g, ex.windows, ex.qtype in HIT_GROUPS["event"])
-               for lp, g, ex in zip(logps, gates, part, strict=True)]  # fmt: skip
-        loss = loss + event_weight * torch.stack(own).sum()
-    return loss
+    own = [event_loss(lp, g, ex.windows, ex.qtype in HIT_GROUPS["event"])
+           for lp, g, ex in zip(logps, gates, part, strict=True)]  # fmt: skip
+    return loss + event_weight * torch.stack(own).sum()
 
 
 def fit(scorer: CrossTalker, train: GroundingSet, embed: nn.Embedding, *, minutes: float,

@@ -229,13 +229,10 @@ class EventRanker(nn.Module):
         logits = logits.masked_fill(~frame_mask, -1e4)
         return logits.log_softmax(dim=1), gate
 
-    def forward(
-        self, query: Tensor, text_mask: Tensor, motion: Tensor, angles: Tensor, frame_mask: Tensor
-    ) -> Tensor:
-        """-> bias (B, T) to add to every question token's Eq.1 logits."""
-        logp, gate = self.distribution(query, text_mask, motion, angles, frame_mask)
-        logp = logp.clamp_min(-EVENT_LOGP_FLOOR)  # (B, T)
-        return (self.log_scale.exp() * gate * logp).to(query.dtype)
+    def bias(self, logp: Tensor, gate: Tensor) -> Tensor:
+        """``distribution``'s log p (B, T) and gate (B, 1) -> the bias (B, T) to add to every
+        question token's Eq.1 logits."""
+        return self.log_scale.exp() * gate * logp.clamp_min(-EVENT_LOGP_FLOOR)
 
 
 class CrossTalker(nn.Module):
@@ -299,6 +296,19 @@ class CrossTalker(nn.Module):
     ) -> Tensor:
         """Eq.1: A (B, L, T) = softmax over valid frames of Q_text K_motion^T / sqrt(d);
         ``pose`` (B, T, 33, C) model features, needed by the "pose*" scorers."""
+        return self.attention_and_event(motion, frame_mask, text, text_mask, pose)[0]
+
+    def attention_and_event(
+        self,
+        motion: Tensor,
+        frame_mask: Tensor,
+        text: Tensor,
+        text_mask: Tensor,
+        pose: Tensor | None = None,
+    ) -> tuple[Tensor, tuple[Tensor, Tensor] | None]:
+        """``text_attention``'s A (B, L, T) and, for the "pose_event" scorer, its event head's
+        own view: log p (B, T) of the asked event's time and the gate (B, 1) (see
+        :class:`EventRanker`; None for the other scorers)."""
         query = self._question(text, text_mask)  # (B, L, d)
         q = self.w_q(query)  # (B, L, d)
         k = self.w_k(motion)  # (B, T, d)
@@ -310,12 +320,14 @@ class CrossTalker(nn.Module):
         if self.angle_rank is not None:
             bias = self.angle_rank(query, text_mask, angles, frame_mask)  # (B, T)
             logits = logits + bias[:, None, :]
+        event = None
         if self.event_rank is not None:
-            bias = self.event_rank(query, text_mask, motion, angles, frame_mask)  # (B, T)
+            event = self.event_rank.distribution(query, text_mask, motion, angles, frame_mask)
+            bias = self.event_rank.bias(*event).to(query.dtype)  # (B, T)
             logits = logits + bias[:, None, :]
         valid = frame_mask[:, None, :]  # (B, 1, T)
         logits = logits.masked_fill(~valid, torch.finfo(logits.dtype).min)
-        return logits.softmax(dim=-1).masked_fill(~valid, 0.0)
+        return logits.softmax(dim=-1).masked_fill(~valid, 0.0), event
 
     def _question(self, text: Tensor, text_mask: Tensor) -> Tensor:
         """Eq.1's query side: text (B, L, Dt) -> (B, L, d) ("linear": (B, L, Dt))."""
@@ -328,17 +340,6 @@ class CrossTalker(nn.Module):
         if pose is None:
             raise ValueError(f"pose: the {self.config.scorer!r} scorer needs the skeleton features")
         return pose_angles(pose)  # (B, T, POSE_ANGLE_DIM)
-
-    def event_distribution(
-        self, motion: Tensor, frame_mask: Tensor, text: Tensor, text_mask: Tensor, pose: Tensor
-    ) -> tuple[Tensor, Tensor]:
-        """The "pose_event" scorer's own view: log p (B, T) of the asked event's time and the
-        gate (B, 1) (see :class:`EventRanker`)."""
-        if self.event_rank is None:
-            raise ValueError(f"scorer: {self.config.scorer!r} has no event head; use pose_event")
-        query = self._question(text, text_mask)  # (B, L, d)
-        angles = self._angles(pose)  # (B, T, POSE_ANGLE_DIM)
-        return self.event_rank.distribution(query, text_mask, motion, angles, frame_mask)
 
     def select(self, scores: Tensor, frame_mask: Tensor) -> tuple[Tensor, Tensor]:
         """Eq.2 top-K' of s_j over valid frames -> (indices (B, K') in time order, valid)."""

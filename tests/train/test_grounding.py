@@ -440,8 +440,8 @@ def test_event_loss_alone_teaches_the_event_head_and_its_gate() -> None:
     def own(motion, pose, question):
         mask = torch.ones(1, len(motion), dtype=torch.bool)
         text_mask = torch.ones(1, len(question), dtype=torch.bool)
-        logp, gate = scorer.event_distribution(motion[None], mask, question[None], text_mask,
-                                               pose[None])  # fmt: skip
+        _, (logp, gate) = scorer.attention_and_event(motion[None], mask, question[None],
+                                                     text_mask, pose[None])  # fmt: skip
         return logp[0], gate[0, 0]
 
     def hits() -> int:
