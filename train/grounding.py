@@ -197,7 +197,7 @@ def batch_frame_scores(
     """Eq. 1-2 scores of B (clip, question) pairs in one padded forward: motions (T_i, H),
     masks (T_i,), texts (L_i, D), poses (T_i, 33, C) -> B score vectors (T_i,)."""
     motion, mask, text, text_mask, pose = _pad_batch(motions, masks, texts, poses)
-    attn = scorer.text_attention(motion, mask, text, text_mask, pose)  # (B, L, T)
+    attn, _ = scorer.attention_and_event(motion, mask, text, text_mask, pose)  # (B, L, T)
     scores = attn.masked_fill(~text_mask[..., None], 0.0).amax(dim=1)  # (B, T)
     return [scores[i, : len(m)] for i, m in enumerate(motions)]
 

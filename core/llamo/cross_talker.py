@@ -286,18 +286,6 @@ class CrossTalker(nn.Module):
         self.update_norm = nn.LayerNorm(2 * h) if normed else None
         self.out_norm = nn.LayerNorm(2 * h)
 
-    def text_attention(
-        self,
-        motion: Tensor,
-        frame_mask: Tensor,
-        text: Tensor,
-        text_mask: Tensor,
-        pose: Tensor | None = None,
-    ) -> Tensor:
-        """Eq.1: A (B, L, T) = softmax over valid frames of Q_text K_motion^T / sqrt(d);
-        ``pose`` (B, T, 33, C) model features, needed by the "pose*" scorers."""
-        return self.attention_and_event(motion, frame_mask, text, text_mask, pose)[0]
-
     def attention_and_event(
         self,
         motion: Tensor,
@@ -306,9 +294,10 @@ class CrossTalker(nn.Module):
         text_mask: Tensor,
         pose: Tensor | None = None,
     ) -> tuple[Tensor, tuple[Tensor, Tensor] | None]:
-        """``text_attention``'s A (B, L, T) and, for the "pose_event" scorer, its event head's
-        own view: log p (B, T) of the asked event's time and the gate (B, 1) (see
-        :class:`EventRanker`; None for the other scorers)."""
+        """Eq.1: A (B, L, T) = softmax over valid frames of Q_text K_motion^T / sqrt(d), and,
+        for the "pose_event" scorer, its event head's own view: log p (B, T) of the asked
+        event's time and the gate (B, 1) (see :class:`EventRanker`; None for the other
+        scorers). ``pose`` (B, T, 33, C) model features, needed by the "pose*" scorers."""
         query = self._question(text, text_mask)  # (B, L, d)
         q = self.w_q(query)  # (B, L, d)
         k = self.w_k(motion)  # (B, T, d)
@@ -386,7 +375,7 @@ class CrossTalker(nn.Module):
     ) -> CrossTalkerOutput:
         frame_mask, text_mask = frame_mask.bool(), text_mask.bool()
         text = text.to(motion.dtype)
-        attn = self.text_attention(motion, frame_mask, text, text_mask, pose)  # (B, L, T)
+        attn, _ = self.attention_and_event(motion, frame_mask, text, text_mask, pose)  # (B, L, T)
         scores = attn.masked_fill(~text_mask[..., None], 0.0).amax(dim=1)  # (B, T) Eq.2
         index, valid = self.select(scores, frame_mask)  # (B, K')
         normed = self.norm(motion)  # (B, T, H)
