@@ -456,10 +456,13 @@ def load_scorer(scorer: CrossTalker, state: dict[str, Tensor], source: Path) -> 
     load_part(scorer, part, "fusion.", strict=False)
 
 
-def rescore(data: Path, config: LLaMoConfig, runs: list[Path]) -> dict:
+def rescore(data: Path, config: LLaMoConfig, runs: list[Path],
+            event_mixes: list[float] | None = None) -> dict:  # fmt: skip
     """Held-out hit rates of finished grounding runs (each with its own scorer type and
     encoder) on another dataset's ``heldout.jsonl``, at the recorded speed and HELDOUT_SLOW
-    times slower: compares scorers on one set of turns."""
+    times slower: compares scorers on one set of turns. ``event_mixes``: score each
+    "pose_event" run once per ``LLaMoConfig.event_mix`` (keys "RUN event_mix=A"), so a
+    validation set can choose it."""
     from safetensors.torch import load_file
 
     from core.llamo.llm import load_llm
@@ -479,17 +482,22 @@ def rescore(data: Path, config: LLaMoConfig, runs: list[Path]) -> dict:
             build_set(data / "heldout.jsonl", cfg, tokenizer, encoder, None, [s])
             for s in ((1.0, 1.0), HELDOUT_SLOW)
         )
-        out[str(run_dir)] = evaluate_both(scorer, held, held_slow, embed)
+        if not event_mixes:
+            out[str(run_dir)] = evaluate_both(scorer, held, held_slow, embed)
+        for mix in event_mixes or []:
+            scorer.config = replace(cfg, event_mix=mix)
+            out[f"{run_dir} event_mix={mix:g}"] = evaluate_both(scorer, held, held_slow, embed)
     return out
 
 
 def copy_with_scorer(src: Path, dst: Path, grounding: Path | None = None, seed: int = 0,
-                     rank_gate: float | None = None) -> Path:  # fmt: skip
+                     rank_gate: float | None = None, event_mix: float = 0.0) -> Path:  # fmt: skip
     """A copy of the saved model ``src`` with another frame scorer (Eq. 1): the one
     ``train.grounding`` wrote to the folder ``grounding`` (over the same frozen encoder), or,
     without one, a freshly initialised scorer: the plain Cross Talker's selection under the
     same LLM and modules (an inference-time ablation of the grounding loss). ``rank_gate``:
-    the copy's ``LLaMoConfig.rank_gate`` (default: the grounding run's)."""
+    the copy's ``LLaMoConfig.rank_gate`` (default: the grounding run's); ``event_mix``: the
+    copy's ``LLaMoConfig.event_mix`` (a "pose_event" grounding run only)."""
     import shutil
     from dataclasses import replace
 
@@ -497,18 +505,18 @@ def copy_with_scorer(src: Path, dst: Path, grounding: Path | None = None, seed: 
 
     from core.llamo.checkpoint import CONFIG_FILE, MODULES_FILE
 
-    shutil.copytree(src, dst, dirs_exist_ok=True)
-    config = LLaMoConfig.from_json(dst / CONFIG_FILE)
-    state = load_file(str(dst / MODULES_FILE))
+    config = LLaMoConfig.from_json(src / CONFIG_FILE)
+    state = load_file(str(src / MODULES_FILE))
     if grounding is None:
         torch.manual_seed(seed)
         new = {f"fusion.{k}": v for k, v in CrossTalker(config).state_dict().items()}
     else:
         report = json.loads((grounding / REPORT_FILE).read_text())
         gate = report.get("rank_gate", 0.0) if rank_gate is None else rank_gate
-        config = replace(config, scorer=report["scorer"], rank_gate=gate)
+        config = replace(config, scorer=report["scorer"], rank_gate=gate, event_mix=event_mix)
         new = load_file(str(grounding / INIT_FILE))
         _check_same_encoder(state, new, src, grounding)
+    shutil.copytree(src, dst, dirs_exist_ok=True)
     dtype = next(v.dtype for k, v in state.items() if k.startswith("motion_encoder."))
     kept = {k: v for k, v in state.items() if not k.startswith(SCORER_PREFIXES)}
     scorer = {k: v.to(dtype).contiguous() for k, v in new.items() if k.startswith(SCORER_PREFIXES)}
@@ -574,6 +582,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="G",
         help="with --swap-scorer: the copy's rank_gate (default: the grounding run's)",
+    )
+    ap.add_argument(
+        "--event-mix",
+        nargs="+",
+        type=float,
+        default=[],
+        metavar="A",
+        help="pose_event scorers: with --swap-scorer the copy's event_mix (one value); with "
+        "--rescore, score each run once per value (0: the product, as trained)",
     )
     ap.add_argument(
         "--rescore",
@@ -651,7 +668,13 @@ def copy_only(a: argparse.Namespace, ap: argparse.ArgumentParser) -> bool:
         src, grounding, dst = a.swap_scorer
         if a.rank_gate is not None and not 0.0 <= a.rank_gate < 1.0:
             ap.error(f"--rank-gate: must be in [0, 1), got {a.rank_gate}")
-        print(copy_with_scorer(src, dst, grounding, rank_gate=a.rank_gate))
+        if len(a.event_mix) > 1:
+            ap.error(f"--event-mix: --swap-scorer takes one value, got {a.event_mix}")
+        mix = a.event_mix[0] if a.event_mix else 0.0
+        try:
+            print(copy_with_scorer(src, dst, grounding, rank_gate=a.rank_gate, event_mix=mix))
+        except ValueError as err:
+            ap.error(str(err))
         return True
     return False
 
@@ -671,9 +694,15 @@ def check_run_args(a: argparse.Namespace, ap: argparse.ArgumentParser) -> None:
         ap.error(f"--init: {a.init} is not a file; give a grounding run's {INIT_FILE}")
 
 
-def rescore_cli(a: argparse.Namespace, config: LLaMoConfig) -> None:
+def rescore_cli(a: argparse.Namespace, ap: argparse.ArgumentParser, config: LLaMoConfig) -> None:
     """--rescore: hit rates of finished runs, to --out and one line per run and speed."""
-    result = rescore(a.data, config, a.rescore)
+    for mix in a.event_mix:
+        if not 0.0 <= mix <= 1.0:
+            ap.error(f"--event-mix: each value must be in [0, 1], got {mix}")
+    try:
+        result = rescore(a.data, config, a.rescore, a.event_mix)
+    except ValueError as err:
+        ap.error(str(err))
     a.out.write_text(json.dumps(result, indent=1))
     for run_dir, speeds in result.items():
         for speed, rates in speeds.items():
@@ -692,7 +721,7 @@ def cli(argv: list[str] | None = None) -> None:
     torch.set_num_threads(a.threads)
     config = model_config(a.config, a.set)
     if a.rescore:
-        rescore_cli(a, config)
+        rescore_cli(a, ap, config)
         return
     if a.event_loss < 0 or (a.event_loss > 0 and config.scorer != "pose_event"):
         ap.error(f"--event-loss: needs W >= 0 and model.scorer=pose_event "

@@ -46,7 +46,10 @@ class LLaMoConfig:
     distribution of the event the question asks about (a temporal event head).
     ``rank_gate`` (pose_rank only): that bias applies only when the pick's most likely angle
     channel has at least this probability (0: always), so questions about events or counts
-    keep the "pose" scores. ``motion_update``
+    keep the "pose" scores. ``event_mix`` (pose_event only): 0 adds the event head's bias to
+    Eq.1's logits (the scores become a product: the event must agree with the pose scores);
+    a > 0 mixes instead, (1 - a * gate) * pose softmax + a * gate * the event distribution,
+    so a frame either view is sure of can win (see MODEL_CARD, session 14). ``motion_update``
     "residual": the motion <- text block of Eq.8 adds its update as is; "normed": the
     update is layer-normed first, so it cannot outgrow the frame it updates (unnormed, it
     grew to ~20x the motion and every viewpoint token became the same vector, see MODEL_CARD).
@@ -63,6 +66,7 @@ class LLaMoConfig:
     viewpoint_min_gap: int = 0
     scorer: str = "linear"
     rank_gate: float = 0.0
+    event_mix: float = 0.0
     viewpoint_group_gap: float = 0.0
     segment_size: int = 8
     max_window: int = 16
@@ -123,6 +127,11 @@ class LLaMoConfig:
             setattr(self, name, require_number(name, getattr(self, name), high=1.0, low_open=False))
         self.fps = require_number("fps", self.fps)
         self.rank_gate = require_number("rank_gate", self.rank_gate, high=1.0, low_open=False)
+        self.event_mix = require_number(
+            "event_mix", self.event_mix, high=1.0, low_open=False, high_open=False
+        )
+        if self.event_mix > 0 and self.scorer != "pose_event":
+            raise ValueError(f"event_mix: needs scorer 'pose_event', got {self.scorer!r}")
         self.viewpoint_group_gap = require_number(
             "viewpoint_group_gap", self.viewpoint_group_gap, low_open=False
         )

@@ -312,11 +312,21 @@ class CrossTalker(nn.Module):
         event = None
         if self.event_rank is not None:
             event = self.event_rank.distribution(query, text_mask, motion, angles, frame_mask)
-            bias = self.event_rank.bias(*event).to(query.dtype)  # (B, T)
-            logits = logits + bias[:, None, :]
+            if self.config.event_mix == 0:
+                bias = self.event_rank.bias(*event).to(query.dtype)  # (B, T)
+                logits = logits + bias[:, None, :]
         valid = frame_mask[:, None, :]  # (B, 1, T)
         logits = logits.masked_fill(~valid, torch.finfo(logits.dtype).min)
-        return logits.softmax(dim=-1).masked_fill(~valid, 0.0), event
+        attn = logits.softmax(dim=-1).masked_fill(~valid, 0.0)  # (B, L, T)
+        if event is not None and self.config.event_mix > 0:
+            attn = self._mix(attn, *event, frame_mask)
+        return attn, event
+
+    def _mix(self, attn: Tensor, logp: Tensor, gate: Tensor, frame_mask: Tensor) -> Tensor:
+        """event_mix > 0: (1 - a) A + a p_event with a = event_mix * gate, per question."""
+        a = (self.config.event_mix * gate)[..., None].to(attn.dtype)  # (B, 1, 1)
+        p = logp.exp().masked_fill(~frame_mask, 0.0).to(attn.dtype)[:, None, :]  # (B, 1, T)
+        return (1.0 - a) * attn + a * p  # (B, L, T)
 
     def _question(self, text: Tensor, text_mask: Tensor) -> Tensor:
         """Eq.1's query side: text (B, L, Dt) -> (B, L, d) ("linear": (B, L, Dt))."""

@@ -161,6 +161,15 @@ def test_swap_scorer_takes_the_grounding_runs_scorer(tmp_path, kind: str) -> Non
         .motion3d
     )
     assert again.answer(motion, "How many reps?", max_new_tokens=2).viewpoint_frames
+    mixed = tmp_path / "mixed"
+    if kind == "pose_event":
+        copy_with_scorer(src, mixed, grounding, event_mix=0.5)
+        assert LLaMo.from_pretrained(mixed, llm=model.llm, tokenizer=model.tokenizer,
+                                     device="cpu").config.event_mix == 0.5  # fmt: skip
+    else:
+        with pytest.raises(ValueError, match="event_mix: needs scorer 'pose_event'"):
+            copy_with_scorer(src, mixed, grounding, event_mix=0.5)
+        assert not mixed.exists()
     # a scorer trained over another encoder is refused
     other = {
         f"motion_encoder.{k}": v + 1.0 for k, v in MotionEncoder(model.config).state_dict().items()
@@ -419,6 +428,39 @@ def test_pose_event_scorer_learns_which_event_each_question_asks() -> None:
     assert before <= 2 and after >= 6
 
 
+def _event_dataset() -> tuple[list, list]:
+    """44 clips, each with two event questions and one that asks no event: (motion, pose,
+    question, windows, asked) for 120 training and 12 held-out turns."""
+    g = torch.Generator().manual_seed(7)
+    ask_a, ask_b, ask_no = (torch.randn(6, TINY.llm_hidden_size, generator=g) for _ in "abc")
+    examples = []
+    for motion, pose, a, b in _event_clips(44, seed=1):
+        examples += [(motion, pose, ask_a, [(a, a)], True), (motion, pose, ask_b, [(b, b)], True),
+                     (motion, pose, ask_no, [(0, len(motion) - 1)], False)]  # fmt: skip
+    return examples[:120], examples[120:]
+
+
+def _own_view(scorer: CrossTalker, motion: torch.Tensor, pose: torch.Tensor,
+              question: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """The event head's log p (T,) and gate () for one clip and question."""
+    mask = torch.ones(1, len(motion), dtype=torch.bool)
+    text_mask = torch.ones(1, len(question), dtype=torch.bool)
+    _, (logp, gate) = scorer.attention_and_event(motion[None], mask, question[None],
+                                                 text_mask, pose[None])  # fmt: skip
+    return logp[0], gate[0, 0]
+
+
+def _fit_own_loss(scorer: CrossTalker, train: list, steps: int = 40) -> None:
+    """The event head alone, on its own loss (``event_loss``)."""
+    opt = torch.optim.Adam(scorer.event_rank.parameters(), lr=1e-2)
+    for _ in range(steps):
+        loss = sum(event_loss(*_own_view(scorer, m, p, q), w, asked)
+                   for m, p, q, w, asked in train)  # fmt: skip
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
 def test_event_loss_alone_teaches_the_event_head_and_its_gate() -> None:
     """The event head's own loss (no "pose" scores in it), 40 steps on 40 clips with two event
     questions and one that asks no event: on 4 more clips the argmax of its time distribution
@@ -429,37 +471,47 @@ def test_event_loss_alone_teaches_the_event_head_and_its_gate() -> None:
 
     torch.manual_seed(0)
     scorer = CrossTalker(replace(TINY, scorer="pose_event"))
-    g = torch.Generator().manual_seed(7)
-    ask_a, ask_b, ask_no = (torch.randn(6, TINY.llm_hidden_size, generator=g) for _ in "abc")
-    examples = []  # (motion, pose, question, windows, asked)
-    for motion, pose, a, b in _event_clips(44, seed=1):
-        examples += [(motion, pose, ask_a, [(a, a)], True), (motion, pose, ask_b, [(b, b)], True),
-                     (motion, pose, ask_no, [(0, len(motion) - 1)], False)]  # fmt: skip
-    train, held = examples[:120], examples[120:]
-
-    def own(motion, pose, question):
-        mask = torch.ones(1, len(motion), dtype=torch.bool)
-        text_mask = torch.ones(1, len(question), dtype=torch.bool)
-        _, (logp, gate) = scorer.attention_and_event(motion[None], mask, question[None],
-                                                     text_mask, pose[None])  # fmt: skip
-        return logp[0], gate[0, 0]
+    train, held = _event_dataset()
 
     def hits() -> int:
-        return sum(hit(own(m, p, q)[0], w) for m, p, q, w, asked in held if asked)
+        return sum(hit(_own_view(scorer, m, p, q)[0], w) for m, p, q, w, asked in held if asked)
 
     before = hits()
-    opt = torch.optim.Adam(scorer.event_rank.parameters(), lr=1e-2)
-    for _ in range(40):
-        loss = sum(event_loss(*own(m, p, q), w, asked) for m, p, q, w, asked in train)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    _fit_own_loss(scorer, train)
     with torch.no_grad():
         after = hits()
-        gates = [(float(own(m, p, q)[1]), asked) for m, p, q, _, asked in held]
+        gates = [(float(_own_view(scorer, m, p, q)[1]), asked) for m, p, q, _, asked in held]
     assert before == 0 and after >= 6
     assert min(v for v, asked in gates if asked) > 0.75
     assert max(v for v, asked in gates if not asked) < 0.35
+
+
+def test_event_mix_lets_a_sure_event_head_win_and_leaves_other_questions_alone() -> None:
+    """``event_mix`` a: the scores are (1 - a g) x the "pose" scores + a g x the head's time
+    distribution (g its gate), exactly. With the head trained on its own loss and a = 1, at
+    least 6 of the 8 held-out event questions' most relevant frames are their event's (the
+    "pose" scores alone, untrained: at most 2), while on the questions that ask no event the
+    gate stays below 0.35, so the "pose" scores keep most of the weight."""
+    from dataclasses import replace
+
+    torch.manual_seed(0)
+    scorer = CrossTalker(replace(TINY, scorer="pose_event"))
+    pose_scorer = CrossTalker(replace(TINY, scorer="pose")).eval()
+    pose_scorer.load_state_dict(scorer.state_dict(), strict=False)
+    train, held = _event_dataset()
+    _fit_own_loss(scorer, train)
+    scorer.config = replace(scorer.config, event_mix=1.0)
+    scorer.eval()
+    with torch.no_grad():
+        rows = []
+        for m, p, q, w, asked in held:
+            mask = torch.ones(len(m), dtype=torch.bool)
+            mixed, alone = (frame_scores(s, m, mask, q, p) for s in (scorer, pose_scorer))
+            logp, gate = _own_view(scorer, m, p, q)
+            assert torch.allclose(mixed, (1 - gate) * alone + gate * logp.exp(), atol=1e-6)
+            rows.append((hit(mixed, w), hit(alone, w), asked, float(gate)))
+    assert sum(r[0] for r in rows if r[2]) >= 6 and sum(r[1] for r in rows if r[2]) <= 2
+    assert max(r[3] for r in rows if not r[2]) < 0.35
 
 
 def test_event_ranker_starts_neutral_so_a_pose_scorer_keeps_its_scores() -> None:
