@@ -461,8 +461,8 @@ def rescore(data: Path, config: LLaMoConfig, runs: list[Path],
     """Held-out hit rates of finished grounding runs (each with its own scorer type and
     encoder) on another dataset's ``heldout.jsonl``, at the recorded speed and HELDOUT_SLOW
     times slower: compares scorers on one set of turns. ``event_mixes``: score each
-    "pose_event" run once per ``LLaMoConfig.event_mix`` (keys "RUN event_mix=A"), so a
-    validation set can choose it."""
+    "pose_event" run once per ``LLaMoConfig.event_mix`` (keys "RUN event_mix=A"; the other
+    runs once, as "RUN"), so a validation set can choose it."""
     from safetensors.torch import load_file
 
     from core.llamo.llm import load_llm
@@ -482,9 +482,10 @@ def rescore(data: Path, config: LLaMoConfig, runs: list[Path],
             build_set(data / "heldout.jsonl", cfg, tokenizer, encoder, None, [s])
             for s in ((1.0, 1.0), HELDOUT_SLOW)
         )
-        if not event_mixes:
+        mixes = event_mixes if kind == "pose_event" else None
+        if not mixes:
             out[str(run_dir)] = evaluate_both(scorer, held, held_slow, embed)
-        for mix in event_mixes or []:
+        for mix in mixes or []:
             scorer.config = replace(cfg, event_mix=mix)
             out[f"{run_dir} event_mix={mix:g}"] = evaluate_both(scorer, held, held_slow, embed)
     return out
@@ -699,10 +700,7 @@ def rescore_cli(a: argparse.Namespace, ap: argparse.ArgumentParser, config: LLaM
     for mix in a.event_mix:
         if not 0.0 <= mix <= 1.0:
             ap.error(f"--event-mix: each value must be in [0, 1], got {mix}")
-    try:
-        result = rescore(a.data, config, a.rescore, a.event_mix)
-    except ValueError as err:
-        ap.error(str(err))
+    result = rescore(a.data, config, a.rescore, a.event_mix)
     a.out.write_text(json.dumps(result, indent=1))
     for run_dir, speeds in result.items():
         for speed, rates in speeds.items():

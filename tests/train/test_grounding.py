@@ -667,7 +667,19 @@ def test_grounding_continues_from_a_saved_scorer_and_weights_question_types(tmp_
     evented = load_file(str(tmp_path / "e" / INIT_FILE))
     assert all(torch.equal(trained[k], evented[k]) for k in scorer_keys)
     assert float(evented["fusion.event_rank.key.weight"].abs().max()) > 0.0
-    assert json.loads((tmp_path / "e" / REPORT_FILE).read_text())["event_loss"] == 1.0
+    evented_report = json.loads((tmp_path / "e" / REPORT_FILE).read_text())
+    assert evented_report["event_loss"] == 1.0
+    # --rescore: the runs on the same held-out turns, the pose_event one once per --event-mix
+    # (0 is the product it was trained and reported with).
+    runs = [str(tmp_path / "a"), str(tmp_path / "e")]
+    cli([*common, "--out", str(tmp_path / "rescore.json"), "--rescore", *runs,
+         "--event-mix", "0", "1"])  # fmt: skip
+    rescored = json.loads((tmp_path / "rescore.json").read_text())
+    assert sorted(rescored) == [runs[0], f"{runs[1]} event_mix=0", f"{runs[1]} event_mix=1"]
+    assert rescored[runs[0]]["recorded"] == first["heldout_after"]
+    assert rescored[f"{runs[1]} event_mix=0"]["recorded"] == evented_report["heldout_after"]
+    with pytest.raises(SystemExit):
+        cli([*common, "--out", str(tmp_path / "c"), "--rescore", *runs, "--event-mix", "2"])
     with pytest.raises(SystemExit):
         cli([*common, "--out", str(tmp_path / "c"), "--event-loss", "1"])
     with pytest.raises(SystemExit):
