@@ -105,3 +105,8 @@ S13=runs/full-s13/model
 # Its continuation on the grounding loss alone (ground-v2, 15 minutes at 1e-3).
 [ -f runs/ground-v2/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3M" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose_event --encoder $S13/motion_modules.safetensors --out runs/ground-v2 --minutes 15 --lr 1e-3 --max-train 20000 --slow 3.0 --threads 2 --init runs/ground-v1/motion_modules_init.safetensors --train-only fusion.event_rank. --type-weight golf_event_time=4 --type-weight baseball_event_time=6
 [ -f runs/full-v2/config.json ] || $PY -m train.grounding --swap-scorer $S13 runs/ground-v2 runs/full-v2
+# Fourteenth session: ground-v1 again (above), its head mixed into the pose scores instead of
+# multiplied (event_mix), the value chosen on a validation set (val11, seed 11; synth3m's
+# commit f20421f); none beat the shipped scorer there, so no model was built from it.
+[ -f artifacts/val11/heldout.jsonl ] || $PY -m train.make_dataset --out artifacts/val11 --n-train 1 --n-heldout 1600 --n-heldout-phrasing 0 --seed 11
+$PY -m train.grounding --data artifacts/val11 --config train/configs/cpu.yaml --set init_from=scratch --threads 2 --out runs/val11_v1_mix.json --rescore runs/ground-v1 --event-mix 0 0.25 0.5 0.75 1

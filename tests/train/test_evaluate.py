@@ -380,3 +380,34 @@ def test_count_oracle_counts_groups_of_viewpoint_times() -> None:
     _, one, two = oracle.sweep(lone, [0.5], (1, 2))
     assert (one["min_size"], one["exact"]) == (1, 1.0) and (two["min_size"], two["obo"]) == (2, 1.0)
     assert two["exact"] == 0.0
+
+
+def test_event_breakdown_names_the_event_and_checks_the_target_against_the_label() -> None:
+    """scripts/event_breakdown.py: a baseball turn asking the start of the stride has no
+    label; a load turn whose target is 0.5 s from the labelled load (tolerance 0.15) disagrees,
+    one at the label agrees; hits and correct answers are counted per (event, agreement)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "event_breakdown.py"
+    spec = importlib.util.spec_from_file_location("event_breakdown", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    labels = {"events": {"load": 30}, "params": {"fps": 30.0}}
+
+    def row(question: str, value: float) -> dict:
+        target = {"kind": "number", "value": value, "tolerance": 0.15}
+        return {"conversations": [{"from": "human", "value": question}],
+                "meta": {"targets": [target], "labels": labels}}  # fmt: skip
+
+    qs = ["When does the start of the stride happen?", "When is the load?", "When is the load?"]
+    rows = [row(qs[0], 1.2), row(qs[1], 1.5), row(qs[2], 1.0)]
+    preds = [{"qtype": "baseball_event_time", "sample": f"x.jsonl:{i + 1}", "question": q,
+              "hit": i != 1, "correct": i == 2} for i, q in enumerate(qs)]  # fmt: skip
+    preds.append({"qtype": "rep_count", "sample": "x.jsonl:1", "question": "How many?"})
+    counts = mod.breakdown(preds, rows)
+    assert counts[("baseball_event_time", "stride", "no label", "n")] == 1
+    assert counts[("baseball_event_time", "load", "disagrees", "hit")] == 0
+    assert counts[("baseball_event_time", "load", "agrees", "correct")] == 1
+    assert "| baseball_event_time | stride | no label | 1 | 1 | 0 |" in mod.table(counts)
+    with pytest.raises(ValueError, match="no baseball_event_time event words"):
+        mod.asked_event("baseball_event_time", "When is impact?")
