@@ -45,7 +45,13 @@ from torch import Tensor, nn
 
 from core.llamo.config import LLaMoConfig
 from core.llamo.layers import Block, MultiHeadAttention, sinusoidal_embedding
-from core.llamo.pose_angles import NUM_POSE_ANGLES, POSE_ANGLE_DIM, pose_angles
+from core.llamo.pose_angles import (
+    KINEMATIC_DIM,
+    NUM_POSE_ANGLES,
+    POSE_ANGLE_DIM,
+    pose_angles,
+    pose_kinematics,
+)
 
 TIME_SCALE = 100.0  # timestamps are embedded at 0.01 s resolution
 POSE_KEY_SCALE = 10.0  # angles / pi in [0, 1] -> [0, 10]: a few degrees move the logits
@@ -181,8 +187,10 @@ class EventRanker(nn.Module):
     """Scorer "pose_event": a logit bias (B, T) from the time distribution of the event the
     question asks about.
 
-    A temporal head maps each frame's encoder feature and joint angles, with its EVENT_KERNEL
-    neighbours (a convolution: an event is a change, e.g. the stride's start), to an event key
+    A temporal head maps each frame's encoder feature, joint angles and the hands' and feet's
+    kinematics (``pose_kinematics``: a swing's load is where the hands are, not an angle),
+    with its EVENT_KERNEL neighbours (a convolution: an event is a change, e.g. the stride's
+    start), to an event key
     (EVENT_DIM). The question's tokens are attention-pooled (so "impact" can outweigh "when
     is the") into an event query and a gate in (0, 1) ("is this about an event at all").
     The bias is gate * scale * log softmax over the clip's frames of query . key (floored
@@ -193,7 +201,7 @@ class EventRanker(nn.Module):
     def __init__(self, hidden: int, dim: int) -> None:
         super().__init__()
         self.norm = nn.LayerNorm(hidden)
-        self.conv = nn.Conv1d(hidden + POSE_ANGLE_DIM, hidden, EVENT_KERNEL,
+        self.conv = nn.Conv1d(hidden + POSE_ANGLE_DIM + KINEMATIC_DIM, hidden, EVENT_KERNEL,
                               padding=EVENT_KERNEL // 2)  # fmt: skip
         self.key = nn.Conv1d(hidden, EVENT_DIM, 1)
         nn.init.zeros_(self.key.weight)
@@ -203,10 +211,12 @@ class EventRanker(nn.Module):
         self.gate = nn.Linear(dim, 1)
         self.log_scale = nn.Parameter(torch.tensor(0.0))
 
-    def event_keys(self, motion: Tensor, angles: Tensor, frame_mask: Tensor) -> Tensor:
-        """motion (B, T, H), angles (B, T, POSE_ANGLE_DIM), frame_mask (B, T) -> (B, T, E)."""
-        x = torch.cat([self.norm(motion), angles.to(motion.dtype) * POSE_KEY_SCALE], dim=-1)
-        x = x * frame_mask[..., None].to(x.dtype)  # (B, T, H + A)
+    def event_keys(self, motion: Tensor, geometry: Tensor, frame_mask: Tensor) -> Tensor:
+        """motion (B, T, H), geometry (B, T, POSE_ANGLE_DIM + KINEMATIC_DIM): the angles then
+        the kinematics, frame_mask (B, T) -> (B, T, E)."""
+        angles, kinematics = geometry.to(motion.dtype).split([POSE_ANGLE_DIM, KINEMATIC_DIM], -1)
+        x = torch.cat([self.norm(motion), angles * POSE_KEY_SCALE, kinematics], dim=-1)
+        x = x * frame_mask[..., None].to(x.dtype)  # (B, T, H + A + K)
         h = F.gelu(self.conv(x.transpose(1, 2)))  # (B, H, T)
         return self.key(h).transpose(1, 2)  # (B, T, E)
 
@@ -218,11 +228,11 @@ class EventRanker(nn.Module):
         return self.query(pooled), torch.sigmoid(self.gate(pooled).float())
 
     def distribution(
-        self, query: Tensor, text_mask: Tensor, motion: Tensor, angles: Tensor, frame_mask: Tensor
+        self, query: Tensor, text_mask: Tensor, motion: Tensor, geometry: Tensor, frame_mask: Tensor
     ) -> tuple[Tensor, Tensor]:
         """-> log p (B, T) of the asked event's time over the valid frames (float32, not
         floored: the event loss of train.grounding reads it), gate (B, 1)."""
-        keys = self.event_keys(motion, angles, frame_mask)  # (B, T, E)
+        keys = self.event_keys(motion, geometry, frame_mask)  # (B, T, E)
         ask, gate = self.ask(query, text_mask)  # (B, E), (B, 1)
         logits = (keys @ ask[..., None])[..., 0].float() / math.sqrt(EVENT_DIM)  # (B, T)
         # finite fill: a clip whose body is never seen gets a uniform, not a NaN, distribution
@@ -311,7 +321,9 @@ class CrossTalker(nn.Module):
             logits = logits + bias[:, None, :]
         event = None
         if self.event_rank is not None:
-            event = self.event_rank.distribution(query, text_mask, motion, angles, frame_mask)
+            kinematics = pose_kinematics(pose, frame_mask)  # (B, T, K)
+            geometry = torch.cat([angles, kinematics], dim=-1)  # (B, T, A + K)
+            event = self.event_rank.distribution(query, text_mask, motion, geometry, frame_mask)
             if self.config.event_mix == 0:
                 bias = self.event_rank.bias(*event).to(query.dtype)  # (B, T)
                 logits = logits + bias[:, None, :]

@@ -399,7 +399,7 @@ def _event_clips(n: int, seed: int) -> list[tuple[torch.Tensor, torch.Tensor, in
 
 def test_pose_event_scorer_learns_which_event_each_question_asks() -> None:
     """Two questions about two events, marked in the frame features at random places. Only
-    the EventRanker trains, 40 steps on 20 clips; on 4 more clips at least 6 of the 8
+    the EventRanker trains, 40 steps on 40 clips; on 4 more clips at least 6 of the 8
     questions' most relevant frames are their own event's (the untrained ranker: at most 2;
     the untrained "pose" key's noise still wins some)."""
     from dataclasses import replace
@@ -409,9 +409,9 @@ def test_pose_event_scorer_learns_which_event_each_question_asks() -> None:
     g = torch.Generator().manual_seed(7)
     ask_a, ask_b = (torch.randn(6, TINY.llm_hidden_size, generator=g) for _ in "ab")
     examples = []  # (motion, pose, question, windows)
-    for motion, pose, a, b in _event_clips(24, seed=1):
+    for motion, pose, a, b in _event_clips(44, seed=1):
         examples += [(motion, pose, ask_a, [(a, a)]), (motion, pose, ask_b, [(b, b)])]
-    train, held = examples[:40], examples[40:]
+    train, held = examples[:80], examples[80:]
 
     def scores(motion, pose, question):
         mask = torch.ones(len(motion), dtype=torch.bool)
@@ -429,15 +429,15 @@ def test_pose_event_scorer_learns_which_event_each_question_asks() -> None:
 
 
 def _event_dataset() -> tuple[list, list]:
-    """44 clips, each with two event questions and one that asks no event: (motion, pose,
-    question, windows, asked) for 120 training and 12 held-out turns."""
+    """64 clips, each with two event questions and one that asks no event: (motion, pose,
+    question, windows, asked) for 180 training and 12 held-out turns."""
     g = torch.Generator().manual_seed(7)
     ask_a, ask_b, ask_no = (torch.randn(6, TINY.llm_hidden_size, generator=g) for _ in "abc")
     examples = []
-    for motion, pose, a, b in _event_clips(44, seed=1):
+    for motion, pose, a, b in _event_clips(64, seed=1):
         examples += [(motion, pose, ask_a, [(a, a)], True), (motion, pose, ask_b, [(b, b)], True),
                      (motion, pose, ask_no, [(0, len(motion) - 1)], False)]  # fmt: skip
-    return examples[:120], examples[120:]
+    return examples[:180], examples[180:]
 
 
 def _own_view(scorer: CrossTalker, motion: torch.Tensor, pose: torch.Tensor,
@@ -462,7 +462,7 @@ def _fit_own_loss(scorer: CrossTalker, train: list, steps: int = 40) -> None:
 
 
 def test_event_loss_alone_teaches_the_event_head_and_its_gate() -> None:
-    """The event head's own loss (no "pose" scores in it), 40 steps on 40 clips with two event
+    """The event head's own loss (no "pose" scores in it), 40 steps on 60 clips with two event
     questions and one that asks no event: on 4 more clips the argmax of its time distribution
     is the asked event's frame for at least 6 of the 8 event questions (untrained: uniform,
     so none), and its gate (about 0.65 untrained) ends above 0.75 on event questions and

@@ -9,7 +9,7 @@ import torch
 
 from core.analytics.angles import joint_angles
 from core.llamo.features import motion_to_features
-from core.llamo.pose_angles import NUM_POSE_ANGLES, pose_angles
+from core.llamo.pose_angles import NUM_POSE_ANGLES, pose_angles, pose_kinematics
 from core.skeleton import JOINT_ANGLES, Joint
 from train.synth import synthesize
 
@@ -46,3 +46,46 @@ def test_the_deepest_squat_frames_agree_with_the_analytics() -> None:
     theirs = joint_angles(motion, window_s=0.0)["left_knee"]
     assert np.corrcoef(ours[:, knee].numpy(), theirs)[0, 1] > 0.99
     assert abs(int(ours[:, knee].argmin()) - int(np.nanargmin(theirs))) <= 2
+
+
+def _swing_feats(mirror: bool) -> torch.Tensor:
+    """(1, 60, 33, 4) 2D-like features of a hand-built swing: the hands go back to their
+    furthest at frame 25 and drive through from frame 30 (fastest near 40); the front (left)
+    ankle steps from frame 30 to 38. ``mirror`` flips x (the other handedness)."""
+    t = torch.arange(60, dtype=torch.float32)
+    feats = torch.zeros(1, 60, 33, 4)
+    feats[..., 3] = 1.0
+    back = 1.2 - 0.4 * (t - 25).abs() / 25  # 0.8 -> 1.2 at frame 25 -> back down
+    drive = torch.clamp((t - 30) / 15, 0.0, 1.0)
+    hands_x = back - 2.2 * (3 * drive**2 - 2 * drive**3)  # smooth drive to -1.0 by frame 45
+    for j in (Joint.LEFT_WRIST, Joint.RIGHT_WRIST):
+        feats[0, :, j, 0], feats[0, :, j, 1] = hands_x, 1.5
+    step = torch.clamp((t - 30) / 8, 0.0, 1.0)
+    feats[0, :, Joint.LEFT_ANKLE, 0] = -0.3 - 0.5 * (3 * step**2 - 2 * step**3)
+    feats[0, :, Joint.RIGHT_ANKLE, 0] = 0.3
+    feats[0, :, [Joint.LEFT_ANKLE, Joint.RIGHT_ANKLE], 1] = -2.0
+    if mirror:
+        feats[..., 0] = -feats[..., 0]
+    return feats
+
+
+def test_kinematics_find_a_swings_load_and_stride_for_either_handedness() -> None:
+    """The hands' furthest-back frame before their fastest is the load (25), the front
+    ankle's run to its peak starts at the step (30, earlier by the smoothing at most), and
+    the mirrored swing (other handedness) gives the same channels."""
+    mask = torch.ones(1, 60, dtype=torch.bool)
+    kin = pose_kinematics(_swing_feats(mirror=False), mask)[0]  # (T, K)
+    before = kin[:, 4] > 0
+    assert 36 <= int(before.nonzero().max()) <= 42  # the hands' fastest frame
+    load = int(torch.where(before, kin[:, 2], -1.0).argmax())
+    assert abs(load - 25) <= 1
+    stride = int(kin[:, 6].nonzero().min())
+    assert 28 <= stride <= 31
+    assert float(kin[:, 7].max()) == 0.0  # the back ankle never moves
+    mirrored = pose_kinematics(_swing_feats(mirror=True), mask)[0]
+    assert torch.allclose(kin, mirrored, atol=1e-5)
+    # a clip whose hands are never seen: zeros there, nothing NaN
+    hidden = _swing_feats(mirror=False)
+    hidden[0, :, [Joint.LEFT_WRIST, Joint.RIGHT_WRIST], 3] = 0.0
+    out = pose_kinematics(hidden, mask)[0]
+    assert torch.isfinite(out).all() and float(out[:, [0, 1, 2, 3, 8]].abs().max()) == 0.0
