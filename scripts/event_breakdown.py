@@ -72,11 +72,19 @@ def table(counts: Counter) -> str:
     return "\n".join(lines)
 
 
+def held_out_file(data: Path) -> Path:
+    """The held-out JSONL: ``data`` itself, or ``heldout.jsonl`` in a dataset folder."""
+    path = data / "heldout.jsonl" if data.is_dir() else data
+    if not path.is_file():
+        raise SystemExit(f"{path}: no such file; pass --data with the report's held-out JSONL")
+    return path
+
+
 def main(report: Path, data: Path | None = None) -> str:
     runs = json.loads(report.read_text())
     parts = []
     for name, run in runs.items():
-        path = data or Path(run["predictions"][0]["sample"].rsplit(":", 1)[0])
+        path = held_out_file(data or Path(run["predictions"][0]["sample"].rsplit(":", 1)[0]))
         rows = [json.loads(line) for line in path.read_text().splitlines()]
         parts.append(f"{name}\n\n{table(breakdown(run['predictions'], rows))}")
     return "\n\n".join(parts)
@@ -85,6 +93,8 @@ def main(report: Path, data: Path | None = None) -> str:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("report", type=Path, help="a train.evaluate JSON report")
-    ap.add_argument("--data", type=Path, help="its held-out JSONL (default: the report's)")
+    ap.add_argument(
+        "--data", type=Path, help="its held-out JSONL or dataset folder (default: the report's)"
+    )
     a = ap.parse_args()
     print(main(a.report, a.data))

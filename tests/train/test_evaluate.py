@@ -382,7 +382,9 @@ def test_count_oracle_counts_groups_of_viewpoint_times() -> None:
     assert two["exact"] == 0.0
 
 
-def test_event_breakdown_names_the_event_and_checks_the_target_against_the_label() -> None:
+def test_event_breakdown_names_the_event_and_checks_the_target_against_the_label(
+    tmp_path: Path,
+) -> None:
     """scripts/event_breakdown.py: a baseball turn asking the start of the stride has no
     label; a load turn whose target is 0.5 s from the labelled load (tolerance 0.15) disagrees,
     one at the label agrees; hits and correct answers are counted per (event, agreement)."""
@@ -411,3 +413,10 @@ def test_event_breakdown_names_the_event_and_checks_the_target_against_the_label
     assert "| baseball_event_time | stride | no label | 1 | 1 | 0 |" in mod.table(counts)
     with pytest.raises(ValueError, match="no baseball_event_time event words"):
         mod.asked_event("baseball_event_time", "When is impact?")
+    # --data: a dataset folder means its heldout.jsonl; a missing file is one clear line
+    folder = tmp_path / "synth"
+    folder.mkdir()
+    (folder / "heldout.jsonl").write_text("")
+    assert mod.held_out_file(folder) == folder / "heldout.jsonl"
+    with pytest.raises(SystemExit, match="pass --data"):
+        mod.held_out_file(tmp_path / "gone.jsonl")
