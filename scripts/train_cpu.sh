@@ -110,3 +110,8 @@ S13=runs/full-s13/model
 # commit f20421f); none beat the shipped scorer there, so no model was built from it.
 [ -f artifacts/val11/heldout.jsonl ] || $PY -m train.make_dataset --out artifacts/val11 --n-train 1 --n-heldout 1600 --n-heldout-phrasing 0 --seed 11
 $PY -m train.grounding --data artifacts/val11 --config train/configs/cpu.yaml --set init_from=scratch --threads 2 --out runs/val11_v1_mix.json --rescore runs/ground-v1 --event-mix 0 0.25 0.5 0.75 1
+# Fifteenth session: the event head also reads the hands' and feet's kinematics
+# (pose_angles.pose_kinematics); the same recipe as ground-v1 (the v1 lines above now train
+# this head: before 364373a its input was the encoder features and the angles only).
+[ -f runs/ground-k1/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3M" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose_event --encoder $S13/motion_modules.safetensors --out runs/ground-k1 --minutes 30 --lr 3e-3 --max-train 20000 --slow 3.0 --threads 2 --init $S13/motion_modules.safetensors --train-only fusion.event_rank. --type-weight golf_event_time=4 --type-weight baseball_event_time=6 --event-loss 1
+$PY -m train.grounding --data artifacts/val11 --config train/configs/cpu.yaml --set init_from=scratch --threads 2 --out runs/val11_k1.json --rescore runs/ground-k1 --event-mix 0 0.5
