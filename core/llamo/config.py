@@ -49,7 +49,8 @@ class LLaMoConfig:
     keep the "pose" scores. ``event_mix`` (pose_event only): 0 adds the event head's bias to
     Eq.1's logits (the scores become a product: the event must agree with the pose scores);
     a > 0 mixes instead, (1 - a * gate) * pose softmax + a * gate * the event distribution,
-    so a frame either view is sure of can win (see MODEL_CARD, session 14). ``motion_update``
+    so a frame either view is sure of can win (see MODEL_CARD, session 14); a question whose
+    gate is below ``cross_talker.EVENT_GATE_ON`` keeps the "pose" scores exactly. ``motion_update``
     "residual": the motion <- text block of Eq.8 adds its update as is; "normed": the
     update is layer-normed first, so it cannot outgrow the frame it updates (unnormed, it
     grew to ~20x the motion and every viewpoint token became the same vector, see MODEL_CARD).

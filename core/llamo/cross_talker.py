@@ -59,6 +59,10 @@ RANK_SCALE_INIT = 8.0  # AngleRanker: logits the clip's extreme gains over its o
 EVENT_DIM = 32  # EventRanker: size of the event query and of each frame's event key
 EVENT_LOGP_FLOOR = 12.0  # EventRanker: a frame loses at most this many nats to the event head
 EVENT_KERNEL = 5  # EventRanker: frames the head's first layer sees (0.25 s at 20 fps)
+# event_mix: below this gate the question asks no event and the "pose" scores stay exact. A
+# frame's share of the softmax is about 1 / T, so even a gate of 0.01 times a peaked event
+# distribution outweighs it and moves the viewpoints (34 of 86 count turns, session 15).
+EVENT_GATE_ON = 0.5
 
 
 @dataclass
@@ -335,8 +339,10 @@ class CrossTalker(nn.Module):
         return attn, event
 
     def _mix(self, attn: Tensor, logp: Tensor, gate: Tensor, frame_mask: Tensor) -> Tensor:
-        """event_mix > 0: (1 - a) A + a p_event with a = event_mix * gate, per question."""
-        a = (self.config.event_mix * gate)[..., None].to(attn.dtype)  # (B, 1, 1)
+        """event_mix > 0: (1 - a) A + a p_event with a = event_mix * gate, per question, and
+        a = 0 where the gate is below EVENT_GATE_ON."""
+        on = (gate >= EVENT_GATE_ON).to(gate.dtype)  # (B, 1)
+        a = (self.config.event_mix * gate * on)[..., None].to(attn.dtype)  # (B, 1, 1)
         p = logp.exp().masked_fill(~frame_mask, 0.0).to(attn.dtype)[:, None, :]  # (B, 1, T)
         return (1.0 - a) * attn + a * p  # (B, L, T)
 
