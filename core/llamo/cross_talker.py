@@ -194,9 +194,9 @@ class EventRanker(nn.Module):
     A temporal head maps each frame's encoder feature, joint angles and the hands' and feet's
     kinematics (``pose_kinematics``: a swing's load is where the hands are, not an angle),
     with its EVENT_KERNEL neighbours (a convolution: an event is a change, e.g. the stride's
-    start), to an event key
-    (EVENT_DIM). The question's tokens are attention-pooled (so "impact" can outweigh "when
-    is the") into an event query and a gate in (0, 1) ("is this about an event at all").
+    start), to an event key (EVENT_DIM). The question's tokens are attention-pooled (so
+    "impact" can outweigh "when is the") into an event query and a gate in (0, 1) ("is this
+    about an event at all").
     The bias is gate * scale * log softmax over the clip's frames of query . key (floored
     at -EVENT_LOGP_FLOOR): added to Eq.1's logits, the scores become the product of the
     "pose" scores and the event's time distribution. The head's last layer starts at zero,
