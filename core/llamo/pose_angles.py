@@ -51,8 +51,8 @@ KINEMATIC_DIM = 10  # see pose_kinematics
 KINEMATIC_SMOOTH = 5  # frames averaged before differencing (tracking jitter at 20-30 fps)
 # a movement starts when its speed passes this share of its peak (the analytics' stride start)
 RUN_LEVEL = BaseballParams.move_fraction
-HANDS = (Joint.LEFT_WRIST, Joint.RIGHT_WRIST)
-ANKLES = (Joint.LEFT_ANKLE, Joint.RIGHT_ANKLE)
+HANDS = [int(Joint.LEFT_WRIST), int(Joint.RIGHT_WRIST)]
+ANKLES = [int(Joint.LEFT_ANKLE), int(Joint.RIGHT_ANKLE)]
 
 
 def _smooth(x: Tensor, seen: Tensor) -> Tensor:
@@ -119,10 +119,10 @@ def pose_kinematics(feats: Tensor, frame_mask: Tensor) -> Tensor:
     seen; zero on frames not seen."""
     xyz, vis = feats[..., :3].float(), feats[..., 3].float()
     seen = vis >= MIN_VISIBILITY  # (B, T, 33)
-    hands_seen = seen[..., list(map(int, HANDS))].all(dim=-1) & frame_mask  # (B, T)
-    ankles_seen = seen[..., list(map(int, ANKLES))].all(dim=-1) & frame_mask  # (B, T)
-    hands = _smooth(xyz[..., list(map(int, HANDS)), :].mean(dim=2), hands_seen)  # (B, T, 3)
-    ankles = _smooth(xyz[..., list(map(int, ANKLES)), :].flatten(2), ankles_seen)  # (B, T, 6)
+    hands_seen = seen[..., HANDS].all(dim=-1) & frame_mask  # (B, T)
+    ankles_seen = seen[..., ANKLES].all(dim=-1) & frame_mask  # (B, T)
+    hands = _smooth(xyz[..., HANDS, :].mean(dim=2), hands_seen)  # (B, T, 3)
+    ankles = _smooth(xyz[..., ANKLES, :].flatten(2), ankles_seen)  # (B, T, 6)
     ankles = ankles.unflatten(2, (2, 3))  # (B, T, 2, 3)
     hs, fs = hands_seen.float(), ankles_seen.float()
     t = torch.arange(feats.shape[1], device=feats.device)
