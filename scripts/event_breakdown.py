@@ -18,7 +18,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from train.evaluate import HIT_GROUPS
+from train.evaluate import HIT_GROUPS, heldout_path
 from train.qa import BASEBALL_WORDS, EVENT_WORDS
 
 WORDS = {"golf_event_time": EVENT_WORDS, "baseball_event_time": BASEBALL_WORDS}
@@ -73,11 +73,11 @@ def table(counts: Counter) -> str:
 
 
 def held_out_file(data: Path) -> Path:
-    """The held-out JSONL: ``data`` itself, or ``heldout.jsonl`` in a dataset folder."""
-    path = data / "heldout.jsonl" if data.is_dir() else data
-    if not path.is_file():
-        raise SystemExit(f"{path}: no such file; pass --data with the report's held-out JSONL")
-    return path
+    """The held-out JSONL (``train.evaluate.heldout_path``), or one line saying what to pass."""
+    try:
+        return heldout_path(data)
+    except ValueError as err:
+        raise SystemExit(f"{err}; or pass --data with the report's held-out JSONL") from None
 
 
 def main(report: Path, data: Path | None = None) -> str:
