@@ -196,13 +196,13 @@ def batch_frame_scores(
 ) -> list[Tensor]:
     """Eq. 1-2 scores of B (clip, question) pairs in one padded forward: motions (T_i, H),
     masks (T_i,), texts (L_i, D), poses (T_i, 33, C) -> B score vectors (T_i,)."""
-    motion, mask, text, text_mask, pose = _pad_batch(motions, masks, texts, poses)
+    motion, mask, text, text_mask, pose = pad_batch(motions, masks, texts, poses)
     attn, _ = scorer.attention_and_event(motion, mask, text, text_mask, pose)  # (B, L, T)
     scores = attn.masked_fill(~text_mask[..., None], 0.0).amax(dim=1)  # (B, T)
     return [scores[i, : len(m)] for i, m in enumerate(motions)]
 
 
-def _pad_batch(
+def pad_batch(
     motions: list[Tensor], masks: list[Tensor], texts: list[Tensor], poses: list[Tensor] | None
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor | None]:
     """B (clip, question) pairs -> motion (B, T, H), mask (B, T), text (B, L, D), text mask
@@ -214,7 +214,7 @@ def _pad_batch(
     return motion, mask, text, text_mask, pose
 
 
-def _batch_inputs(
+def batch_inputs(
     gset: GroundingSet, examples: list[GroundingExample], embed: nn.Embedding
 ) -> tuple[list[Tensor], list[Tensor], list[Tensor], list[Tensor]]:
     """Motions, masks, question embeddings and model features of a batch of examples."""
@@ -230,17 +230,22 @@ def example_scores(
     scorer: CrossTalker, gset: GroundingSet, examples: list[GroundingExample], embed: nn.Embedding
 ) -> list[Tensor]:
     """Scores (T_i,) of a batch of grounding examples."""
-    return batch_frame_scores(scorer, *_batch_inputs(gset, examples, embed))
+    return batch_frame_scores(scorer, *batch_inputs(gset, examples, embed))
 
 
 def example_scores_and_events(
-    scorer: CrossTalker, gset: GroundingSet, examples: list[GroundingExample], embed: nn.Embedding
+    scorer: CrossTalker,
+    gset: GroundingSet,
+    examples: list[GroundingExample],
+    embed: nn.Embedding,
+    with_event: bool = True,
 ) -> tuple[list[Tensor], list[Tensor], Tensor]:
-    """One forward of a batch through a "pose_event" scorer: the scores (T_i,), its event
-    head's own log p (T_i,) per example and the gates (B,)."""
-    motions, masks, texts, poses = _batch_inputs(gset, examples, embed)
-    motion, mask, text, text_mask, pose = _pad_batch(motions, masks, texts, poses)
-    attn, event = scorer.attention_and_event(motion, mask, text, text_mask, pose)  # (B, L, T)
+    """One forward of a batch through a "pose_event" scorer: the scores (T_i,) (without
+    ``with_event``: the "pose" scores alone), its event head's own log p (T_i,) per example
+    and the gates (B,)."""
+    motions, masks, texts, poses = batch_inputs(gset, examples, embed)
+    motion, mask, text, text_mask, pose = pad_batch(motions, masks, texts, poses)
+    attn, event = scorer.attention_and_event(motion, mask, text, text_mask, pose, with_event)
     if event is None:
         raise ValueError(f"scorer: {scorer.config.scorer!r} has no event head; use pose_event")
     scores = attn.masked_fill(~text_mask[..., None], 0.0).amax(dim=1)  # (B, T)
@@ -456,6 +461,21 @@ def load_scorer(scorer: CrossTalker, state: dict[str, Tensor], source: Path) -> 
     load_part(scorer, part, "fusion.", strict=False)
 
 
+def load_run(run_dir: Path, config: LLaMoConfig) -> tuple[LLaMoConfig, MotionEncoder, CrossTalker]:
+    """A finished grounding run's config (``config`` with the run's scorer; a run with a
+    fitted event trust, ``train.event_trust``, gets event_mix 1), encoder and scorer."""
+    from safetensors.torch import load_file
+
+    report = json.loads((run_dir / REPORT_FILE).read_text())
+    trusted = bool(report.get("event_trust", False))
+    cfg = replace(config, scorer=report["scorer"], event_mix=float(trusted), event_trust=trusted)
+    encoder, scorer = MotionEncoder(cfg), CrossTalker(cfg)
+    state = load_file(str(run_dir / INIT_FILE))
+    load_part(encoder, state, "motion_encoder.")
+    load_scorer(scorer, state, run_dir / INIT_FILE)
+    return cfg, encoder, scorer
+
+
 def rescore(data: Path, config: LLaMoConfig, runs: list[Path],
             event_mixes: list[float] | None = None) -> dict:  # fmt: skip
     """Held-out hit rates of finished grounding runs (each with its own scorer type and
@@ -463,8 +483,6 @@ def rescore(data: Path, config: LLaMoConfig, runs: list[Path],
     times slower: compares scorers on one set of turns. ``event_mixes``: score each
     "pose_event" run once per ``LLaMoConfig.event_mix`` (keys "RUN event_mix=A"; the other
     runs once, as "RUN"), so a validation set can choose it."""
-    from safetensors.torch import load_file
-
     from core.llamo.llm import load_llm
 
     llm, tokenizer = load_llm(config.llm, device="cpu")
@@ -472,17 +490,12 @@ def rescore(data: Path, config: LLaMoConfig, runs: list[Path],
     config = replace(config, llm_hidden_size=int(llm.config.hidden_size))
     out = {}
     for run_dir in runs:
-        kind = json.loads((run_dir / REPORT_FILE).read_text())["scorer"]
-        cfg = replace(config, scorer=kind)
-        encoder, scorer = MotionEncoder(cfg), CrossTalker(cfg)
-        state = load_file(str(run_dir / INIT_FILE))
-        load_part(encoder, state, "motion_encoder.")
-        load_scorer(scorer, state, run_dir / INIT_FILE)
+        cfg, encoder, scorer = load_run(run_dir, config)
         held, held_slow = (
             build_set(data / "heldout.jsonl", cfg, tokenizer, encoder, None, [s])
             for s in ((1.0, 1.0), HELDOUT_SLOW)
         )
-        mixes = event_mixes if kind == "pose_event" else None
+        mixes = event_mixes if cfg.scorer == "pose_event" else None
         if not mixes:
             out[str(run_dir)] = evaluate_both(scorer, held, held_slow, embed)
         for mix in mixes or []:
@@ -514,7 +527,8 @@ def copy_with_scorer(src: Path, dst: Path, grounding: Path | None = None, seed: 
     else:
         report = json.loads((grounding / REPORT_FILE).read_text())
         gate = report.get("rank_gate", 0.0) if rank_gate is None else rank_gate
-        config = replace(config, scorer=report["scorer"], rank_gate=gate, event_mix=event_mix)
+        config = replace(config, scorer=report["scorer"], rank_gate=gate, event_mix=event_mix,
+                         event_trust=bool(report.get("event_trust", False)))  # fmt: skip
         new = load_file(str(grounding / INIT_FILE))
         _check_same_encoder(state, new, src, grounding)
     shutil.copytree(src, dst, dirs_exist_ok=True)
@@ -700,7 +714,10 @@ def rescore_cli(a: argparse.Namespace, ap: argparse.ArgumentParser, config: LLaM
     for mix in a.event_mix:
         if not 0.0 <= mix <= 1.0:
             ap.error(f"--event-mix: each value must be in [0, 1], got {mix}")
-    result = rescore(a.data, config, a.rescore, a.event_mix)
+    try:
+        result = rescore(a.data, config, a.rescore, a.event_mix)
+    except ValueError as err:  # e.g. a fitted event trust asked to score at event_mix 0
+        ap.error(str(err))
     a.out.write_text(json.dumps(result, indent=1))
     for run_dir, speeds in result.items():
         for speed, rates in speeds.items():

@@ -50,7 +50,9 @@ class LLaMoConfig:
     Eq.1's logits (the scores become a product: the event must agree with the pose scores);
     a > 0 mixes instead, (1 - a * gate) * pose softmax + a * gate * the event distribution,
     so a frame either view is sure of can win (see MODEL_CARD, session 14); a question whose
-    gate is below ``cross_talker.EVENT_GATE_ON`` keeps the "pose" scores exactly. ``motion_update``
+    gate is below ``cross_talker.EVENT_GATE_ON`` keeps the "pose" scores exactly.
+    ``event_trust`` (event_mix > 0 only): a replaces the gate by a trust in the event head
+    read from the event query, fitted by ``train.event_trust``. ``motion_update``
     "residual": the motion <- text block of Eq.8 adds its update as is; "normed": the
     update is layer-normed first, so it cannot outgrow the frame it updates (unnormed, it
     grew to ~20x the motion and every viewpoint token became the same vector, see MODEL_CARD).
@@ -68,6 +70,7 @@ class LLaMoConfig:
     scorer: str = "linear"
     rank_gate: float = 0.0
     event_mix: float = 0.0
+    event_trust: bool = False
     viewpoint_group_gap: float = 0.0
     segment_size: int = 8
     max_window: int = 16
@@ -154,7 +157,7 @@ class LLaMoConfig:
         for name, valid in choices.items():
             if getattr(self, name) not in valid:
                 raise ValueError(f"{name}: {getattr(self, name)!r} is not one of {list(valid)}")
-        for name in ("use_video", "use_timestamps"):
+        for name in ("use_video", "use_timestamps", "event_trust"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}: must be true or false, got {getattr(self, name)!r}")
         if self.video_encoder == "hf" and self.use_video and not self.video_model_path:
@@ -166,6 +169,8 @@ class LLaMoConfig:
                 "viewpoint_group_gap: the group count is text after the viewpoints' time "
                 "texts; it needs use_timestamps: true and timestamp_mode: text"
             )
+        if self.event_trust and self.event_mix == 0:
+            raise ValueError("event_trust: weighs event_mix; it needs event_mix > 0")
         for name in ("video_model_path", "llm"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value):

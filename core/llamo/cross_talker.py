@@ -200,9 +200,13 @@ class EventRanker(nn.Module):
     The bias is gate * scale * log softmax over the clip's frames of query . key (floored
     at -EVENT_LOGP_FLOOR): added to Eq.1's logits, the scores become the product of the
     "pose" scores and the event's time distribution. The head's last layer starts at zero,
-    so every frame then gets the same bias and the "pose" scores are unchanged."""
+    so every frame then gets the same bias and the "pose" scores are unchanged.
+    ``trust`` (``LLaMoConfig.event_trust``): a linear map of the event query to the logit of
+    how much ``event_mix`` trusts the head for this question, fitted after the head by
+    ``train.event_trust`` (the head finds a swing's stride, the "pose" scores its contact);
+    it starts at zero, a weight of 0.5."""
 
-    def __init__(self, hidden: int, dim: int) -> None:
+    def __init__(self, hidden: int, dim: int, trust: bool = False) -> None:
         super().__init__()
         self.norm = nn.LayerNorm(hidden)
         self.conv = nn.Conv1d(hidden + POSE_ANGLE_DIM + KINEMATIC_DIM, hidden, EVENT_KERNEL,
@@ -214,6 +218,10 @@ class EventRanker(nn.Module):
         self.query = nn.Linear(dim, EVENT_DIM)
         self.gate = nn.Linear(dim, 1)
         self.log_scale = nn.Parameter(torch.tensor(0.0))
+        self.trust = nn.Linear(EVENT_DIM, 1) if trust else None
+        if self.trust is not None:
+            nn.init.zeros_(self.trust.weight)
+            nn.init.zeros_(self.trust.bias)
 
     def event_keys(self, motion: Tensor, geometry: Tensor, frame_mask: Tensor) -> Tensor:
         """motion (B, T, H), geometry (B, T, POSE_ANGLE_DIM + KINEMATIC_DIM): the angles then
@@ -242,6 +250,14 @@ class EventRanker(nn.Module):
         # finite fill: a clip whose body is never seen gets a uniform, not a NaN, distribution
         logits = logits.masked_fill(~frame_mask, -1e4)
         return logits.log_softmax(dim=1), gate
+
+    def mix_weight(self, query: Tensor, text_mask: Tensor, gate: Tensor) -> Tensor:
+        """The weight (B, 1) that ``event_mix`` scales: the trust in the head for each
+        question, or its gate without ``trust``."""
+        if self.trust is None:
+            return gate
+        ask, _ = self.ask(query, text_mask)  # (B, E)
+        return torch.sigmoid(self.trust(ask).float())  # (B, 1)
 
     def bias(self, logp: Tensor, gate: Tensor) -> Tensor:
         """``distribution``'s log p (B, T) and gate (B, 1) -> the bias (B, T) to add to every
@@ -272,7 +288,8 @@ class CrossTalker(nn.Module):
         posed = config.scorer in ("pose", "pose_rank", "pose_event")
         self.w_pose = nn.Linear(POSE_ANGLE_DIM, d, bias=False) if posed else None
         self.angle_rank = AngleRanker(d, config.rank_gate) if config.scorer == "pose_rank" else None
-        self.event_rank = EventRanker(h, d) if config.scorer == "pose_event" else None
+        evented = config.scorer == "pose_event"
+        self.event_rank = EventRanker(h, d, config.event_trust) if evented else None
         if config.scorer in ("contextual", "pose", "pose_rank", "pose_event"):
             self.question_encoder = QuestionEncoder(dt, d, heads, config.dropout)
             self.w_q = nn.Linear(d, d)
@@ -307,12 +324,15 @@ class CrossTalker(nn.Module):
         text: Tensor,
         text_mask: Tensor,
         pose: Tensor | None = None,
+        with_event: bool = True,
     ) -> tuple[Tensor, tuple[Tensor, Tensor] | None]:
         """Eq.1: A (B, L, T) = softmax over valid frames of Q_text K_motion^T / sqrt(d), and,
         for the "pose_event" scorer, its event head's own view: log p (B, T) of the asked
         event's time and the gate (B, 1) (see :class:`EventRanker`; None for the other
-        scorers). ``pose`` (B, T, 33, C) model features, needed by the "pose*" scorers."""
-        query = self._question(text, text_mask)  # (B, L, d)
+        scorers). ``pose`` (B, T, 33, C) model features, needed by the "pose*" scorers.
+        ``with_event`` False: A is the "pose" scores alone, the event head's view apart
+        (``train.event_trust`` weighs the two)."""
+        query = self.question_query(text, text_mask)  # (B, L, d)
         q = self.w_q(query)  # (B, L, d)
         k = self.w_k(motion)  # (B, T, d)
         angles = None
@@ -328,25 +348,28 @@ class CrossTalker(nn.Module):
             kinematics = pose_kinematics(pose, frame_mask)  # (B, T, K)
             geometry = torch.cat([angles, kinematics], dim=-1)  # (B, T, A + K)
             event = self.event_rank.distribution(query, text_mask, motion, geometry, frame_mask)
-            if self.config.event_mix == 0:
+            if self.config.event_mix == 0 and with_event:
                 bias = self.event_rank.bias(*event).to(query.dtype)  # (B, T)
                 logits = logits + bias[:, None, :]
         valid = frame_mask[:, None, :]  # (B, 1, T)
         logits = logits.masked_fill(~valid, torch.finfo(logits.dtype).min)
         attn = logits.softmax(dim=-1).masked_fill(~valid, 0.0)  # (B, L, T)
-        if event is not None and self.config.event_mix > 0:
-            attn = self._mix(attn, *event, frame_mask)
+        if event is not None and self.config.event_mix > 0 and with_event:
+            weight = self.event_rank.mix_weight(query, text_mask, event[1])  # (B, 1)
+            attn = self._mix(attn, *event, weight, frame_mask)
         return attn, event
 
-    def _mix(self, attn: Tensor, logp: Tensor, gate: Tensor, frame_mask: Tensor) -> Tensor:
-        """event_mix > 0: (1 - a) A + a p_event with a = event_mix * gate, per question, and
-        a = 0 where the gate is below EVENT_GATE_ON."""
+    def _mix(self, attn: Tensor, logp: Tensor, gate: Tensor, weight: Tensor, frame_mask: Tensor
+             ) -> Tensor:  # fmt: skip
+        """event_mix > 0: (1 - a) A + a p_event with a = event_mix * ``weight`` (the gate, or
+        the trust in the head), per question, and a = 0 where the gate is below
+        EVENT_GATE_ON."""
         on = (gate >= EVENT_GATE_ON).to(gate.dtype)  # (B, 1)
-        a = (self.config.event_mix * gate * on)[..., None].to(attn.dtype)  # (B, 1, 1)
+        a = (self.config.event_mix * weight * on)[..., None].to(attn.dtype)  # (B, 1, 1)
         p = logp.exp().masked_fill(~frame_mask, 0.0).to(attn.dtype)[:, None, :]  # (B, 1, T)
         return (1.0 - a) * attn + a * p  # (B, L, T)
 
-    def _question(self, text: Tensor, text_mask: Tensor) -> Tensor:
+    def question_query(self, text: Tensor, text_mask: Tensor) -> Tensor:
         """Eq.1's query side: text (B, L, Dt) -> (B, L, d) ("linear": (B, L, Dt))."""
         query = self.text_norm(text)  # (B, L, Dt)
         if self.question_encoder is not None:
