@@ -115,3 +115,9 @@ $PY -m train.grounding --data artifacts/val11 --config train/configs/cpu.yaml --
 # this head: before 364373a its input was the encoder features and the angles only).
 [ -f runs/ground-k1/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3M" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose_event --encoder $S13/motion_modules.safetensors --out runs/ground-k1 --minutes 30 --lr 3e-3 --max-train 20000 --slow 3.0 --threads 2 --init $S13/motion_modules.safetensors --train-only fusion.event_rank. --type-weight golf_event_time=4 --type-weight baseball_event_time=6 --event-loss 1
 $PY -m train.grounding --data artifacts/val11 --config train/configs/cpu.yaml --set init_from=scratch --threads 2 --out runs/val11_k1.json --rescore runs/ground-k1 --event-mix 0 0.5
+# Sixteenth session: a per-question trust in that head (train.event_trust), fitted on a second
+# validation set (val12, seed 12, synth3m's commit f20421f) and checked on val11.
+[ -f artifacts/val12/heldout.jsonl ] || $PY -m train.make_dataset --out artifacts/val12 --n-train 1 --n-heldout 3200 --n-heldout-phrasing 0 --seed 12
+[ -f runs/trust-k1/motion_modules_init.safetensors ] || $PY -m train.event_trust --run runs/ground-k1 --data artifacts/val12 --config train/configs/cpu.yaml --set init_from=scratch --out runs/trust-k1 --weight-decay 0.01
+$PY -m train.grounding --data artifacts/val11 --config train/configs/cpu.yaml --set init_from=scratch --threads 2 --out runs/val11_trust-k1.json --rescore runs/trust-k1
+[ -f runs/full-t1/config.json ] || $PY -m train.grounding --swap-scorer $S13 runs/trust-k1 runs/full-t1 --event-mix 1

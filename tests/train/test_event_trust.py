@@ -100,17 +100,12 @@ def test_event_trust_cli_fits_a_run_that_swap_and_rescore_read(tmp_path: Path) -
     each, and nothing written."""
     from safetensors.torch import load_file
 
-    from tests.train.test_finetune import make_tiny_llm
-    from train import make_dataset
+    from tests.train.test_grounding import tiny_grounding_data
     from train.event_trust import cli
     from train.grounding import INIT_FILE, REPORT_FILE
     from train.grounding import cli as grounding_cli
 
-    make_dataset.main(tmp_path / "data", n_train=4, n_heldout=16, seed=0)
-    lines = (tmp_path / "data" / "train.jsonl").read_text().splitlines()
-    texts = [t["value"] for line in lines for t in json.loads(line)["conversations"]]
-    llm = make_tiny_llm(tmp_path / "llm", texts)
-    yaml_path = Path(__file__).resolve().parents[2] / "train/configs/tiny.yaml"
+    yaml_path, llm = tiny_grounding_data(tmp_path, n_heldout=16)
     common = ["--data", str(tmp_path / "data"), "--config", str(yaml_path),
               "--set", f"model.llm={llm}"]  # fmt: skip
     # the head learns the held-out turns too (the pose part stays untrained), so that on

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -562,28 +563,36 @@ def test_batched_scores_equal_one_clip_at_a_time(kind: str) -> None:
         assert float(batched[i][~masks[i]].abs().max()) == 0.0
 
 
+def tiny_grounding_data(tmp_path: Path, n_heldout: int = 2) -> tuple[Path, Path]:
+    """A tiny data engine run in ``tmp_path / "data"`` and a tiny LLM over its words ->
+    (the tiny training YAML, the LLM folder)."""
+    import json
+
+    from tests.train.test_finetune import make_tiny_llm
+    from train import make_dataset
+
+    make_dataset.main(tmp_path / "data", n_train=4, n_heldout=n_heldout, seed=0)
+    lines = (tmp_path / "data" / "train.jsonl").read_text().splitlines()
+    texts = [t["value"] for line in lines for t in json.loads(line)["conversations"]]
+    llm = make_tiny_llm(tmp_path / "llm", texts)
+    return Path(__file__).resolve().parents[2] / "train/configs/tiny.yaml", llm
+
+
 def test_grounding_cli_trains_on_slow_motion_copies_and_reports_both_speeds(tmp_path) -> None:
     """``python -m train.grounding --slow`` on a tiny data engine run: the training set holds
     each turn at the recorded speed and slowed down, the report has both held-out speeds, and
     the saved scorer loads into a Cross Talker."""
     import json
     from dataclasses import replace
-    from pathlib import Path
 
     from safetensors.torch import load_file
 
     from core.llamo.llm import load_llm
     from core.llamo.motion_encoder import MotionEncoder
-    from tests.train.test_finetune import make_tiny_llm
-    from train import make_dataset
     from train.grounding import INIT_FILE, REPORT_FILE, build_set, cli, load_part
     from train.pretrain import model_config
 
-    make_dataset.main(tmp_path / "data", n_train=4, n_heldout=2, seed=0)
-    lines = (tmp_path / "data" / "train.jsonl").read_text().splitlines()
-    texts = [t["value"] for line in lines for t in json.loads(line)["conversations"]]
-    llm = make_tiny_llm(tmp_path / "llm", texts)
-    yaml_path = Path(__file__).resolve().parents[2] / "train/configs/tiny.yaml"
+    yaml_path, llm = tiny_grounding_data(tmp_path)
     sets = ["--set", f"model.llm={llm}", "--set", "model.scorer=pose"]
     cli(["--data", str(tmp_path / "data"), "--config", str(yaml_path), *sets,
          "--out", str(tmp_path / "g"), "--minutes", "0.01", "--slow", "2.5"])  # fmt: skip
@@ -616,12 +625,9 @@ def test_grounding_continues_from_a_saved_scorer_and_weights_question_types(tmp_
     first run's 'after' ones, on the same held-out turns), ``--type-weight`` is recorded and
     draws those turns more often, and bad values are one clear error."""
     import json
-    from pathlib import Path
 
     from safetensors.torch import load_file, save_file
 
-    from tests.train.test_finetune import make_tiny_llm
-    from train import make_dataset
     from train.grounding import (
         INIT_FILE,
         REPORT_FILE,
@@ -632,11 +638,7 @@ def test_grounding_continues_from_a_saved_scorer_and_weights_question_types(tmp_
         sampling_weights,
     )
 
-    make_dataset.main(tmp_path / "data", n_train=4, n_heldout=2, seed=0)
-    lines = (tmp_path / "data" / "train.jsonl").read_text().splitlines()
-    texts = [t["value"] for line in lines for t in json.loads(line)["conversations"]]
-    llm = make_tiny_llm(tmp_path / "llm", texts)
-    yaml_path = Path(__file__).resolve().parents[2] / "train/configs/tiny.yaml"
+    yaml_path, llm = tiny_grounding_data(tmp_path)
     common = ["--data", str(tmp_path / "data"), "--config", str(yaml_path),
               "--set", f"model.llm={llm}", "--set", "model.scorer=pose"]  # fmt: skip
     heldout = str(tmp_path / "data" / "heldout.jsonl")
