@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -43,6 +43,7 @@ from train.grounding import (
     hit,
     load_run,
     pad_batch,
+    question_embedding,
 )
 
 TRUST_PREFIX = "fusion.event_rank.trust."
@@ -123,12 +124,9 @@ def run(data: Path, config: LLaMoConfig, run_dir: Path, out: Path, weight_decay:
     the scorer with it and the report to ``out``."""
     from safetensors.torch import load_file, save_file
 
-    from core.llamo.llm import load_llm
     from train.evaluate import heldout_path
 
-    llm, tokenizer = load_llm(config.llm, device="cpu")
-    embed = llm.get_input_embeddings()
-    config = replace(config, llm_hidden_size=int(llm.config.hidden_size))
+    config, tokenizer, embed = question_embedding(config)
     cfg, encoder, scorer = load_run(run_dir, config)
     if scorer.event_rank is None:
         raise ValueError(f"run: {run_dir} has the {cfg.scorer!r} scorer, no event head; "

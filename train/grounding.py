@@ -327,12 +327,8 @@ def run(data: Path, config: LLaMoConfig, encoder_file: Path | None, out: Path, *
     ``event_weight``: see ``fit``."""
     from safetensors.torch import load_file, save_file
 
-    from core.llamo.llm import load_llm
-
     torch.manual_seed(seed)
-    llm, tokenizer = load_llm(config.llm, device="cpu")
-    embed = llm.get_input_embeddings().requires_grad_(False)  # a lookup table here
-    config = replace(config, llm_hidden_size=int(llm.config.hidden_size))
+    config, tokenizer, embed = question_embedding(config)
     encoder = MotionEncoder(config)
     if encoder_file is not None:
         load_part(encoder, load_file(str(encoder_file)), "motion_encoder.")
@@ -461,6 +457,16 @@ def load_scorer(scorer: CrossTalker, state: dict[str, Tensor], source: Path) -> 
     load_part(scorer, part, "fusion.", strict=False)
 
 
+def question_embedding(config: LLaMoConfig) -> tuple[LLaMoConfig, object, nn.Embedding]:
+    """The LLM's tokenizer and input embedding table (a frozen lookup table: the grounding
+    needs no LLM forward), and ``config`` with the LLM's embedding size."""
+    from core.llamo.llm import load_llm
+
+    llm, tokenizer = load_llm(config.llm, device="cpu")
+    config = replace(config, llm_hidden_size=int(llm.config.hidden_size))
+    return config, tokenizer, llm.get_input_embeddings().requires_grad_(False)
+
+
 def load_run(run_dir: Path, config: LLaMoConfig) -> tuple[LLaMoConfig, MotionEncoder, CrossTalker]:
     """A finished grounding run's config (``config`` with the run's scorer; a run with a
     fitted event trust, ``train.event_trust``, gets event_mix 1), encoder and scorer."""
@@ -483,11 +489,7 @@ def rescore(data: Path, config: LLaMoConfig, runs: list[Path],
     times slower: compares scorers on one set of turns. ``event_mixes``: score each
     "pose_event" run once per ``LLaMoConfig.event_mix`` (keys "RUN event_mix=A"; the other
     runs once, as "RUN"), so a validation set can choose it."""
-    from core.llamo.llm import load_llm
-
-    llm, tokenizer = load_llm(config.llm, device="cpu")
-    embed = llm.get_input_embeddings()
-    config = replace(config, llm_hidden_size=int(llm.config.hidden_size))
+    config, tokenizer, embed = question_embedding(config)
     out = {}
     for run_dir in runs:
         cfg, encoder, scorer = load_run(run_dir, config)
