@@ -42,6 +42,7 @@ SCORER_PREFIXES = (
     "fusion.w_q.",
     "fusion.w_k.",
     "fusion.w_pose.",
+    "fusion.w_pair.",
     "fusion.angle_rank.",
     "fusion.event_rank.",
 )
@@ -365,6 +366,7 @@ def run(data: Path, config: LLaMoConfig, encoder_file: Path | None, out: Path, *
     report = {"steps": steps, "seconds": round(time.perf_counter() - start, 1),
               "n_train": len(train.examples), "scorer": config.scorer, "slow": slow, "lr": lr,
               "rank_gate": config.rank_gate, "event_loss": event_weight,
+              "event_trust": config.event_trust, "pair_angles": config.pair_angles,
               "init": None if init is None else str(init), "type_weights": type_weights or {},
               "train_only": list(train_only or SCORER_PREFIXES),
               "train_files": [str(j) for j in jsonls],
@@ -467,14 +469,20 @@ def question_embedding(config: LLaMoConfig) -> tuple[LLaMoConfig, object, nn.Emb
     return config, tokenizer, llm.get_input_embeddings().requires_grad_(False)
 
 
+def scorer_fields(report: dict) -> dict:
+    """The ``LLaMoConfig`` fields a grounding run's report fixes: the scorer, whether it has
+    a fitted event trust (``train.event_trust``) and the pair angles in its key."""
+    return {"scorer": report["scorer"], "event_trust": bool(report.get("event_trust", False)),
+            "pair_angles": bool(report.get("pair_angles", False))}  # fmt: skip
+
+
 def load_run(run_dir: Path, config: LLaMoConfig) -> tuple[LLaMoConfig, MotionEncoder, CrossTalker]:
     """A finished grounding run's config (``config`` with the run's scorer; a run with a
     fitted event trust, ``train.event_trust``, gets event_mix 1), encoder and scorer."""
     from safetensors.torch import load_file
 
-    report = json.loads((run_dir / REPORT_FILE).read_text())
-    trusted = bool(report.get("event_trust", False))
-    cfg = replace(config, scorer=report["scorer"], event_mix=float(trusted), event_trust=trusted)
+    fields = scorer_fields(json.loads((run_dir / REPORT_FILE).read_text()))
+    cfg = replace(config, **fields, event_mix=float(fields["event_trust"]))
     encoder, scorer = MotionEncoder(cfg), CrossTalker(cfg)
     state = load_file(str(run_dir / INIT_FILE))
     load_part(encoder, state, "motion_encoder.")
@@ -529,8 +537,7 @@ def copy_with_scorer(src: Path, dst: Path, grounding: Path | None = None, seed: 
     else:
         report = json.loads((grounding / REPORT_FILE).read_text())
         gate = report.get("rank_gate", 0.0) if rank_gate is None else rank_gate
-        config = replace(config, scorer=report["scorer"], rank_gate=gate, event_mix=event_mix,
-                         event_trust=bool(report.get("event_trust", False)))  # fmt: skip
+        config = replace(config, **scorer_fields(report), rank_gate=gate, event_mix=event_mix)
         new = load_file(str(grounding / INIT_FILE))
         _check_same_encoder(state, new, src, grounding)
     shutil.copytree(src, dst, dirs_exist_ok=True)

@@ -27,7 +27,9 @@ turns, an exact ranking of the features' angle on 76%). ``"pose_event"`` is ``"p
 :class:`EventRanker`: the question's event query meets each frame's key from a small temporal
 head, a softmax over the clip's frames gives the asked event's time distribution, and its
 log (gated by the question) is added to every Eq.1 logit: the scores become the product of
-the "pose" scores and that distribution.
+the "pose" scores and that distribution. ``pair_angles`` (any "pose*" scorer) adds to the key,
+for each left/right pair of joints, the deeper of the two angles: "which knee bends more" is
+a min over two angles, and a key linear in each one splits its scores between the two sides.
 
 torch.topk is not differentiable. So that the scorer (Eq.1) still learns, each viewpoint token
 is multiplied by the straight-through gate ``1 + s_k - stopgrad(s_k)``: its value is 1 (forward
@@ -48,7 +50,9 @@ from core.llamo.layers import Block, MultiHeadAttention, sinusoidal_embedding
 from core.llamo.pose_angles import (
     KINEMATIC_DIM,
     NUM_POSE_ANGLES,
+    PAIR_DIM,
     POSE_ANGLE_DIM,
+    pair_angles,
     pose_angles,
     pose_kinematics,
 )
@@ -287,6 +291,11 @@ class CrossTalker(nn.Module):
         # angle (softmax of lambda * angle peaks at its extreme) without an MLP in the way.
         posed = config.scorer in ("pose", "pose_rank", "pose_event")
         self.w_pose = nn.Linear(POSE_ANGLE_DIM, d, bias=False) if posed else None
+        # pair_angles: zero at first, so a trained "pose" scorer keeps its scores until the
+        # new key part trains (train.grounding --train-only fusion.w_pair.)
+        self.w_pair = nn.Linear(PAIR_DIM, d, bias=False) if config.pair_angles else None
+        if self.w_pair is not None:
+            nn.init.zeros_(self.w_pair.weight)
         self.angle_rank = AngleRanker(d, config.rank_gate) if config.scorer == "pose_rank" else None
         evented = config.scorer == "pose_event"
         self.event_rank = EventRanker(h, d, config.event_trust) if evented else None
@@ -339,6 +348,9 @@ class CrossTalker(nn.Module):
         if self.w_pose is not None:
             angles = self._angles(pose)  # (B, T, POSE_ANGLE_DIM)
             k = k + self.w_pose(angles.to(motion.dtype) * POSE_KEY_SCALE)  # (B, T, d)
+        if self.w_pair is not None:
+            pairs = pair_angles(angles).to(motion.dtype)  # (B, T, PAIR_DIM)
+            k = k + self.w_pair(pairs * POSE_KEY_SCALE)  # (B, T, d)
         logits = q @ k.transpose(1, 2) / math.sqrt(q.shape[-1])  # (B, L, T)
         if self.angle_rank is not None:
             bias = self.angle_rank(query, text_mask, angles, frame_mask)  # (B, T)

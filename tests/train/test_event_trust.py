@@ -136,8 +136,9 @@ def test_event_trust_cli_fits_a_run_that_swap_and_rescore_read(tmp_path: Path) -
 
 
 def test_swap_scorer_carries_the_trust_into_a_model_that_loads_it(tmp_path: Path) -> None:
-    """A grounding folder whose report says ``event_trust``: the copied model's config has
-    it, with the event_mix asked for, and its scorer holds the trust weights as saved."""
+    """A grounding folder whose report says ``event_trust`` and ``pair_angles``: the copied
+    model's config has both, with the event_mix asked for, and its scorer holds the trust
+    and pair key weights as saved."""
     from safetensors.torch import save_file
 
     from core.llamo.model import LLaMo
@@ -148,7 +149,7 @@ def test_swap_scorer_carries_the_trust_into_a_model_that_loads_it(tmp_path: Path
     src = model.save_pretrained(tmp_path / "src")
     torch.manual_seed(3)
     scorer = CrossTalker(replace(model.config, scorer="pose_event", event_mix=1.0,
-                                 event_trust=True))  # fmt: skip
+                                 event_trust=True, pair_angles=True))  # fmt: skip
     for p in scorer.parameters():
         p.data.normal_()
     init = {f"motion_encoder.{k}": v
@@ -158,10 +159,14 @@ def test_swap_scorer_carries_the_trust_into_a_model_that_loads_it(tmp_path: Path
     grounding = tmp_path / "grounding"
     grounding.mkdir()
     save_file({k: v.contiguous() for k, v in init.items()}, str(grounding / INIT_FILE))
-    (grounding / REPORT_FILE).write_text(json.dumps({"scorer": "pose_event", "event_trust": True}))
+    report = {"scorer": "pose_event", "event_trust": True, "pair_angles": True}
+    (grounding / REPORT_FILE).write_text(json.dumps(report))
     dst = copy_with_scorer(src, tmp_path / "dst", grounding, event_mix=0.75)
     again = LLaMo.from_pretrained(dst, llm=model.llm, tokenizer=model.tokenizer, device="cpu")
     assert again.config.event_trust and again.config.event_mix == 0.75
+    assert again.config.pair_angles
+    pair = again.motion_modules.fusion.w_pair.weight.detach()
+    assert torch.equal(pair, init["fusion.w_pair.weight"].to(pair.dtype))
     trust = again.motion_modules.fusion.event_rank.trust
     assert torch.equal(trust.weight.detach(), init[f"{TRUST_PREFIX}weight"])
     assert torch.equal(trust.bias.detach(), init[f"{TRUST_PREFIX}bias"])

@@ -265,6 +265,65 @@ def test_pose_scorer_finds_the_deepest_knee_bend_from_the_skeleton() -> None:
         scores(motion, None)
 
 
+def _elbow_dips(t: int, deep_at: int, shared_at: int, deep_side: str) -> torch.Tensor:
+    """(T, 33, 4) features where the ``deep_side`` elbow alone bends to 90 deg around frame
+    ``deep_at`` and both elbows bend to 125 deg around ``shared_at`` (straight elsewhere)."""
+    from core.skeleton import Joint
+
+    feats = torch.zeros(t, 33, 4)
+    feats[..., 3] = 1.0
+    frames = torch.arange(t, dtype=torch.float32)
+
+    def bend(at: int, degrees: float) -> torch.Tensor:
+        return degrees * torch.clamp(1 - (frames - at).abs() / 4, min=0.0)  # (T,)
+
+    arms = {"left": (-0.3, Joint.LEFT_SHOULDER, Joint.LEFT_ELBOW, Joint.LEFT_WRIST),
+            "right": (0.3, Joint.RIGHT_SHOULDER, Joint.RIGHT_ELBOW, Joint.RIGHT_WRIST)}  # fmt: skip
+    for side, (x, shoulder, elbow, wrist) in arms.items():
+        angle = 180.0 - bend(shared_at, 55.0) - (bend(deep_at, 90.0) if side == deep_side else 0.0)
+        theta = torch.deg2rad(angle)  # the wrist turns about the elbow, the upper arm is fixed
+        feats[:, shoulder, :2] = torch.tensor([x, 1.5])
+        feats[:, elbow, :2] = torch.tensor([x, 1.2])
+        feats[:, wrist, 0], feats[:, wrist, 1] = x + 0.3 * theta.sin(), 1.2 + 0.3 * theta.cos()
+    return feats
+
+
+def test_pair_angles_let_the_scorer_find_the_deeper_of_two_bends() -> None:
+    """The answer to "which elbow bends more" lies where the deeper of the two bends most. Each clip
+    bends one elbow (either side) to 90 deg and later both to 125 deg: the "pose" key, linear
+    in each angle, splits its scores between the two sides' deepest frames; with
+    ``pair_angles`` it finds the deeper one on held-out clips."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(0)
+    clips = []
+    for k in range(10):
+        deep, shared = (int(v) for v in rng.choice(np.arange(6, 54, 10), size=2, replace=False))
+        pose = _elbow_dips(60, deep, shared, "left" if k % 2 else "right")
+        clips.append((torch.zeros(60, TINY.hidden_size), pose, [(deep - 2, deep + 2)]))
+    text = torch.randn(5, TINY.llm_hidden_size, generator=torch.Generator().manual_seed(1234))
+    shares = {}
+    for pair in (False, True):
+        torch.manual_seed(2)
+        scorer = CrossTalker(replace(TINY, scorer="pose", pair_angles=pair))
+        opt = torch.optim.Adam(scorer.parameters(), lr=1e-2)
+        for _ in range(80):
+            loss = sum(grounding_loss(_pose_scores(scorer, m, p, text), w) for m, p, w in clips[:6])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            held = [(_pose_scores(scorer, m, p, text), w) for m, p, w in clips[6:]]
+        shares[pair] = [float(s[w[0][0] : w[0][1] + 1].sum() / s.sum()) for s, w in held]
+    assert max(shares[False]) < 0.7  # about half: the other side's bend gets the rest
+    assert min(shares[True]) > 0.9
+
+
+def _pose_scores(scorer: CrossTalker, motion: torch.Tensor, pose: torch.Tensor,
+                 text: torch.Tensor) -> torch.Tensor:  # fmt: skip
+    return frame_scores(scorer, motion, torch.ones(len(motion), dtype=torch.bool), text, pose)
+
+
 def _squats(n: int) -> list[torch.Tensor]:
     """Model features (T, 33, 7) of ``n`` one-rep synthetic squats (3D, seeds 0..n-1)."""
     from core.llamo.features import motion_to_features
@@ -666,6 +725,15 @@ def test_grounding_continues_from_a_saved_scorer_and_weights_question_types(tmp_
     assert float(ranked["fusion.angle_rank.pick.weight"].abs().max()) > 0.0
     third = json.loads((tmp_path / "r" / REPORT_FILE).read_text())
     assert third["steps"] >= 1 and third["train_only"] == ["fusion.angle_rank."]
+    # pair_angles: the pair key trained alone on top of the same pose scorer, and recorded.
+    cli([*common, "--set", "model.pair_angles=true", "--out", str(tmp_path / "p"),
+         "--minutes", "0.05", "--lr", "0.05", "--init", str(tmp_path / "a" / INIT_FILE),
+         "--train-only", "fusion.w_pair."])  # fmt: skip
+    paired = load_file(str(tmp_path / "p" / INIT_FILE))
+    assert all(torch.equal(trained[k], paired[k]) for k in scorer_keys)
+    assert float(paired["fusion.w_pair.weight"].abs().max()) > 0.0
+    paired_report = json.loads((tmp_path / "p" / REPORT_FILE).read_text())
+    assert paired_report["pair_angles"] is True and first["pair_angles"] is False
     # --event-loss: a pose_event head trained with its own loss too; a pose scorer has none.
     cli([*common, "--set", "model.scorer=pose_event", "--out", str(tmp_path / "e"),
          "--minutes", "0.05", "--lr", "0.05", "--init", str(tmp_path / "a" / INIT_FILE),
@@ -676,13 +744,15 @@ def test_grounding_continues_from_a_saved_scorer_and_weights_question_types(tmp_
     evented_report = json.loads((tmp_path / "e" / REPORT_FILE).read_text())
     assert evented_report["event_loss"] == 1.0
     # --rescore: the runs on the same held-out turns, the pose_event one once per --event-mix
-    # (0 is the product it was trained and reported with).
-    runs = [str(tmp_path / "a"), str(tmp_path / "e")]
+    # (0 is the product it was trained and reported with); the pair run with its pair key.
+    runs = [str(tmp_path / "a"), str(tmp_path / "e"), str(tmp_path / "p")]
     cli([*common, "--out", str(tmp_path / "rescore.json"), "--rescore", *runs,
          "--event-mix", "0", "1"])  # fmt: skip
     rescored = json.loads((tmp_path / "rescore.json").read_text())
-    assert sorted(rescored) == [runs[0], f"{runs[1]} event_mix=0", f"{runs[1]} event_mix=1"]
+    assert sorted(rescored) == [runs[0], f"{runs[1]} event_mix=0", f"{runs[1]} event_mix=1",
+                                runs[2]]  # fmt: skip
     assert rescored[runs[0]]["recorded"] == first["heldout_after"]
+    assert rescored[runs[2]]["recorded"] == paired_report["heldout_after"]
     assert rescored[f"{runs[1]} event_mix=0"]["recorded"] == evented_report["heldout_after"]
     with pytest.raises(SystemExit):
         cli([*common, "--out", str(tmp_path / "c"), "--rescore", *runs, "--event-mix", "2"])

@@ -9,7 +9,13 @@ import torch
 
 from core.analytics.angles import joint_angles
 from core.llamo.features import motion_to_features
-from core.llamo.pose_angles import NUM_POSE_ANGLES, pose_angles, pose_kinematics
+from core.llamo.pose_angles import (
+    NUM_POSE_ANGLES,
+    PAIR_PARTS,
+    pair_angles,
+    pose_angles,
+    pose_kinematics,
+)
 from core.skeleton import JOINT_ANGLES, Joint
 from train.synth import synthesize
 
@@ -46,6 +52,29 @@ def test_the_deepest_squat_frames_agree_with_the_analytics() -> None:
     theirs = joint_angles(motion, window_s=0.0)["left_knee"]
     assert np.corrcoef(ours[:, knee].numpy(), theirs)[0, 1] > 0.99
     assert abs(int(ours[:, knee].argmin()) - int(np.nanargmin(theirs))) <= 2
+
+
+def test_pair_angles_take_the_deeper_side_and_skip_a_hidden_one() -> None:
+    """On a synthetic golf swing (the trail elbow folds at the top, the lead one at the
+    finish) each pair channel is the smaller of the two sides' angles, its minimum is the
+    deeper side's; a hidden side leaves the other's angle, two hidden sides a 0 flagged
+    unseen."""
+    sample = synthesize("golf_swing", np.random.default_rng(4))
+    feats = torch.from_numpy(motion_to_features(sample.motion3d, "v2")[0])[None]  # (1, T, 33, C)
+    angles = pose_angles(feats)
+    names, elbow = list(JOINT_ANGLES), PAIR_PARTS.index("elbow")
+    left, right = (angles[0, :, names.index(f"{s}_elbow")] for s in ("left", "right"))
+    pairs = pair_angles(angles)[0]  # (T, PAIR_DIM)
+    assert torch.equal(pairs[:, elbow], torch.minimum(left, right))
+    assert float((left - right).abs().max()) > 0.2  # the two sides do differ
+    deeper = left if float(left.min()) < float(right.min()) else right
+    assert int(pairs[:, elbow].argmin()) == int(deeper.argmin())
+    feats[0, :10, Joint.LEFT_WRIST, 3] = 0.0  # the left elbow unseen
+    feats[0, :5, Joint.RIGHT_WRIST, 3] = 0.0  # and the right one too
+    pairs = pair_angles(pose_angles(feats))[0]
+    seen_at = len(PAIR_PARTS) + elbow
+    assert torch.equal(pairs[5:10, elbow], right[5:10]) and bool((pairs[5:10, seen_at] == 1).all())
+    assert bool((pairs[:5, elbow] == 0).all()) and bool((pairs[:5, seen_at] == 0).all())
 
 
 def _swing_feats(mirror: bool) -> torch.Tensor:
