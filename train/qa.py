@@ -206,9 +206,12 @@ def _bend_compare(f: Facts, rng: np.random.Generator) -> Made:
         return None
     side = "left" if lo["left"] < lo["right"] else "right"
     other = "right" if side == "left" else "left"
+    i = int(np.nanargmin(mins[side]))
     vals = {"part": part, "side": side, "other": other, "a1": lo[side], "a2": lo[other],
-            "time": f.t(int(np.nanargmin(mins[side])))}  # fmt: skip
-    return {**vals, "moments": _at(vals["time"])}, Target("choice", side, choices=SIDES)
+            "time": f.t(i)}  # fmt: skip
+    # every frame near the deeper side's bottom answers it: there that side is still more
+    # bent than the other ever is (the sides' bottoms are >= 10 degrees apart)
+    return {**vals, "moments": _plateaus(f, mins[side], i)}, Target("choice", side, choices=SIDES)
 
 
 ANGLE_PARTS = ("knee", "elbow", "hip", "shoulder")

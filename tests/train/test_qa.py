@@ -217,6 +217,30 @@ def test_extreme_angle_moments_span_the_frames_that_answer_it(qtype: str) -> Non
         assert max(spans) >= 3
 
 
+def test_bend_compare_moments_span_the_deeper_sides_bottoms() -> None:
+    """The question "which knee bends more" is answered on every frame where the deeper
+    side is within the angle tolerance of its bottom, not only at its deepest frame: the
+    moments are those spans, and on each of their frames that side is more bent than the
+    other ever is."""
+    from train.qa import ANGLE_TOLERANCE
+
+    s = synthesize("golf_swing", np.random.default_rng(4), handedness="right", faults=[])
+    facts = measure(s.motion3d, s.labels)
+    times = s.motion3d.timestamps
+    turns = [make_turn("bend_compare", facts, np.random.default_rng(i)) for i in range(8)]
+    turns = [t for t in turns if t is not None]
+    assert turns
+    for turn in turns:
+        part = "knee" if "knee" in turn.question else "elbow"
+        side, other = (facts.angles[f"{s}_{part}"] for s in
+                       (turn.target.value, "right" if turn.target.value == "left" else "left"))  # fmt: skip
+        inside = np.zeros(len(times), dtype=bool)
+        for a, b in turn.moments:
+            inside |= (times >= a - 1e-6) & (times <= b + 1e-6)
+        assert np.array_equal(inside, np.abs(side - np.nanmin(side)) <= ANGLE_TOLERANCE)
+        assert inside.sum() > 1 and float(np.nanmax(side[inside])) < float(np.nanmin(other))
+
+
 def test_event_turns_skip_events_the_labels_put_elsewhere() -> None:
     """A baseball swing whose labels agree with the measured events gets foot-plant
     questions; once its label puts the foot plant 1 s away from the measured one, no
