@@ -121,3 +121,10 @@ $PY -m train.grounding --data artifacts/val11 --config train/configs/cpu.yaml --
 [ -f runs/trust-k1/motion_modules_init.safetensors ] || $PY -m train.event_trust --run runs/ground-k1 --data artifacts/val12 --config train/configs/cpu.yaml --set init_from=scratch --out runs/trust-k1 --weight-decay 0.01
 $PY -m train.grounding --data artifacts/val11 --config train/configs/cpu.yaml --set init_from=scratch --threads 2 --out runs/val11_trust-k1.json --rescore runs/trust-k1
 [ -f runs/full-t1/config.json ] || $PY -m train.grounding --swap-scorer $S13 runs/trust-k1 runs/full-t1 --event-mix 1
+# Seventeenth session: the deeper of each left/right pair of angles in the scorer's key
+# (pair_angles), trained alone on top of trust-k1's scorer.
+[ -f runs/ground-p1/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3M" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose_event --set model.event_mix=1 --set model.event_trust=true --set model.pair_angles=true --encoder $S13/motion_modules.safetensors --init runs/trust-k1/motion_modules_init.safetensors --train-only fusion.w_pair. --out runs/ground-p1 --minutes 12 --lr 3e-3 --max-train 12000 --slow 3.0 --threads 2 --type-weight bend_compare=4
+$PY -m train.grounding --data artifacts/val11 --config train/configs/cpu.yaml --set init_from=scratch --threads 2 --out runs/val11_p1.json --rescore runs/ground-p1
+# ground-p1 lost other extreme-angle turns on val11, so no model was built from it. Its
+# continuation with the query map (ground-p2) lost more on its own held-out report.
+[ -f runs/ground-p2/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3M" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose_event --set model.event_mix=1 --set model.event_trust=true --set model.pair_angles=true --encoder $S13/motion_modules.safetensors --init runs/ground-p1/motion_modules_init.safetensors --train-only fusion.w_pair. --train-only fusion.w_q. --out runs/ground-p2 --minutes 12 --lr 2e-3 --max-train 12000 --slow 3.0 --threads 2 --type-weight bend_compare=4

@@ -477,8 +477,8 @@ def scorer_fields(report: dict) -> dict:
 
 
 def load_run(run_dir: Path, config: LLaMoConfig) -> tuple[LLaMoConfig, MotionEncoder, CrossTalker]:
-    """A finished grounding run's config (``config`` with the run's scorer; a run with a
-    fitted event trust, ``train.event_trust``, gets event_mix 1), encoder and scorer."""
+    """A finished grounding run's config (``config`` with the run's ``scorer_fields``; a run
+    with a fitted event trust, ``train.event_trust``, gets event_mix 1), encoder and scorer."""
     from safetensors.torch import load_file
 
     fields = scorer_fields(json.loads((run_dir / REPORT_FILE).read_text()))

@@ -21,7 +21,8 @@ PROJECTORS = ("mlp2x_gelu", "linear")
 STAGES = ("align", "lora")
 VIEWPOINT_ORDERS = ("time", "score")
 TOKEN_SCALES = ("none", "llm")
-SCORERS = ("linear", "contextual", "pose", "pose_rank", "pose_event")
+POSE_SCORERS = ("pose", "pose_rank", "pose_event")  # the scorers whose key reads the angles
+SCORERS = ("linear", "contextual", *POSE_SCORERS)
 MOTION_UPDATES = ("residual", "normed")
 
 
@@ -172,7 +173,7 @@ class LLaMoConfig:
                 "viewpoint_group_gap: the group count is text after the viewpoints' time "
                 "texts; it needs use_timestamps: true and timestamp_mode: text"
             )
-        if self.pair_angles and self.scorer not in ("pose", "pose_rank", "pose_event"):
+        if self.pair_angles and self.scorer not in POSE_SCORERS:
             raise ValueError(f"pair_angles: needs a 'pose*' scorer, got {self.scorer!r}")
         if self.event_trust and self.event_mix == 0:
             raise ValueError("event_trust: weighs event_mix; it needs event_mix > 0")

@@ -45,7 +45,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from core.llamo.config import LLaMoConfig
+from core.llamo.config import POSE_SCORERS, LLaMoConfig
 from core.llamo.layers import Block, MultiHeadAttention, sinusoidal_embedding
 from core.llamo.pose_angles import (
     KINEMATIC_DIM,
@@ -289,7 +289,7 @@ class CrossTalker(nn.Module):
         self.question_encoder: QuestionEncoder | None = None
         # "pose": the angles enter the key linearly, so the query can rank frames by one
         # angle (softmax of lambda * angle peaks at its extreme) without an MLP in the way.
-        posed = config.scorer in ("pose", "pose_rank", "pose_event")
+        posed = config.scorer in POSE_SCORERS
         self.w_pose = nn.Linear(POSE_ANGLE_DIM, d, bias=False) if posed else None
         # pair_angles: zero at first, so a trained "pose" scorer keeps its scores until the
         # new key part trains (train.grounding --train-only fusion.w_pair.)
@@ -299,7 +299,7 @@ class CrossTalker(nn.Module):
         self.angle_rank = AngleRanker(d, config.rank_gate) if config.scorer == "pose_rank" else None
         evented = config.scorer == "pose_event"
         self.event_rank = EventRanker(h, d, config.event_trust) if evented else None
-        if config.scorer in ("contextual", "pose", "pose_rank", "pose_event"):
+        if config.scorer in ("contextual", *POSE_SCORERS):
             self.question_encoder = QuestionEncoder(dt, d, heads, config.dropout)
             self.w_q = nn.Linear(d, d)
             self.w_k: nn.Module = nn.Sequential(
