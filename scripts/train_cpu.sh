@@ -128,3 +128,11 @@ $PY -m train.grounding --data artifacts/val11 --config train/configs/cpu.yaml --
 # ground-p1 lost other extreme-angle turns on val11, so no model was built from it. Its
 # continuation with the query map (ground-p2) lost more on its own held-out report.
 [ -f runs/ground-p2/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3M" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose_event --set model.event_mix=1 --set model.event_trust=true --set model.pair_angles=true --encoder $S13/motion_modules.safetensors --init runs/ground-p1/motion_modules_init.safetensors --train-only fusion.w_pair. --train-only fusion.w_q. --out runs/ground-p2 --minutes 12 --lr 2e-3 --max-train 12000 --slow 3.0 --threads 2 --type-weight bend_compare=4
+# val13: the data engine as it is now (7e584be), both scorers rescored on it.
+[ -f artifacts/val13/heldout.jsonl ] || $PY -m train.make_dataset --out artifacts/val13 --n-train 1 --n-heldout 800 --n-heldout-phrasing 0 --seed 13
+$PY -m train.grounding --data artifacts/val13 --config train/configs/cpu.yaml --set init_from=scratch --threads 2 --out runs/val13_p1.json --rescore runs/trust-k1 runs/ground-p1
+# val14: the shipped model evaluated once on a fresh held-out set of the current data engine.
+[ -f artifacts/val14/heldout.jsonl ] || $PY -m train.make_dataset --out artifacts/val14 --n-train 1 --n-heldout 400 --n-heldout-phrasing 0 --seed 14
+$PY -m train.evaluate --checkpoint core/weights/default --name shipped-val14 --data artifacts/val14 --out report_shipped-val14.md --per-type 24 --max-new-tokens 24
+$PY -m train.evaluate --checkpoint core/weights/default@facts --name shipped-val14+facts --data artifacts/val14 --out report_shipped-val14+facts.md --per-type 24 --max-new-tokens 24
+$PY -m train.evaluate --checkpoint core/weights/default@blank --name shipped-val14@blank --data artifacts/val14 --out report_shipped-val14@blank.md --per-type 24 --max-new-tokens 24
