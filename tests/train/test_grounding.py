@@ -715,33 +715,27 @@ def test_grounding_continues_from_a_saved_scorer_and_weights_question_types(tmp_
     scorer_keys = [k for k in trained if k.startswith(SCORER_PREFIXES)]
     assert scorer_keys and all(torch.equal(trained[k], kept[k]) for k in scorer_keys)
     assert second["type_weights"] == {"rep_count": 3.0} and second["init"].endswith(INIT_FILE)
-    # --train-only: a pose_rank ranker trained on top of the first run's pose scorer, which
-    # stays as it was.
-    cli([*common, "--set", "model.scorer=pose_rank", "--out", str(tmp_path / "r"),
-         "--minutes", "0.05", "--lr", "0.05", "--init", str(tmp_path / "a" / INIT_FILE),
-         "--train-only", "fusion.angle_rank."])  # fmt: skip
-    ranked = load_file(str(tmp_path / "r" / INIT_FILE))
-    assert all(torch.equal(trained[k], ranked[k]) for k in scorer_keys)
-    assert float(ranked["fusion.angle_rank.pick.weight"].abs().max()) > 0.0
-    third = json.loads((tmp_path / "r" / REPORT_FILE).read_text())
+
+    def on_top(out: str, setting: str, part: str, moved: str, *extra: str) -> dict:
+        """--train-only ``part`` on top of the first run's pose scorer -> the run's report;
+        the rest of that scorer stays exactly as it was and ``moved`` leaves zero."""
+        cli([*common, "--set", setting, "--out", str(tmp_path / out), "--minutes", "0.05",
+             "--lr", "0.05", "--init", str(tmp_path / "a" / INIT_FILE), "--train-only", part,
+             *extra])  # fmt: skip
+        state = load_file(str(tmp_path / out / INIT_FILE))
+        assert all(torch.equal(trained[k], state[k]) for k in scorer_keys)
+        assert float(state[moved].abs().max()) > 0.0
+        return json.loads((tmp_path / out / REPORT_FILE).read_text())
+
+    # a pose_rank ranker; the pair key (pair_angles), recorded in the report; a pose_event
+    # head trained with its own loss too (--event-loss; a pose scorer has none)
+    third = on_top("r", "model.scorer=pose_rank", "fusion.angle_rank.",
+                   "fusion.angle_rank.pick.weight")  # fmt: skip
     assert third["steps"] >= 1 and third["train_only"] == ["fusion.angle_rank."]
-    # pair_angles: the pair key trained alone on top of the same pose scorer, and recorded.
-    cli([*common, "--set", "model.pair_angles=true", "--out", str(tmp_path / "p"),
-         "--minutes", "0.05", "--lr", "0.05", "--init", str(tmp_path / "a" / INIT_FILE),
-         "--train-only", "fusion.w_pair."])  # fmt: skip
-    paired = load_file(str(tmp_path / "p" / INIT_FILE))
-    assert all(torch.equal(trained[k], paired[k]) for k in scorer_keys)
-    assert float(paired["fusion.w_pair.weight"].abs().max()) > 0.0
-    paired_report = json.loads((tmp_path / "p" / REPORT_FILE).read_text())
+    paired_report = on_top("p", "model.pair_angles=true", "fusion.w_pair.", "fusion.w_pair.weight")
     assert paired_report["pair_angles"] is True and first["pair_angles"] is False
-    # --event-loss: a pose_event head trained with its own loss too; a pose scorer has none.
-    cli([*common, "--set", "model.scorer=pose_event", "--out", str(tmp_path / "e"),
-         "--minutes", "0.05", "--lr", "0.05", "--init", str(tmp_path / "a" / INIT_FILE),
-         "--train-only", "fusion.event_rank.", "--event-loss", "1"])  # fmt: skip
-    evented = load_file(str(tmp_path / "e" / INIT_FILE))
-    assert all(torch.equal(trained[k], evented[k]) for k in scorer_keys)
-    assert float(evented["fusion.event_rank.key.weight"].abs().max()) > 0.0
-    evented_report = json.loads((tmp_path / "e" / REPORT_FILE).read_text())
+    evented_report = on_top("e", "model.scorer=pose_event", "fusion.event_rank.",
+                            "fusion.event_rank.key.weight", "--event-loss", "1")  # fmt: skip
     assert evented_report["event_loss"] == 1.0
     # --rescore: the runs on the same held-out turns, the pose_event one once per --event-mix
     # (0 is the product it was trained and reported with); the pair run with its pair key.
