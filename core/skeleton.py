@@ -57,18 +57,21 @@ class Joint(IntEnum):
 NUM_JOINTS = len(Joint)
 
 
+_ANGLE_VERTICES = {
+    "knee": ("HIP", "KNEE", "ANKLE"),
+    "elbow": ("SHOULDER", "ELBOW", "WRIST"),
+    "hip": ("SHOULDER", "HIP", "KNEE"),
+    "shoulder": ("HIP", "SHOULDER", "ELBOW"),
+}
+ANGLE_PARTS = tuple(_ANGLE_VERTICES)  # each has a left and a right angle in JOINT_ANGLES
+
+
 def _joint_angles() -> dict[str, tuple[Joint, Joint, Joint]]:
     """Interior angles (vertex in the middle): one table for the analytics and the model."""
-    parts = {
-        "knee": ("HIP", "KNEE", "ANKLE"),
-        "elbow": ("SHOULDER", "ELBOW", "WRIST"),
-        "hip": ("SHOULDER", "HIP", "KNEE"),
-        "shoulder": ("HIP", "SHOULDER", "ELBOW"),
-    }
     return {
         f"{side}_{part}": tuple(Joint[f"{side.upper()}_{j}"] for j in joints)
         for side in ("left", "right")
-        for part, joints in parts.items()
+        for part, joints in _ANGLE_VERTICES.items()
     }
 
 

@@ -32,6 +32,7 @@ from core.analytics import (
 )
 from core.errors import InputError
 from core.motion import Motion, Space
+from core.skeleton import ANGLE_PARTS
 from core.skeleton import Joint as J
 from train.answers import ORDINALS, read_choice, read_numbers, read_span
 from train.synth import FAULTS, SynthLabels
@@ -212,9 +213,6 @@ def _bend_compare(f: Facts, rng: np.random.Generator) -> Made:
     # every frame near the deeper side's bottom answers it: there that side is still more
     # bent than the other ever is (the sides' bottoms are >= 10 degrees apart)
     return {**vals, "moments": _plateaus(f, mins[side], i)}, Target("choice", side, choices=SIDES)
-
-
-ANGLE_PARTS = ("knee", "elbow", "hip", "shoulder")
 
 
 ANGLE_TOLERANCE = 8.0  # degrees: how far an angle answer may be off

@@ -17,7 +17,7 @@ from torch import Tensor
 
 from core.analytics.baseball import BaseballParams
 from core.llamo.features import MIN_VISIBILITY
-from core.skeleton import JOINT_ANGLES, Joint
+from core.skeleton import ANGLE_PARTS, JOINT_ANGLES, Joint
 
 TRUNK = (Joint.LEFT_SHOULDER, Joint.RIGHT_SHOULDER, Joint.LEFT_HIP, Joint.RIGHT_HIP)
 NUM_POSE_ANGLES = len(JOINT_ANGLES) + 1  # + the trunk lean
@@ -47,20 +47,19 @@ def pose_angles(feats: Tensor) -> Tensor:
     return torch.cat([angles * seen, seen], dim=-1)  # (B, T, 2 (A + 1))
 
 
-PAIR_PARTS = ("knee", "elbow", "hip", "shoulder")
-PAIR_DIM = 2 * len(PAIR_PARTS)  # each part's deeper angle / pi and whether a side is seen
+PAIR_DIM = 2 * len(ANGLE_PARTS)  # each part's deeper angle / pi and whether a side is seen
 _SIDE_INDEX = {name: k for k, name in enumerate(JOINT_ANGLES)}
 
 
 def pair_angles(angles: Tensor) -> Tensor:
     """``pose_angles``' output (B, T, POSE_ANGLE_DIM) -> (B, T, PAIR_DIM): for each of
-    PAIR_PARTS the smaller of the left and right angle / pi over the sides seen (0 where
+    ANGLE_PARTS the smaller of the left and right angle / pi over the sides seen (0 where
     neither is), then whether either side is seen. "Which knee bends more" is answered where
     the deeper of the two bends most, a min over two angles that a linear key of the two
     cannot rank (their sum found that frame on 43 of val11's 97 turns, the min on 70)."""
     seen_at = NUM_POSE_ANGLES
     lo, seen = [], []
-    for part in PAIR_PARTS:
+    for part in ANGLE_PARTS:
         sides = [_SIDE_INDEX[f"{s}_{part}"] for s in ("left", "right")]
         value, flag = angles[..., sides], angles[..., [seen_at + i for i in sides]] > 0
         lo.append(value.masked_fill(~flag, float("inf")).amin(dim=-1))  # (B, T)

@@ -11,12 +11,11 @@ from core.analytics.angles import joint_angles
 from core.llamo.features import motion_to_features
 from core.llamo.pose_angles import (
     NUM_POSE_ANGLES,
-    PAIR_PARTS,
     pair_angles,
     pose_angles,
     pose_kinematics,
 )
-from core.skeleton import JOINT_ANGLES, Joint
+from core.skeleton import ANGLE_PARTS, JOINT_ANGLES, Joint
 from train.synth import synthesize
 
 
@@ -62,7 +61,7 @@ def test_pair_angles_take_the_deeper_side_and_skip_a_hidden_one() -> None:
     sample = synthesize("golf_swing", np.random.default_rng(4))
     feats = torch.from_numpy(motion_to_features(sample.motion3d, "v2")[0])[None]  # (1, T, 33, C)
     angles = pose_angles(feats)
-    names, elbow = list(JOINT_ANGLES), PAIR_PARTS.index("elbow")
+    names, elbow = list(JOINT_ANGLES), ANGLE_PARTS.index("elbow")
     left, right = (angles[0, :, names.index(f"{s}_elbow")] for s in ("left", "right"))
     pairs = pair_angles(angles)[0]  # (T, PAIR_DIM)
     assert torch.equal(pairs[:, elbow], torch.minimum(left, right))
@@ -72,7 +71,7 @@ def test_pair_angles_take_the_deeper_side_and_skip_a_hidden_one() -> None:
     feats[0, :10, Joint.LEFT_WRIST, 3] = 0.0  # the left elbow unseen
     feats[0, :5, Joint.RIGHT_WRIST, 3] = 0.0  # and the right one too
     pairs = pair_angles(pose_angles(feats))[0]
-    seen_at = len(PAIR_PARTS) + elbow
+    seen_at = len(ANGLE_PARTS) + elbow
     assert torch.equal(pairs[5:10, elbow], right[5:10]) and bool((pairs[5:10, seen_at] == 1).all())
     assert bool((pairs[:5, elbow] == 0).all()) and bool((pairs[:5, seen_at] == 0).all())
 
