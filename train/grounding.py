@@ -523,7 +523,6 @@ def copy_with_scorer(src: Path, dst: Path, grounding: Path | None = None, seed: 
     the copy's ``LLaMoConfig.rank_gate`` (default: the grounding run's); ``event_mix``: the
     copy's ``LLaMoConfig.event_mix`` (a "pose_event" grounding run only)."""
     import shutil
-    from dataclasses import replace
 
     from safetensors.torch import load_file, save_file
 
