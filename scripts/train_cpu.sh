@@ -136,3 +136,7 @@ $PY -m train.grounding --data artifacts/val13 --config train/configs/cpu.yaml --
 $PY -m train.evaluate --checkpoint core/weights/default --name shipped-val14 --data artifacts/val14 --out report_shipped-val14.md --per-type 24 --max-new-tokens 24
 $PY -m train.evaluate --checkpoint core/weights/default@facts --name shipped-val14+facts --data artifacts/val14 --out report_shipped-val14+facts.md --per-type 24 --max-new-tokens 24
 $PY -m train.evaluate --checkpoint core/weights/default@blank --name shipped-val14@blank --data artifacts/val14 --out report_shipped-val14@blank.md --per-type 24 --max-new-tokens 24
+# Eighteenth session: the pair key behind a per-question gate (pair_gate): only the gate and
+# the pair key train, on top of ground-p1's scorer.
+[ -f runs/ground-g1/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3M" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose_event --set model.event_mix=1 --set model.event_trust=true --set model.pair_angles=true --set model.pair_gate=true --encoder $S13/motion_modules.safetensors --init runs/ground-p1/motion_modules_init.safetensors --train-only fusion.w_pair. --train-only fusion.pair_gate. --out runs/ground-g1 --minutes 10 --lr 3e-3 --max-train 12000 --slow 3.0 --threads 2 --type-weight bend_compare=4
+$PY -m train.grounding --data artifacts/val11 --config train/configs/cpu.yaml --set init_from=scratch --threads 2 --out runs/val11_g1.json --rescore runs/ground-g1

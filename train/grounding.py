@@ -43,11 +43,13 @@ SCORER_PREFIXES = (
     "fusion.w_k.",
     "fusion.w_pose.",
     "fusion.w_pair.",
+    "fusion.pair_gate.",
     "fusion.angle_rank.",
     "fusion.event_rank.",
 )
 INIT_FILE = "motion_modules_init.safetensors"
 REPORT_FILE = "grounding_report.json"
+PAIR_QTYPES = ("bend_compare",)  # the questions a pair gate (LLaMoConfig.pair_gate) opens for
 HELDOUT_SLOW = (2.0, 3.0)  # slow-motion held-out range (golf clips are filmed 2-3x slow)
 
 
@@ -285,7 +287,24 @@ def evaluate(scorer: CrossTalker, gset: GroundingSet, embed: nn.Embedding, batch
     out["all"] = {"hit_rate": float(np.mean(allv)) if allv else None, "n": len(allv)}
     if scorer.event_rank is not None:
         out |= event_head_hits(scorer, gset, embed, batch)
+    if scorer.pair_gate is not None:
+        out["pair_gate_open"] = pair_gate_open(scorer, gset, embed, batch)
     return out
+
+
+def pair_gate_open(scorer: CrossTalker, gset: GroundingSet, embed: nn.Embedding, batch: int
+                   ) -> dict:  # fmt: skip
+    """Share of turns whose pair gate is open, on the comparison turns (``PAIR_QTYPES``) and
+    on the others: a gate that opens for the others moves their scores."""
+    from core.llamo.cross_talker import PAIR_GATE_ON
+
+    opened: dict[bool, list[float]] = {True: [], False: []}
+    for i in range(0, len(gset.examples), batch):
+        part = gset.examples[i : i + batch]
+        for ex, g in zip(part, pair_gates(scorer, part, embed).tolist(), strict=True):
+            opened[ex.qtype in PAIR_QTYPES].append(float(g >= PAIR_GATE_ON))
+    return {"compare": float(np.mean(opened[True])) if opened[True] else None,
+            "others": float(np.mean(opened[False])) if opened[False] else None}  # fmt: skip
 
 
 def event_head_hits(scorer: CrossTalker, gset: GroundingSet, embed: nn.Embedding, batch: int
@@ -367,6 +386,7 @@ def run(data: Path, config: LLaMoConfig, encoder_file: Path | None, out: Path, *
               "n_train": len(train.examples), "scorer": config.scorer, "slow": slow, "lr": lr,
               "rank_gate": config.rank_gate, "event_loss": event_weight,
               "event_trust": config.event_trust, "pair_angles": config.pair_angles,
+              "pair_gate": config.pair_gate,
               "init": None if init is None else str(init), "type_weights": type_weights or {},
               "train_only": list(train_only or SCORER_PREFIXES),
               "train_files": [str(j) for j in jsonls],
@@ -386,17 +406,36 @@ def sampling_weights(examples: list[GroundingExample], type_weights: dict[str, f
 def batch_loss(scorer: CrossTalker, gset: GroundingSet, part: list[GroundingExample],
                embed: nn.Embedding, event_weight: float = 0.0) -> Tensor:  # fmt: skip
     """Summed grounding loss of a batch, plus ``event_weight`` times the event head's own
-    loss (``event_loss``; the event questions are the evaluation's "event" group)."""
+    loss (``event_loss``; the event questions are the evaluation's "event" group), plus a
+    pair gate's loss (``pair_gate_loss``) where the scorer has one."""
     from train.evaluate import HIT_GROUPS
 
+    gate_loss = pair_gate_loss(scorer, part, embed) if scorer.pair_gate is not None else 0.0
     if event_weight <= 0:
         scores = example_scores(scorer, gset, part, embed)
-        return sum(grounding_loss(s, ex.windows) for s, ex in zip(scores, part, strict=True))
+        loss = sum(grounding_loss(s, ex.windows) for s, ex in zip(scores, part, strict=True))
+        return loss + gate_loss
     scores, logps, gates = example_scores_and_events(scorer, gset, part, embed)
     loss = sum(grounding_loss(s, ex.windows) for s, ex in zip(scores, part, strict=True))
     own = [event_loss(lp, g, ex.windows, ex.qtype in HIT_GROUPS["event"])
            for lp, g, ex in zip(logps, gates, part, strict=True)]  # fmt: skip
-    return loss + event_weight * torch.stack(own).sum()
+    return loss + event_weight * torch.stack(own).sum() + gate_loss
+
+
+def pair_gates(scorer: CrossTalker, part: list[GroundingExample], embed: nn.Embedding) -> Tensor:
+    """The pair gate (B,) of each turn's question (the scorer must have one)."""
+    text, text_mask = _pad([embed(torch.tensor(ex.question)).float() for ex in part])  # (B, L, D)
+    return scorer.pair_gate(scorer.question_query(text, text_mask), text_mask)[:, 0]
+
+
+def pair_gate_loss(scorer: CrossTalker, part: list[GroundingExample], embed: nn.Embedding
+                   ) -> Tensor:  # fmt: skip
+    """Summed binary cross-entropy of the pair gate against "the turn compares two sides"
+    (``PAIR_QTYPES``). The gate opens the pair key by a threshold, so the grounding loss
+    passes it no gradient: this is what trains it."""
+    gate = pair_gates(scorer, part, embed)  # (B,)
+    target = torch.tensor([float(ex.qtype in PAIR_QTYPES) for ex in part])
+    return nn.functional.binary_cross_entropy(gate.clamp(1e-6, 1 - 1e-6), target, reduction="sum")
 
 
 def fit(scorer: CrossTalker, train: GroundingSet, embed: nn.Embedding, *, minutes: float,
@@ -471,9 +510,10 @@ def question_embedding(config: LLaMoConfig) -> tuple[LLaMoConfig, object, nn.Emb
 
 def scorer_fields(report: dict) -> dict:
     """The ``LLaMoConfig`` fields a grounding run's report fixes: the scorer, whether it has
-    a fitted event trust (``train.event_trust``) and the pair angles in its key."""
+    a fitted event trust (``train.event_trust``), the pair angles in its key and their gate."""
     return {"scorer": report["scorer"], "event_trust": bool(report.get("event_trust", False)),
-            "pair_angles": bool(report.get("pair_angles", False))}  # fmt: skip
+            "pair_angles": bool(report.get("pair_angles", False)),
+            "pair_gate": bool(report.get("pair_gate", False))}  # fmt: skip
 
 
 def load_run(run_dir: Path, config: LLaMoConfig) -> tuple[LLaMoConfig, MotionEncoder, CrossTalker]:
@@ -729,7 +769,7 @@ def rescore_cli(a: argparse.Namespace, ap: argparse.ArgumentParser, config: LLaM
     a.out.write_text(json.dumps(result, indent=1))
     for run_dir, speeds in result.items():
         for speed, rates in speeds.items():
-            rounded = {k: round(v["hit_rate"], 3) for k, v in rates.items()}
+            rounded = {k: round(v["hit_rate"], 3) for k, v in rates.items() if "hit_rate" in v}
             print(run_dir, speed, json.dumps(rounded))
 
 

@@ -55,7 +55,9 @@ class LLaMoConfig:
     ``event_trust`` (event_mix > 0 only): a replaces the gate by a trust in the event head
     read from the event query, fitted by ``train.event_trust``. ``pair_angles`` ("pose*"
     scorers): the key also gets, for each left/right pair of joints, the deeper of the two
-    angles (``pose_angles.pair_angles``: "which elbow bends more"). ``motion_update``
+    angles (``pose_angles.pair_angles``: "which elbow bends more"). ``pair_gate`` (needs
+    pair_angles): only questions that a learnt gate (``cross_talker.PairGate``) marks as
+    comparisons read that part; the others keep the key without it. ``motion_update``
     "residual": the motion <- text block of Eq.8 adds its update as is; "normed": the
     update is layer-normed first, so it cannot outgrow the frame it updates (unnormed, it
     grew to ~20x the motion and every viewpoint token became the same vector, see MODEL_CARD).
@@ -75,6 +77,7 @@ class LLaMoConfig:
     event_mix: float = 0.0
     event_trust: bool = False
     pair_angles: bool = False
+    pair_gate: bool = False
     viewpoint_group_gap: float = 0.0
     segment_size: int = 8
     max_window: int = 16
@@ -161,7 +164,7 @@ class LLaMoConfig:
         for name, valid in choices.items():
             if getattr(self, name) not in valid:
                 raise ValueError(f"{name}: {getattr(self, name)!r} is not one of {list(valid)}")
-        for name in ("use_video", "use_timestamps", "event_trust", "pair_angles"):
+        for name in ("use_video", "use_timestamps", "event_trust", "pair_angles", "pair_gate"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}: must be true or false, got {getattr(self, name)!r}")
         if self.video_encoder == "hf" and self.use_video and not self.video_model_path:
@@ -175,6 +178,8 @@ class LLaMoConfig:
             )
         if self.pair_angles and self.scorer not in POSE_SCORERS:
             raise ValueError(f"pair_angles: needs a 'pose*' scorer, got {self.scorer!r}")
+        if self.pair_gate and not self.pair_angles:
+            raise ValueError("pair_gate: gates the pair angles' key part; it needs pair_angles")
         if self.event_trust and self.event_mix == 0:
             raise ValueError("event_trust: weighs event_mix; it needs event_mix > 0")
         for name in ("video_model_path", "llm"):

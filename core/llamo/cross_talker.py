@@ -30,6 +30,9 @@ log (gated by the question) is added to every Eq.1 logit: the scores become the 
 the "pose" scores and that distribution. ``pair_angles`` (any "pose*" scorer) adds to the key,
 for each left/right pair of joints, the deeper of the two angles: "which knee bends more" is
 a min over two angles, and a key linear in each one splits its scores between the two sides.
+``pair_gate`` lets only the questions its :class:`PairGate` opens for read that key part, so
+the others keep their scores exactly (ungated, the part moved every question, MODEL_CARD
+session 17).
 
 torch.topk is not differentiable. So that the scorer (Eq.1) still learns, each viewpoint token
 is multiplied by the straight-through gate ``1 + s_k - stopgrad(s_k)``: its value is 1 (forward
@@ -67,6 +70,9 @@ EVENT_KERNEL = 5  # EventRanker: frames the head's first layer sees (0.25 s at 2
 # frame's share of the softmax is about 1 / T, so even a gate of 0.01 times a peaked event
 # distribution outweighs it and moves the viewpoints (34 of 86 count turns, session 15).
 EVENT_GATE_ON = 0.5
+# pair_gate: a question reads the pair key only at or above this gate; below it, its scores
+# are exactly those of the key without the pair part
+PAIR_GATE_ON = 0.5
 
 
 @dataclass
@@ -148,6 +154,28 @@ class QuestionEncoder(nn.Module):
 
     def forward(self, text: Tensor, text_mask: Tensor) -> Tensor:
         return self.norm(self.block(self.proj(text), text_mask))
+
+
+def pool_question(query: Tensor, text_mask: Tensor, pool: nn.Linear) -> Tensor:
+    """Attention-pool the question's tokens (so "impact" can outweigh "when is the"):
+    query (B, L, d), text_mask (B, L) -> (B, d)."""
+    weight = pool(query)[..., 0].float()  # (B, L)
+    weight = weight.masked_fill(~text_mask, float("-inf")).softmax(dim=1)
+    return (query.float() * weight[..., None]).sum(dim=1).to(query.dtype)  # (B, d)
+
+
+class PairGate(nn.Module):
+    """``LLaMoConfig.pair_gate``: whether a question reads the pair key, "which elbow bends
+    more" does and "when is impact" does not: query (B, L, d), text_mask (B, L) -> gate (B, 1)
+    in (0, 1). ``train.grounding`` fits it to the comparison questions (``PAIR_QTYPES``)."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.pool = nn.Linear(dim, 1)
+        self.gate = nn.Linear(dim, 1)
+
+    def forward(self, query: Tensor, text_mask: Tensor) -> Tensor:
+        return torch.sigmoid(self.gate(pool_question(query, text_mask, self.pool)).float())
 
 
 class AngleRanker(nn.Module):
@@ -238,9 +266,7 @@ class EventRanker(nn.Module):
 
     def ask(self, query: Tensor, text_mask: Tensor) -> tuple[Tensor, Tensor]:
         """query (B, L, d), text_mask (B, L) -> event query (B, E), gate (B, 1)."""
-        weight = self.pool(query)[..., 0].float()  # (B, L)
-        weight = weight.masked_fill(~text_mask, float("-inf")).softmax(dim=1)
-        pooled = (query.float() * weight[..., None]).sum(dim=1).to(query.dtype)  # (B, d)
+        pooled = pool_question(query, text_mask, self.pool)  # (B, d)
         return self.query(pooled), torch.sigmoid(self.gate(pooled).float())
 
     def distribution(
@@ -296,6 +322,7 @@ class CrossTalker(nn.Module):
         self.w_pair = nn.Linear(PAIR_DIM, d, bias=False) if config.pair_angles else None
         if self.w_pair is not None:
             nn.init.zeros_(self.w_pair.weight)
+        self.pair_gate = PairGate(d) if config.pair_gate else None
         self.angle_rank = AngleRanker(d, config.rank_gate) if config.scorer == "pose_rank" else None
         evented = config.scorer == "pose_event"
         self.event_rank = EventRanker(h, d, config.event_trust) if evented else None
@@ -350,7 +377,11 @@ class CrossTalker(nn.Module):
             k = k + self.w_pose(angles.to(motion.dtype) * POSE_KEY_SCALE)  # (B, T, d)
         if self.w_pair is not None:
             pairs = pair_angles(angles).to(motion.dtype)  # (B, T, PAIR_DIM)
-            k = k + self.w_pair(pairs * POSE_KEY_SCALE)  # (B, T, d)
+            k_pair = self.w_pair(pairs * POSE_KEY_SCALE)  # (B, T, d)
+            if self.pair_gate is not None:
+                on = self.pair_gate(query, text_mask) >= PAIR_GATE_ON  # (B, 1)
+                k_pair = k_pair * on[..., None].to(k_pair.dtype)
+            k = k + k_pair  # (B, T, d)
         logits = q @ k.transpose(1, 2) / math.sqrt(q.shape[-1])  # (B, L, T)
         if self.angle_rank is not None:
             bias = self.angle_rank(query, text_mask, angles, frame_mask)  # (B, T)

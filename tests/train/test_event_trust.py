@@ -136,9 +136,9 @@ def test_event_trust_cli_fits_a_run_that_swap_and_rescore_read(tmp_path: Path) -
 
 
 def test_swap_scorer_carries_the_trust_into_a_model_that_loads_it(tmp_path: Path) -> None:
-    """A grounding folder whose report says ``event_trust`` and ``pair_angles``: the copied
-    model's config has both, with the event_mix asked for, and its scorer holds the trust
-    and pair key weights as saved."""
+    """A grounding folder whose report says ``event_trust``, ``pair_angles`` and
+    ``pair_gate``: the copied model's config has them, with the event_mix asked for, and its
+    scorer holds the trust, pair key and pair gate weights as saved."""
     from safetensors.torch import save_file
 
     from core.llamo.model import LLaMo
@@ -149,7 +149,7 @@ def test_swap_scorer_carries_the_trust_into_a_model_that_loads_it(tmp_path: Path
     src = model.save_pretrained(tmp_path / "src")
     torch.manual_seed(3)
     scorer = CrossTalker(replace(model.config, scorer="pose_event", event_mix=1.0,
-                                 event_trust=True, pair_angles=True))  # fmt: skip
+                                 event_trust=True, pair_angles=True, pair_gate=True))  # fmt: skip
     for p in scorer.parameters():
         p.data.normal_()
     init = {f"motion_encoder.{k}": v
@@ -159,14 +159,16 @@ def test_swap_scorer_carries_the_trust_into_a_model_that_loads_it(tmp_path: Path
     grounding = tmp_path / "grounding"
     grounding.mkdir()
     save_file({k: v.contiguous() for k, v in init.items()}, str(grounding / INIT_FILE))
-    report = {"scorer": "pose_event", "event_trust": True, "pair_angles": True}
+    report = {"scorer": "pose_event", "event_trust": True, "pair_angles": True, "pair_gate": True}
     (grounding / REPORT_FILE).write_text(json.dumps(report))
     dst = copy_with_scorer(src, tmp_path / "dst", grounding, event_mix=0.75)
     again = LLaMo.from_pretrained(dst, llm=model.llm, tokenizer=model.tokenizer, device="cpu")
     assert again.config.event_trust and again.config.event_mix == 0.75
-    assert again.config.pair_angles
-    pair = again.motion_modules.fusion.w_pair.weight.detach()
-    assert torch.equal(pair, init["fusion.w_pair.weight"].to(pair.dtype))
+    assert again.config.pair_angles and again.config.pair_gate
+    fusion = again.motion_modules.fusion
+    for key in ("w_pair.weight", "pair_gate.gate.weight", "pair_gate.pool.bias"):
+        saved = fusion.state_dict()[key]
+        assert torch.equal(saved, init[f"fusion.{key}"].to(saved.dtype)), key
     trust = again.motion_modules.fusion.event_rank.trust
     assert torch.equal(trust.weight.detach(), init[f"{TRUST_PREFIX}weight"])
     assert torch.equal(trust.bias.detach(), init[f"{TRUST_PREFIX}bias"])

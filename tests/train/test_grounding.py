@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from core.llamo.config import LLaMoConfig
 from core.llamo.cross_talker import CrossTalker, spread_topk
@@ -317,6 +318,48 @@ def test_pair_angles_let_the_scorer_find_the_deeper_of_two_bends() -> None:
         shares[pair] = [float(s[w[0][0] : w[0][1] + 1].sum() / s.sum()) for s, w in held]
     assert max(shares[False]) < 0.7  # about half: the other side's bend gets the rest
     assert min(shares[True]) > 0.9
+
+
+def test_pair_gate_opens_the_pair_key_to_comparison_questions_only() -> None:
+    """With ``pair_gate``, "which elbow bends more" reads the pair key and finds the deeper
+    bend on held-out clips, while another question's gate closes and its scores are exactly
+    those of the key without the pair part (the ungated pair key moves every question)."""
+    from dataclasses import replace
+
+    from train.grounding import GroundingExample, pair_gate_loss, pair_gates
+
+    rng = np.random.default_rng(0)
+    clips = []
+    for k in range(10):
+        deep, shared = (int(v) for v in rng.choice(np.arange(6, 54, 10), size=2, replace=False))
+        pose = _elbow_dips(60, deep, shared, "left" if k % 2 else "right")
+        clips.append((torch.zeros(60, TINY.hidden_size), pose, deep, shared))
+    embed = nn.Embedding(10, TINY.llm_hidden_size)  # tokens 0-4: the comparison, 5-9: the other
+    asks = [GroundingExample(0, list(range(5)), [], "bend_compare"),
+            GroundingExample(0, list(range(5, 10)), [], "min_angle")]  # fmt: skip
+    texts = [embed(torch.tensor(ex.question)).detach() for ex in asks]
+    torch.manual_seed(2)
+    scorer = CrossTalker(replace(TINY, scorer="pose", pair_angles=True, pair_gate=True))
+    opt = torch.optim.Adam(scorer.parameters(), lr=1e-2)
+    for _ in range(80):
+        loss = pair_gate_loss(scorer, asks, embed)
+        for motion, pose, deep, shared in clips[:6]:
+            for text, at in zip(texts, (deep, shared), strict=True):
+                loss = loss + grounding_loss(
+                    _pose_scores(scorer, motion, pose, text), [(at - 2, at + 2)]
+                )
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        assert pair_gates(scorer, asks, embed).tolist() == pytest.approx([1.0, 0.0], abs=0.2)
+        assert float(scorer.w_pair.weight.abs().max()) > 0.0
+        held = [(_pose_scores(scorer, m, p, texts[0]), d) for m, p, d, _ in clips[6:]]
+        assert min(float(s[d - 2 : d + 3].sum() / s.sum()) for s, d in held) > 0.9
+        other = [_pose_scores(scorer, m, p, texts[1]) for m, p, _, _ in clips[6:]]
+        scorer.w_pair.weight.zero_()
+        unpaired = [_pose_scores(scorer, m, p, texts[1]) for m, p, _, _ in clips[6:]]
+    assert all(torch.equal(a, b) for a, b in zip(other, unpaired, strict=True))
 
 
 def _pose_scores(scorer: CrossTalker, motion: torch.Tensor, pose: torch.Tensor,
@@ -734,19 +777,29 @@ def test_grounding_continues_from_a_saved_scorer_and_weights_question_types(tmp_
     assert third["steps"] >= 1 and third["train_only"] == ["fusion.angle_rank."]
     paired_report = on_top("p", "model.pair_angles=true", "fusion.w_pair.", "fusion.w_pair.weight")
     assert paired_report["pair_angles"] is True and first["pair_angles"] is False
+    # its gate (pair_gate) on top of that pair key, recorded with how often it opens
+    gated_report = on_top("g", "model.pair_angles=true", "fusion.pair_gate.",
+                          "fusion.pair_gate.gate.weight", "--set", "model.pair_gate=true",
+                          "--init", str(tmp_path / "p" / INIT_FILE))  # fmt: skip
+    gated = load_file(str(tmp_path / "g" / INIT_FILE))
+    paired = load_file(str(tmp_path / "p" / INIT_FILE))
+    assert torch.equal(gated["fusion.w_pair.weight"], paired["fusion.w_pair.weight"])
+    assert gated_report["pair_gate"] is True and paired_report["pair_gate"] is False
+    assert set(gated_report["heldout_after"]["pair_gate_open"]) == {"compare", "others"}
     evented_report = on_top("e", "model.scorer=pose_event", "fusion.event_rank.",
                             "fusion.event_rank.key.weight", "--event-loss", "1")  # fmt: skip
     assert evented_report["event_loss"] == 1.0
     # --rescore: the runs on the same held-out turns, the pose_event one once per --event-mix
     # (0 is the product it was trained and reported with); the pair run with its pair key.
-    runs = [str(tmp_path / "a"), str(tmp_path / "e"), str(tmp_path / "p")]
+    runs = [str(tmp_path / "a"), str(tmp_path / "e"), str(tmp_path / "p"), str(tmp_path / "g")]
     cli([*common, "--out", str(tmp_path / "rescore.json"), "--rescore", *runs,
          "--event-mix", "0", "1"])  # fmt: skip
     rescored = json.loads((tmp_path / "rescore.json").read_text())
     assert sorted(rescored) == [runs[0], f"{runs[1]} event_mix=0", f"{runs[1]} event_mix=1",
-                                runs[2]]  # fmt: skip
+                                runs[2], runs[3]]  # fmt: skip
     assert rescored[runs[0]]["recorded"] == first["heldout_after"]
     assert rescored[runs[2]]["recorded"] == paired_report["heldout_after"]
+    assert rescored[runs[3]]["recorded"] == gated_report["heldout_after"]
     assert rescored[f"{runs[1]} event_mix=0"]["recorded"] == evented_report["heldout_after"]
     with pytest.raises(SystemExit):
         cli([*common, "--out", str(tmp_path / "c"), "--rescore", *runs, "--event-mix", "2"])

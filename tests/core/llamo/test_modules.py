@@ -61,7 +61,8 @@ def finite(*tensors: torch.Tensor) -> bool:
      ("projector", "qformer"), ("stage", "pretrain"), ("llm_hidden_size", 0),
      ("lora_target_modules", ()), ("use_video", "yes"), ("crop_size", 8), ("rank_gate", 1.0),
      ("viewpoint_group_gap", -0.5), ("viewpoint_group_gap", 0.5), ("event_mix", 0.5),
-     ("event_trust", True), ("event_trust", "yes"), ("pair_angles", True), ("pair_angles", 1)],
+     ("event_trust", True), ("event_trust", "yes"), ("pair_angles", True), ("pair_angles", 1),
+     ("pair_gate", True), ("pair_gate", 1)],
 )  # fmt: skip
 def test_config_validation_names_field(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=field):
