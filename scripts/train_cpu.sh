@@ -140,3 +140,11 @@ $PY -m train.evaluate --checkpoint core/weights/default@blank --name shipped-val
 # the pair key train, on top of ground-p1's scorer.
 [ -f runs/ground-g1/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3M" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose_event --set model.event_mix=1 --set model.event_trust=true --set model.pair_angles=true --set model.pair_gate=true --encoder $S13/motion_modules.safetensors --init runs/ground-p1/motion_modules_init.safetensors --train-only fusion.w_pair. --train-only fusion.pair_gate. --out runs/ground-g1 --minutes 10 --lr 3e-3 --max-train 12000 --slow 3.0 --threads 2 --type-weight bend_compare=4
 $PY -m train.grounding --data artifacts/val11 --config train/configs/cpu.yaml --set init_from=scratch --threads 2 --out runs/val11_g1.json --rescore runs/ground-g1
+[ -f runs/full-g1/config.json ] || $PY -m train.grounding --swap-scorer $S13 runs/ground-g1 runs/full-g1 --event-mix 1
+# full-g1 fell short of the with-facts accuracy (the event trust's shortfall, session 16), so
+# the second candidate: the shipped pose scorer with only ground-g1's pair key and gate
+# (0-minute runs copy a scorer into a grounding folder; ground-s13 is the shipped one alone).
+[ -f runs/ground-g1s/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3M" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose --set model.pair_angles=true --set model.pair_gate=true --encoder $S13/motion_modules.safetensors --init runs/ground-g1/motion_modules_init.safetensors --out runs/ground-g1s --minutes 0 --max-train 10 --threads 2
+[ -f runs/ground-s13/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3M" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose --encoder $S13/motion_modules.safetensors --init $S13/motion_modules.safetensors --out runs/ground-s13 --minutes 0 --max-train 10 --threads 2
+$PY -m train.grounding --data artifacts/val11 --config train/configs/cpu.yaml --set init_from=scratch --threads 1 --out runs/val11_g1s.json --rescore runs/ground-s13 runs/ground-g1s
+[ -f runs/full-g1s/config.json ] || $PY -m train.grounding --swap-scorer $S13 runs/ground-g1s runs/full-g1s
