@@ -795,8 +795,8 @@ def test_grounding_continues_from_a_saved_scorer_and_weights_question_types(tmp_
     cli([*common, "--out", str(tmp_path / "rescore.json"), "--rescore", *runs,
          "--event-mix", "0", "1"])  # fmt: skip
     rescored = json.loads((tmp_path / "rescore.json").read_text())
-    assert sorted(rescored) == [runs[0], f"{runs[1]} event_mix=0", f"{runs[1]} event_mix=1",
-                                runs[2], runs[3]]  # fmt: skip
+    assert sorted(rescored) == sorted([runs[0], f"{runs[1]} event_mix=0",
+                                       f"{runs[1]} event_mix=1", runs[2], runs[3]])  # fmt: skip
     assert rescored[runs[0]]["recorded"] == first["heldout_after"]
     assert rescored[runs[2]]["recorded"] == paired_report["heldout_after"]
     assert rescored[runs[3]]["recorded"] == gated_report["heldout_after"]
