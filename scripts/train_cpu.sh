@@ -148,3 +148,4 @@ $PY -m train.grounding --data artifacts/val11 --config train/configs/cpu.yaml --
 [ -f runs/ground-s13/motion_modules_init.safetensors ] || $PY -m train.grounding --data "$DATA3M" --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose --encoder $S13/motion_modules.safetensors --init $S13/motion_modules.safetensors --out runs/ground-s13 --minutes 0 --max-train 10 --threads 2
 $PY -m train.grounding --data artifacts/val11 --config train/configs/cpu.yaml --set init_from=scratch --threads 1 --out runs/val11_g1s.json --rescore runs/ground-s13 runs/ground-g1s
 [ -f runs/full-g1s/config.json ] || $PY -m train.grounding --swap-scorer $S13 runs/ground-g1s runs/full-g1s
+$PY -m train.grounding --data artifacts/val14 --config train/configs/cpu.yaml --set init_from=scratch --threads 2 --out runs/val14_g1s.json --rescore runs/ground-s13 runs/ground-g1s
