@@ -410,16 +410,16 @@ def batch_loss(scorer: CrossTalker, gset: GroundingSet, part: list[GroundingExam
     pair gate's loss (``pair_gate_loss``) where the scorer has one."""
     from train.evaluate import HIT_GROUPS
 
-    gate_loss = pair_gate_loss(scorer, part, embed) if scorer.pair_gate is not None else 0.0
+    extra = pair_gate_loss(scorer, part, embed) if scorer.pair_gate is not None else 0.0
     if event_weight <= 0:
         scores = example_scores(scorer, gset, part, embed)
-        loss = sum(grounding_loss(s, ex.windows) for s, ex in zip(scores, part, strict=True))
-        return loss + gate_loss
-    scores, logps, gates = example_scores_and_events(scorer, gset, part, embed)
+    else:
+        scores, logps, gates = example_scores_and_events(scorer, gset, part, embed)
+        own = [event_loss(lp, g, ex.windows, ex.qtype in HIT_GROUPS["event"])
+               for lp, g, ex in zip(logps, gates, part, strict=True)]  # fmt: skip
+        extra = extra + event_weight * torch.stack(own).sum()
     loss = sum(grounding_loss(s, ex.windows) for s, ex in zip(scores, part, strict=True))
-    own = [event_loss(lp, g, ex.windows, ex.qtype in HIT_GROUPS["event"])
-           for lp, g, ex in zip(logps, gates, part, strict=True)]  # fmt: skip
-    return loss + event_weight * torch.stack(own).sum() + gate_loss
+    return loss + extra
 
 
 def pair_gates(scorer: CrossTalker, part: list[GroundingExample], embed: nn.Embedding) -> Tensor:
