@@ -149,3 +149,6 @@ $PY -m train.grounding --data artifacts/val11 --config train/configs/cpu.yaml --
 $PY -m train.grounding --data artifacts/val11 --config train/configs/cpu.yaml --set init_from=scratch --threads 1 --out runs/val11_g1s.json --rescore runs/ground-s13 runs/ground-g1s
 [ -f runs/full-g1s/config.json ] || $PY -m train.grounding --swap-scorer $S13 runs/ground-g1s runs/full-g1s
 $PY -m train.grounding --data artifacts/val14 --config train/configs/cpu.yaml --set init_from=scratch --threads 2 --out runs/val14_g1s.json --rescore runs/ground-s13 runs/ground-g1s
+# Nineteenth session: 300 LoRA steps on top of full-g1s (every motion module frozen), with the
+# comparison turns drawn 8 times, so the LLM reads the gated pair key's viewpoints (cpu_s19).
+finetune train/configs/cpu_s19.yaml runs/full-q1

@@ -138,6 +138,7 @@ class Prediction:
     bottoms_covered: float | None = None  # count questions: share of bottoms seen
     viewpoint_times: list[float] = field(default_factory=list)
     facts_use: str | None = None  # event-time turns asked with facts: see ``facts_use``
+    said: str | None = None  # choice turns: the option the answer names first
 
 
 def stated_event_times(report, context: str) -> list[float]:
@@ -300,10 +301,12 @@ def eval_items(
 def judge(item: EvalItem, text: str, answer=None, motion=None) -> Prediction:
     """Score one answer: ``check_answer``, plus IoU for span targets, the parsed count for
     rep counting and, given the ``Answer`` and its clip's motion, the grounding hit."""
-    from train.qa import check_answer
+    from train.qa import check_answer, named_choice
 
     pred = Prediction(item.sample, item.qtype, item.question, item.target["value"], text,
                       bool(check_answer(item.qtype, item.target, text)))  # fmt: skip
+    if item.target["kind"] == "choice":
+        pred.said = named_choice(item.target, text)
     if hasattr(motion, "timestamps") and len(getattr(answer, "frame_scores", ())):
         pred.top_time = float(motion.timestamps[int(np.argmax(answer.frame_scores))])
         pred.viewpoint_times = [round(float(t), 3) for t in answer.timestamps]
@@ -613,8 +616,43 @@ def format_report(scores: Sequence[ModelScores], items: Sequence[EvalItem], *, c
         ]
         rows.append([qtype, "; ".join(sorted(criteria[qtype])), n, *cells])
     out += _table(["question type", "criterion", "n", *(s.name for s in scores)], rows)
+    out += _choice_section(scores, items)
     out += _grounding_section(scores) + _counting_section(scores) + _facts_section(scores)
     return "\n".join(out)
+
+
+def constant_answer(preds: Sequence[Prediction]) -> tuple[str, float]:
+    """The option most of ``preds`` name (None counts as "none") and its share."""
+    said = [p.said or "none" for p in preds]
+    top = max(sorted(set(said)), key=said.count)
+    return top, said.count(top) / len(said)
+
+
+def _choice_section(scores: Sequence[ModelScores], items: Sequence[EvalItem]) -> list[str]:
+    """Per choice question type: how far one fixed answer gets, and how often each model
+    gives its most common answer (a model that always names one side has read nothing)."""
+    rows = []
+    for qtype in sorted({i.qtype for i in items if i.target["kind"] == "choice"}):
+        targets = [str(i.target["value"]) for i in items if i.qtype == qtype]
+        best = max(sorted(set(targets)), key=targets.count)
+        cells = []
+        for s in scores:
+            preds = [p for p in s.predictions if p.qtype == qtype]
+            top, share = constant_answer(preds) if preds else ("none", float("nan"))
+            right = sum(p.correct for p in preds) / len(preds) if preds else float("nan")
+            cells.append(f"{_pct(right)}; {_pct(share)} '{top}'")
+        rows.append([qtype, len(targets), f"{_pct(targets.count(best) / len(targets))} '{best}'",
+                     *cells])  # fmt: skip
+    if not rows:
+        return []
+    out = ["## Choice answers", "",
+           "Question types whose answer is one of a few options. Best fixed answer: the share "
+           "of turns one fixed option would get right (the most common target). Per model: "
+           "accuracy; the share of answers naming its most common option, and that option.",
+           ""]  # fmt: skip
+    return out + _table(
+        ["question type", "n", "best fixed answer", *(s.name for s in scores)], rows
+    )
 
 
 def _grounding_section(scores: Sequence[ModelScores]) -> list[str]:

@@ -967,6 +967,14 @@ def make_dialogues(
 
 
 # -- answer checking ---------------------------------------------------------------------
+def named_choice(target: Target | dict, text: str) -> str | None:
+    """The option of a choice ``target`` that ``text`` names first (None: none named)."""
+    target = Target.from_dict(target) if isinstance(target, dict) else target
+    if target.kind != "choice":
+        raise ValueError(f"kind: named_choice needs a choice target, got {target.kind!r}")
+    return read_choice(text, target.choices, CHOICE_WORDS)
+
+
 def check_answer(qtype: str, target: Target | dict, text: str) -> bool:
     """True when the free-text ``text`` states the target (number within tolerance, the
     right choice mentioned first, or both ends of a time span)."""
@@ -974,7 +982,7 @@ def check_answer(qtype: str, target: Target | dict, text: str) -> bool:
         raise ValueError(f"qtype: {qtype!r} is not one of {sorted(QA_TYPES)}")
     target = Target.from_dict(target) if isinstance(target, dict) else target
     if target.kind == "choice":
-        return read_choice(text, target.choices, CHOICE_WORDS) == target.value
+        return named_choice(target, text) == target.value
     if target.kind == "number":
         values = read_numbers(text, target.unit)
         return bool(values) and abs(values[0] - float(target.value)) <= target.tolerance + 1e-9

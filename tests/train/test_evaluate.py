@@ -23,6 +23,7 @@ from train.evaluate import (
     count_metrics,
     criterion,
     format_report,
+    judge,
     recall_at_1,
     score,
     temporal_iou,
@@ -172,6 +173,36 @@ def test_known_predictions_give_the_hand_computed_metrics() -> None:
     assert "| rep_count | number: exact count | 3 | 33.3% |" in report
     assert "| rep_span | span: both ends within ±0.35 s | 2 | 50.0% |" in report
     assert "| scripted | 3 | 66.7% | 1.00 | 1 |" in report  # counting: n, OBO, MAE, no number
+
+
+def _side(value: str) -> dict:
+    return {"kind": "choice", "value": value, "tolerance": 0.0, "unit": "",
+            "choices": ["left", "right"]}  # fmt: skip
+
+
+def test_choice_answers_show_a_model_that_always_names_one_side() -> None:
+    """A model that always says "right" scores as well as the best fixed answer; the report
+    says so next to its accuracy, and a model that reads the clip shows a mixed answer share."""
+    targets = ["right", "right", "left"]
+    items = [EvalItem(i, f"s{i}", f"q{i}", [], "bend_compare", _side(t))
+             for i, t in enumerate(targets)]  # fmt: skip
+    fixed = [judge(item, "The right elbow: 117° against 127°.") for item in items]
+    mixed = [judge(item, text) for item, text in
+             zip(items, ["The left one.", "The right knee.", "No idea."], strict=True)]  # fmt: skip
+    assert [p.said for p in fixed] == ["right"] * 3
+    assert [p.said for p in mixed] == ["left", "right", None]
+    scores = [score("fixed", "-", fixed), score("mixed", "-", mixed)]
+    report = format_report(scores, items, command="-", data="x.jsonl", recipes={})
+    assert "## Choice answers" in report
+    assert (
+        "| bend_compare | 3 | 66.7% 'right' | 66.7%; 100.0% 'right' | 33.3%; 33.3% 'left' |"
+        in report
+    )
+    # number and span questions have no row
+    spans = [EvalItem(0, "s0", "q0", [], "rep_span", _span(1.0, 2.0, 0.35))]
+    only_spans = format_report([score("m", "-", [judge(spans[0], "From 1.0 s to 2.0 s.")])],
+                               spans, command="-", data="x.jsonl", recipes={})  # fmt: skip
+    assert "## Choice answers" not in only_spans
 
 
 # -- the CLI on real (tiny) checkpoints -----------------------------------------------------------------
