@@ -639,8 +639,8 @@ def _choice_section(scores: Sequence[ModelScores], items: Sequence[EvalItem]) ->
         for s in scores:
             preds = [p for p in s.predictions if p.qtype == qtype]
             top, share = constant_answer(preds) if preds else ("none", float("nan"))
-            right = sum(p.correct for p in preds) / len(preds) if preds else float("nan")
-            cells.append(f"{_pct(right)}; {_pct(share)} '{top}'")
+            right, n = s.per_type.get(qtype, (0, 0))
+            cells.append(f"{_pct(right / n) if n else '–'}; {_pct(share)} '{top}'")
         rows.append([qtype, len(targets), f"{_pct(targets.count(best) / len(targets))} '{best}'",
                      *cells])  # fmt: skip
     if not rows:
