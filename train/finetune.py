@@ -170,6 +170,8 @@ class TrainConfig:
                 or not 0 <= value <= 1
             ):
                 raise ValueError(f"{name}: must be a number in [0, 1], got {value!r}")
+        if self.mixed_precision is False:  # YAML reads a bare `no` as false
+            self.mixed_precision = "no"
         if self.mixed_precision not in MIXED_PRECISIONS:
             raise ValueError(
                 f"mixed_precision: {self.mixed_precision!r} is not one of {list(MIXED_PRECISIONS)}"

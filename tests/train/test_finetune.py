@@ -216,6 +216,12 @@ def test_config_errors_name_the_field(override: str, field: str) -> None:
     assert str(err.value).startswith(field) or field in str(err.value)
 
 
+def test_a_bare_no_turns_mixed_precision_off() -> None:
+    """YAML reads `--set mixed_precision=no` (and `mixed_precision: no`) as false."""
+    cfg = TrainConfig.from_yaml(TINY_YAML, ["train_data=x.jsonl", "mixed_precision=no"])
+    assert cfg.mixed_precision == "no"
+
+
 def test_cli_reports_a_bad_config_as_a_usage_error(capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit) as exit_info:
         finetune.main(["--config", str(TINY_YAML), "--set", "batch_size=0"])
