@@ -152,3 +152,11 @@ $PY -m train.grounding --data artifacts/val14 --config train/configs/cpu.yaml --
 # Nineteenth session: 300 LoRA steps on top of full-g1s (every motion module frozen), with the
 # comparison turns drawn 8 times, so the LLM reads the gated pair key's viewpoints (cpu_s19).
 finetune train/configs/cpu_s19.yaml runs/full-q1
+# Twentieth session: is the bent side in the tokens (scripts/side_probe.py), can LoRA steps on the
+# comparison turns alone read it (cpu_s20_bend, a diagnostic), tokens trained to read as the
+# side's word (cpu_s20_side; side-s20b on the comparison turns alone), then LoRA steps over them.
+[ -f artifacts/synth3m/bend_only.jsonl ] || $PY scripts/turns_of_type.py "$DATA3M/train.jsonl" --types bend_compare --out "$DATA3M/bend_only.jsonl"
+finetune train/configs/cpu_s20_bend.yaml runs/bend-s20
+finetune train/configs/cpu_s20_side.yaml runs/side-s20
+[ -f runs/side-s20b/model/config.json ] || $PY -m train.finetune --config train/configs/cpu_s20_side.yaml --out runs/side-s20b --set train_data=$DATA3M/bend_only.jsonl --set "repeat_qtypes={}" --set torch_threads=1
+finetune train/configs/cpu_s20.yaml runs/full-w1

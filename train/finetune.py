@@ -137,6 +137,9 @@ class TrainConfig:
     # Weight of core.llamo.fusion.token_word_loss: the tokens read as their frame's words
     # (train.token_words; synthetic data only).
     token_words: float = 0.0
+    # With token_words: side-comparing turns also train their tokens to read as the side
+    # ("left"/"right") whose asked joint each frame shows more bent (train.token_words).
+    token_side_words: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.train_data, str) or not self.train_data:
@@ -160,6 +163,12 @@ class TrainConfig:
         require_number("max_grad_norm", self.max_grad_norm)
         for name in ("token_diversity", "token_words"):
             setattr(self, name, require_number(name, getattr(self, name), low_open=False))
+        if not isinstance(self.token_side_words, bool):
+            raise ValueError(
+                f"token_side_words: must be true or false, got {self.token_side_words!r}"
+            )
+        if self.token_side_words and self.token_words == 0:
+            raise ValueError("token_side_words: the side words are part of token_words; set it > 0")
         if names[0] == WORDS_STAGE and self.token_words == 0:
             raise ValueError("token_words: a words stage trains on token_words alone; set it > 0")
         for name in ("weight_decay", "min_lr_ratio"):
@@ -758,7 +767,9 @@ class Trainer:
         if cfg.token_words > 0:
             from train.token_words import WithWordTargets
 
-            examples = WithWordTargets(examples, model.tokenizer, model.config.fps)
+            examples = WithWordTargets(
+                examples, model.tokenizer, model.config.fps, sides=cfg.token_side_words
+            )
         try:
             ckpt_state = self._restore(checkpoint) if checkpoint else None
         except ValueError as err:  # a checkpoint that does not fit this config or launch

@@ -65,3 +65,35 @@ def test_word_targets_are_the_words_first_token_ids_and_the_view_caches_them() -
     assert view[1]["word_targets"] is None
     assert view[0]["word_targets"] is view[2]["word_targets"]
     np.testing.assert_array_equal(view[0]["word_targets"], ids)
+
+
+def test_side_turns_add_the_side_each_frame_shows_more_bent() -> None:
+    """A golf swing's elbows (the trail arm folds, the lead arm stays long): each frame's side
+    word is the side whose elbow angle is smaller there by the margin; another turn of the
+    same clip gets an empty third slot."""
+    from core.analytics.angles import joint_angles
+    from train.token_words import SIDE_MARGIN, asked_part
+
+    tok = SpaceTokenizer()
+    swing = synthesize("golf_swing", np.random.default_rng(0), fps=30.0)
+    motion = swing.motion3d
+    meta = {"labels": swing.labels.to_dict(), "qtypes": ["golf_phase", "bend_compare"]}
+    turns = [{"from": "human", "value": "Which phase am I in at 1.80 s?"},
+             {"from": "gpt", "value": "The downswing."},
+             {"from": "human", "value": "Which elbow bends more, the left or the right?"},
+             {"from": "gpt", "value": "The left elbow."}]  # fmt: skip
+    count_turn = {"motion": motion, "meta": meta, "conversations": turns[:2]}
+    side_turn = {"motion": motion, "meta": meta, "conversations": turns}
+    view = WithWordTargets([count_turn, side_turn], tok, MODEL_FPS, sides=True)
+    assert (view[0]["word_targets"][:, 2] == IGNORE_INDEX).all()
+    sides = view[1]["word_targets"][:, 2]
+    angles = joint_angles(motion)
+    diff = angles["left_elbow"] - angles["right_elbow"]  # (T0,) degrees
+    np.testing.assert_array_equal(sides == word_id(tok, "left"), diff < -SIDE_MARGIN)
+    np.testing.assert_array_equal(sides == word_id(tok, "right"), diff > SIDE_MARGIN)
+    assert (sides == word_id(tok, "left")).sum() > 10 and (
+        sides == word_id(tok, "right")
+    ).sum() > 10
+    np.testing.assert_array_equal(view[1]["word_targets"][:, :2], view[0]["word_targets"][:, :2])
+    assert asked_part("Comparing both knees, which one bends deeper?") == "knee"
+    assert WithWordTargets([count_turn], tok, MODEL_FPS)[0]["word_targets"].shape[1] == 2
