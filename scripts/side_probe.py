@@ -66,11 +66,16 @@ def collect(model, path: Path, limit: int | None) -> list[dict]:
         return [turn_features(model, dataset, it) for it in tqdm(items, desc=path.name)]
 
 
+def design(x: np.ndarray, mu: np.ndarray, sd: np.ndarray) -> torch.Tensor:
+    """Standardised features with a bias column: (N, F) -> (N, F + 1)."""
+    xt = torch.tensor((x - mu) / sd, dtype=torch.float64)
+    return torch.cat([xt, torch.ones(len(xt), 1, dtype=torch.float64)], 1)
+
+
 def fit_probe(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
     """Standardise, then L2 logistic regression by LBFGS -> (mean, std, weights)."""
     mu, sd = x.mean(0), x.std(0) + 1e-6
-    xt = torch.tensor((x - mu) / sd, dtype=torch.float64)
-    xt = torch.cat([xt, torch.ones(len(xt), 1, dtype=torch.float64)], 1)  # (N, F + 1)
+    xt = design(x, mu, sd)
     yt = torch.tensor(y, dtype=torch.float64)
     w = torch.zeros(xt.shape[1], dtype=torch.float64, requires_grad=True)
     opt = torch.optim.LBFGS([w], max_iter=500, line_search_fn="strong_wolfe")
@@ -93,8 +98,7 @@ def probe_accuracy(train: list[dict], test: list[dict], key: str) -> float:
 
     mu, sd, w = fit_probe(*xy(train))
     x, y = xy(test)
-    xt = torch.tensor((x - mu) / sd, dtype=torch.float64)
-    logits = torch.cat([xt, torch.ones(len(xt), 1, dtype=torch.float64)], 1) @ w
+    logits = design(x, mu, sd) @ w
     return float(((logits > 0).numpy() == (y > 0.5)).mean())
 
 

@@ -393,12 +393,9 @@ def test_flatten_tokens_keeps_the_viewpoints_and_times_but_not_what_differs() ->
 def test_count_oracle_counts_groups_of_viewpoint_times() -> None:
     """scripts/count_oracle.py: three bursts of viewpoint times are 3 groups at a 0.5 s gap
     and 1 at a 5 s gap; the sweep scores them against the target next to the answer's own."""
-    import importlib.util
+    from tests.scripts_loader import load_script
 
-    path = Path(__file__).resolve().parents[2] / "scripts" / "count_oracle.py"
-    spec = importlib.util.spec_from_file_location("count_oracle", path)
-    oracle = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(oracle)
+    oracle = load_script("count_oracle")
     times = [1.0, 1.1, 1.2, 3.0, 3.1, 5.0, 5.2]
     assert oracle.time_groups(times, 0.5) == 3 and oracle.time_groups(times, 5.0) == 1
     preds = [{"qtype": "rep_count", "target": "3", "count": 6.0, "viewpoint_times": times},
@@ -419,12 +416,9 @@ def test_event_breakdown_names_the_event_and_checks_the_target_against_the_label
     """scripts/event_breakdown.py: a baseball turn asking the start of the stride has no
     label; a load turn whose target is 0.5 s from the labelled load (tolerance 0.15) disagrees,
     one at the label agrees; hits and correct answers are counted per (event, agreement)."""
-    import importlib.util
+    from tests.scripts_loader import load_script
 
-    path = Path(__file__).resolve().parents[2] / "scripts" / "event_breakdown.py"
-    spec = importlib.util.spec_from_file_location("event_breakdown", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("event_breakdown")
     labels = {"events": {"load": 30}, "params": {"fps": 30.0}}
 
     def row(question: str, value: float) -> dict:

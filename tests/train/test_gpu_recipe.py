@@ -3,7 +3,6 @@ and scripts/train_gpu.sh end to end with the real shipped model, a few examples 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -13,18 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.scripts_loader import load_script
+
 REPO = Path(__file__).resolve().parents[2]
 
 
-def load_pack():
-    spec = importlib.util.spec_from_file_location("gpu_pack", REPO / "scripts" / "gpu_pack.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_parts_join_back_to_the_same_bytes_and_a_damaged_part_is_refused(tmp_path: Path) -> None:
-    pack = load_pack()
+    pack = load_script("gpu_pack")
     src = tmp_path / "model.gguf"
     data = np.random.default_rng(0).integers(0, 256, 3 * 2**20 + 123, dtype=np.uint8).tobytes()
     src.write_bytes(data)
@@ -50,7 +44,7 @@ def test_gpu_script_trains_the_shipped_model_from_the_carried_llm(tmp_path: Path
     continues the shipped model and leaves a loadable model folder in OUT."""
     from core.llamo.llm import bundled_gguf
 
-    pack = load_pack()
+    pack = load_script("gpu_pack")
     pack.split_file(bundled_gguf(), tmp_path / "pack", 40 * 2**20)
     env = {**os.environ, "PY": sys.executable, "OUT": str(tmp_path / "out"),
            "SITE": str(tmp_path / "site"), "PACK": str(tmp_path / "pack"),
