@@ -97,8 +97,13 @@ def _velocity(xyz: np.ndarray, vis: np.ndarray, fps: float) -> np.ndarray:
     if xyz.shape[0] < 2:
         return np.zeros_like(xyz)
     vel = np.gradient(xyz, axis=0) * fps * VELOCITY_SCALE  # (T, 33, 3)
-    hidden = vis <= 0
-    hidden = hidden | np.roll(hidden, 1, axis=0) | np.roll(hidden, -1, axis=0)  # (T, 33)
+    hidden = vis <= 0  # (T, 33)
+    # A frame's difference reads only its own neighbours: np.roll wrapped the last frame's
+    # mask onto the first (and back), zeroing an edge frame for a joint hidden at the other end.
+    near = hidden.copy()
+    near[1:] |= hidden[:-1]
+    near[:-1] |= hidden[1:]
+    hidden = near
     return np.where(hidden[..., None], 0.0, np.clip(vel, -FEATURE_CLIP, FEATURE_CLIP))
 
 

@@ -134,6 +134,22 @@ def test_features_mask_hidden_frames_and_hips() -> None:
     assert (feats[6, 0] == 0).all()
 
 
+def test_velocity_is_zero_only_next_to_a_hidden_joint() -> None:
+    m = _standing(t=8)
+    joints = m.joints.copy()
+    joints[:, Joint.LEFT_WRIST, 0] += 0.05 * np.arange(8)  # the wrist drifts steadily
+    vis = m.visibility.copy()
+    vis[-1, Joint.LEFT_WRIST] = 0.0  # hidden in the last frame only
+    vis[3, Joint.RIGHT_WRIST] = 0.0  # hidden in a middle frame
+    feats, _ = motion_to_features(Motion(joints, vis, m.fps, m.space), "v2")
+    speed = np.abs(feats[..., 4:]).sum(axis=-1)  # (T, 33)
+    # Zero on the hidden frame and its neighbours, never on the clip's other end.
+    assert (speed[:, Joint.LEFT_WRIST] == 0).tolist() == [False] * 6 + [True] * 2
+    assert (speed[:, Joint.RIGHT_WRIST] == 0).tolist() == [False, False, True, True, True] + [
+        False
+    ] * 3
+
+
 def test_features_smpl22_input() -> None:
     rng = np.random.default_rng(1)
     joints = rng.normal(0, 0.05, (6, 22, 3)).astype(np.float32)
