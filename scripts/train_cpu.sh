@@ -160,3 +160,9 @@ finetune train/configs/cpu_s20_bend.yaml runs/bend-s20
 finetune train/configs/cpu_s20_side.yaml runs/side-s20
 [ -f runs/side-s20b/model/config.json ] || $PY -m train.finetune --config train/configs/cpu_s20_side.yaml --out runs/side-s20b --set train_data=$DATA3M/bend_only.jsonl --set "repeat_qtypes={}" --set torch_threads=1
 finetune train/configs/cpu_s20.yaml runs/full-w1
+# Twenty-second session: the data engine folds the arms into the golf finish; the shipped
+# scorer continued 25 minutes on a fresh run of it (synth22, this commit's engine), swapped into
+# the shipped model (full-f1; no LLM weight changes).
+[ -f artifacts/synth22/train.jsonl ] || $PY -m train.make_dataset --out artifacts/synth22 --n-train 5000 --n-heldout 400 --n-heldout-phrasing 0 --seed 22
+[ -f runs/ground-f1/motion_modules_init.safetensors ] || $PY -m train.grounding --data artifacts/synth22 --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose --encoder $S13/motion_modules.safetensors --out runs/ground-f1 --minutes 25 --lr 1e-3 --max-train 20000 --slow 3.0 --init $S13/motion_modules.safetensors
+[ -f runs/full-f1/config.json ] || $PY -m train.grounding --swap-scorer $S13 runs/ground-f1 runs/full-f1

@@ -695,6 +695,9 @@ def _golf_keys(rng: np.random.Generator, faults: list[str]) -> dict[str, np.ndar
         "root_z": np.zeros(8),
         "lead_knee": np.array([20, 22, 25, 27, 20, 12, 8, 5.0]),
         "trail_knee": np.array([20, 18, 16, 15, 22, 25, 30, 35.0]),
+        # Grip distance from the lead shoulder (share of the arm's reach): both arms stay long
+        # through the follow-through and fold into the finish (lead elbow about 60-105 deg).
+        "reach": np.r_[np.full(7, 0.995), rng.uniform(0.5, 0.8)],
     }
     if "early_extension" in faults:  # stands up and pushes the hips towards the ball
         keys["trunk_flex"][4:] -= np.array([4, 16, 12, 5]) * rng.uniform(0.9, 1.3)
@@ -710,9 +713,12 @@ def _golf_keys(rng: np.random.Generator, faults: list[str]) -> dict[str, np.ndar
     return keys
 
 
-def _golf_hands(pose: Pose, body: Body, swing: np.ndarray, hand_out: np.ndarray) -> None:
+def _golf_hands(
+    pose: Pose, body: Body, swing: np.ndarray, hand_out: np.ndarray, reach_share: np.ndarray
+) -> None:
     """Hands on an arc in the trunk frame: down-forward at address, towards the trail side
-    (-x) in the backswing and the lead side (+x) in the follow-through."""
+    (-x) in the backswing and the lead side (+x) in the follow-through; ``reach_share`` (T,)
+    of the arm's length from the lead shoulder (under 1 folds the arms)."""
     reach = body.upper_arm + body.forearm
     down = np.array([0.0, -0.77, 0.64])  # arms hang vertically when the spine is bent ~40 deg
     a = np.radians(swing)[:, None]
@@ -723,7 +729,7 @@ def _golf_hands(pose: Pose, body: Body, swing: np.ndarray, hand_out: np.ndarray)
     direction /= np.linalg.norm(direction, axis=-1, keepdims=True)
     # The lead (left) arm swings from its own shoulder and stays nearly straight; the trail
     # hand sits lower on the grip, so the trail elbow folds when the hands go to its side.
-    grip = 0.995 * reach * direction + np.array([body.shoulder_half, 0.0, 0.0])
+    grip = reach_share[:, None] * reach * direction + np.array([body.shoulder_half, 0.0, 0.0])
     grip[:, 2] += hand_out
     pose.hand_targets = {"l": grip, "r": grip + 0.07 * direction}
 
@@ -752,7 +758,7 @@ def build_golf(ctx: Ctx) -> Built:
         pose.set(f"{side}_hip_flex", curve["trunk_flex"] * 0.0 + 20.0)
         pose.set(f"{side}_hip_abd", 9.0)
     pose.set("head_pitch", -0.6 * curve["trunk_flex"])
-    _golf_hands(pose, ctx.body, curve["swing"], curve["hand_out"])
+    _golf_hands(pose, ctx.body, curve["swing"], curve["hand_out"], curve["reach"])
     events = {name: int(f) for name, f in zip(GOLF_EVENTS, frames, strict=True)}
     windows = {"early_extension": ("mid_downswing", "mid_follow_through"),
                "over_the_top": ("top", "impact"), "reverse_spine": ("mid_backswing", "mid_downswing"),

@@ -333,6 +333,13 @@ class LLaMo(nn.Module):
         return embeds, self._viewpoints(fusion, batch.motions[0])
 
     @torch.no_grad()
+    def viewpoints(self, motion: Motion, question: str, *, video: np.ndarray | None = None) -> dict:
+        """The viewpoint fields an answer to ``question`` carries (``viewpoint_frames``,
+        ``frame_scores``, ``timestamps``), without running the LLM."""
+        batch = self._inference_batch(motion, question, video, (), None)
+        return self._viewpoints(self.fuse(batch), batch.motions[0])
+
+    @torch.no_grad()
     def stream_answer(
         self,
         motion: Motion,

@@ -1,4 +1,4 @@
-"""Session 20's diagnostic scripts: scripts/side_probe.py and scripts/turns_of_type.py."""
+"""Diagnostic scripts: side_probe and turns_of_type (session 20), golf_finish_probe (22)."""
 
 from __future__ import annotations
 
@@ -40,3 +40,25 @@ def test_turns_of_type_keeps_each_asked_turn_alone_with_its_target() -> None:
     assert [s.meta["targets"] for s in kept] == [[{"value": "left"}], [{"value": "right"}]]
     assert all(s.meta["qtypes"] == ["bend_compare"] and s.meta["activity"] == "curl" for s in kept)
     assert all(s.motion == Path("m.npz") for s in kept)
+
+
+def test_golf_finish_probe_holds_the_last_pose_and_reads_the_lead_arm() -> None:
+    from core.motion import Motion, Space
+
+    probe = load_script("golf_finish_probe")
+    rng = np.random.default_rng(0)
+    motion = Motion(rng.normal(size=(10, 33, 3)).astype(np.float32), np.ones((10, 33)), 30.0,
+                    Space.WORLD_METRES, start_time=1.5)  # fmt: skip
+    held = probe.with_hold(motion, 0.5, rng, jitter_m=0.001)
+    assert held.num_frames == 25 and held.start_time == 1.5
+    np.testing.assert_array_equal(held.joints[:10], motion.joints)
+    assert np.abs(held.joints[10:] - motion.joints[-1]).max() < 0.01
+    angles = {"left_elbow": np.array([170.0, 80.0]), "right_elbow": np.array([140.0, 150.0])}
+    right = probe.elbows_at(angles, {"top": 0, "finish": 1}, "right")
+    assert right == {
+        "top": {"lead": 170.0, "trail": 140.0},
+        "finish": {"lead": 80.0, "trail": 150.0},
+    }
+    assert probe.elbows_at(angles, {"finish": 1}, "left") == {
+        "finish": {"lead": 150.0, "trail": 80.0}
+    }

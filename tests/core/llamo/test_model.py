@@ -279,6 +279,9 @@ def test_greedy_answer_is_deterministic_and_stream_matches(tokenizer, golf2d: Mo
     lengths = [len(a.text) for a in streamed[:-1]]
     assert lengths == sorted(lengths)
     assert np.array_equal(final.frame_scores, one.frame_scores)
+    views = model.viewpoints(golf2d, QUESTION)  # the same fields, without the LLM
+    assert views["viewpoint_frames"] == one.viewpoint_frames
+    assert np.array_equal(views["frame_scores"], one.frame_scores)
 
 
 @pytest.mark.parametrize("case", ["2d", "3d", "k_above_t", "one_frame", "masked"])

@@ -1,0 +1,119 @@
+"""Why does the top of the backswing look like the finish? (issue 10, session 22)
+
+Two probes on synthetic swings, neither trained on anything:
+
+* ``hold``: the frame scorer's most relevant frame for "When is the top of the backswing?" and
+  "When is impact?" on synthetic swings, as made and with a still hold of the last pose added
+  (real clips often end in a long finish hold). Counts the turns within 6 frames of the
+  labelled event and the turns whose frame lies in the finish or the hold.
+* ``elbows``: the lead and trail elbow angles (``core.analytics.joint_angles``) at the top,
+  impact and finish of synthetic swings, and at the frames given for a real clip
+  (``--clip PATH:top=118,impact=144,finish=198``).
+
+    python scripts/golf_finish_probe.py hold --swings 30 --hold 2.0 [--model DIR]
+    python scripts/golf_finish_probe.py elbows --swings 5 --clip ../shared/data/real/golf_swing_dtl.mp4:top=118,impact=144,finish=198
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from core.motion import Motion
+
+QUESTIONS = {"top": "When is the top of the backswing?", "impact": "When is impact?"}
+NEAR_FRAMES = 6
+ELBOW_EVENTS = ("top", "impact", "finish")
+
+
+def with_hold(motion: Motion, seconds: float, rng: np.random.Generator, jitter_m: float) -> Motion:
+    """``motion`` followed by ``seconds`` of its last pose, each joint jittered by ``jitter_m``."""
+    n = int(round(seconds * motion.fps))
+    held = np.repeat(motion.joints[-1:], n, axis=0)  # (n, J, C)
+    held = held + rng.normal(0.0, jitter_m, held.shape).astype(held.dtype)
+    vis = np.repeat(motion.visibility[-1:], n, axis=0)  # (n, J)
+    return Motion(
+        np.concatenate([motion.joints, held]), np.concatenate([motion.visibility, vis]),
+        motion.fps, motion.space, motion.skeleton, motion.start_time,
+    )  # fmt: skip
+
+
+def most_relevant_frame(model: object, motion: Motion, question: str) -> int:
+    """Argmax of the frame scores an answer would show (``Answer.frame_scores``)."""
+    return int(np.argmax(model.viewpoints(motion, question)["frame_scores"]))
+
+
+def hold_probe(model: object, swings: int, hold_s: float, noise3d: float) -> dict:
+    from train.synth import synthesize
+
+    counts = {f"{q}_{k}": 0 for q in QUESTIONS for k in ("near", "near_hold", "late", "late_hold")}
+    for seed in range(1000, 1000 + swings):
+        rng = np.random.default_rng(seed)
+        s = synthesize("golf_swing", rng, faults=[], noise3d=noise3d)
+        ev, motion = s.labels.events, s.motion3d
+        held = with_hold(motion, hold_s, rng, jitter_m=0.003 * (1 + 3 * noise3d))
+        for q, text in QUESTIONS.items():
+            for clip, suffix in ((motion, ""), (held, "_hold")):
+                frame = most_relevant_frame(model, clip, text)
+                counts[f"{q}_near{suffix}"] += abs(frame - ev[q]) <= NEAR_FRAMES
+                counts[f"{q}_late{suffix}"] += frame >= ev["finish"]
+    return {"swings": swings, "hold_s": hold_s, "noise3d": noise3d, **counts}
+
+
+def lead_side(handedness: str) -> tuple[str, str]:
+    """(lead, trail) arm of a golfer: a right-hander leads with the left arm."""
+    return ("left", "right") if handedness == "right" else ("right", "left")
+
+
+def elbows_at(angles: dict[str, np.ndarray], frames: dict[str, int], handedness: str) -> dict:
+    lead, trail = lead_side(handedness)
+    return {e: {"lead": round(float(angles[f"{lead}_elbow"][f]), 1),
+                "trail": round(float(angles[f"{trail}_elbow"][f]), 1)} for e, f in frames.items()}  # fmt: skip
+
+
+def elbow_probe(swings: int, clips: list[str]) -> dict:
+    from core.analytics import joint_angles
+    from train.synth import synthesize
+
+    out: dict = {"synthetic": []}
+    for seed in range(2000, 2000 + swings):
+        s = synthesize("golf_swing", np.random.default_rng(seed), faults=[], noise=0)
+        ev = {e: s.labels.events[e] for e in ELBOW_EVENTS}
+        out["synthetic"].append(elbows_at(joint_angles(s.motion3d), ev, s.labels.handedness))
+    for spec in clips:
+        from core.pose.estimate import estimate_pose
+
+        path, _, marks = spec.partition(":")
+        frames = {k: int(v) for k, v in (m.split("=") for m in marks.split(","))}
+        angles = joint_angles(estimate_pose(path))  # a right-handed golfer, as in SOURCES.md
+        out[Path(path).name] = elbows_at(angles, frames, "right")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("probe", choices=["hold", "elbows"])
+    ap.add_argument("--swings", type=int, default=30)
+    ap.add_argument("--hold", type=float, default=2.0, help="seconds of still finish added")
+    ap.add_argument("--noise3d", type=float, default=0.0, help="synth's 3D estimator noise")
+    ap.add_argument("--model", default=None, help="LLaMo folder (default: the shipped model)")
+    ap.add_argument("--clip", action="append", default=[], help="PATH:event=frame,... (elbows)")
+    a = ap.parse_args(argv)
+    if a.probe == "hold":
+        from core.llamo.model import LLaMo
+        from core.paths import DEFAULT_MODEL_DIR
+
+        model = LLaMo.from_pretrained(a.model or DEFAULT_MODEL_DIR).eval()
+        report = hold_probe(model, a.swings, a.hold, a.noise3d)
+    else:
+        report = elbow_probe(a.swings, a.clip)
+    print(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
