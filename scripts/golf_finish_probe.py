@@ -10,7 +10,7 @@ Two probes on synthetic swings, neither trained on anything:
   impact and finish of synthetic swings, and at the frames given for a real clip
   (``--clip PATH:top=118,impact=144,finish=198``).
 
-    python scripts/golf_finish_probe.py hold --swings 30 --hold 2.0 [--model DIR]
+    python scripts/golf_finish_probe.py hold --swings 30 --hold 2.0 [--noise3d 0.5] [--slow 3] [--model DIR]
     python scripts/golf_finish_probe.py elbows --swings 5 --clip ../shared/data/real/golf_swing_dtl.mp4:top=118,impact=144,finish=198
 """
 
@@ -47,21 +47,22 @@ def most_relevant_frame(model: object, motion: Motion, question: str) -> int:
     return int(np.argmax(model.viewpoints(motion, question)["frame_scores"]))
 
 
-def hold_probe(model: object, swings: int, hold_s: float, noise3d: float) -> dict:
+def hold_probe(model: object, swings: int, hold_s: float, noise3d: float, slow: float) -> dict:
+    """``slow`` > 1: filmed at 30 x ``slow`` fps and played at 30 (a slow-motion clip)."""
     from train.synth import synthesize
 
     counts = {f"{q}_{k}": 0 for q in QUESTIONS for k in ("near", "near_hold", "late", "late_hold")}
     for seed in range(1000, 1000 + swings):
         rng = np.random.default_rng(seed)
-        s = synthesize("golf_swing", rng, faults=[], noise3d=noise3d)
-        ev, motion = s.labels.events, s.motion3d
+        s = synthesize("golf_swing", rng, faults=[], noise3d=noise3d, fps=30.0 * slow)
+        ev, motion = s.labels.events, s.motion3d.slow_motion(slow)
         held = with_hold(motion, hold_s, rng, jitter_m=0.003 * (1 + 3 * noise3d))
         for q, text in QUESTIONS.items():
             for clip, suffix in ((motion, ""), (held, "_hold")):
                 frame = most_relevant_frame(model, clip, text)
                 counts[f"{q}_near{suffix}"] += abs(frame - ev[q]) <= NEAR_FRAMES
                 counts[f"{q}_late{suffix}"] += frame >= ev["finish"]
-    return {"swings": swings, "hold_s": hold_s, "noise3d": noise3d, **counts}
+    return {"swings": swings, "hold_s": hold_s, "noise3d": noise3d, "slow": slow, **counts}
 
 
 def lead_side(handedness: str) -> tuple[str, str]:
@@ -100,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--swings", type=int, default=30)
     ap.add_argument("--hold", type=float, default=2.0, help="seconds of still finish added")
     ap.add_argument("--noise3d", type=float, default=0.0, help="synth's 3D estimator noise")
+    ap.add_argument("--slow", type=float, default=1.0, help="slow-motion factor (hold)")
     ap.add_argument("--model", default=None, help="LLaMo folder (default: the shipped model)")
     ap.add_argument("--clip", action="append", default=[], help="PATH:event=frame,... (elbows)")
     a = ap.parse_args(argv)
@@ -108,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         from core.paths import DEFAULT_MODEL_DIR
 
         model = LLaMo.from_pretrained(a.model or DEFAULT_MODEL_DIR).eval()
-        report = hold_probe(model, a.swings, a.hold, a.noise3d)
+        report = hold_probe(model, a.swings, a.hold, a.noise3d, a.slow)
     else:
         report = elbow_probe(a.swings, a.clip)
     print(json.dumps(report, indent=1))
