@@ -78,6 +78,7 @@ def elbows_at(angles: dict[str, np.ndarray], frames: dict[str, int], handedness:
 
 def elbow_probe(swings: int, clips: list[str]) -> dict:
     from core.analytics import joint_angles
+    from core.pose.estimate import estimate_pose
     from train.synth import synthesize
 
     out: dict = {"synthetic": []}
@@ -86,8 +87,6 @@ def elbow_probe(swings: int, clips: list[str]) -> dict:
         ev = {e: s.labels.events[e] for e in ELBOW_EVENTS}
         out["synthetic"].append(elbows_at(joint_angles(s.motion3d), ev, s.labels.handedness))
     for spec in clips:
-        from core.pose.estimate import estimate_pose
-
         path, _, marks = spec.partition(":")
         frames = {k: int(v) for k, v in (m.split("=") for m in marks.split(","))}
         angles = joint_angles(estimate_pose(path))  # a right-handed golfer, as in SOURCES.md

@@ -727,8 +727,9 @@ def _golf_hands(
     lift = np.clip((np.abs(swing) - 60) / 80, 0, 1)[:, None]
     direction = direction + lift * np.array([0.0, 0.35, -0.45])
     direction /= np.linalg.norm(direction, axis=-1, keepdims=True)
-    # The lead (left) arm swings from its own shoulder and stays nearly straight; the trail
-    # hand sits lower on the grip, so the trail elbow folds when the hands go to its side.
+    # The lead (left) arm swings from its own shoulder, nearly straight until it folds into the
+    # finish; the trail hand sits lower on the grip, so the trail elbow folds when the hands go
+    # to its side.
     grip = reach_share[:, None] * reach * direction + np.array([body.shoulder_half, 0.0, 0.0])
     grip[:, 2] += hand_out
     pose.hand_targets = {"l": grip, "r": grip + 0.07 * direction}

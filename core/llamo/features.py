@@ -103,8 +103,7 @@ def _velocity(xyz: np.ndarray, vis: np.ndarray, fps: float) -> np.ndarray:
     near = hidden.copy()
     near[1:] |= hidden[:-1]
     near[:-1] |= hidden[1:]
-    hidden = near
-    return np.where(hidden[..., None], 0.0, np.clip(vel, -FEATURE_CLIP, FEATURE_CLIP))
+    return np.where(near[..., None], 0.0, np.clip(vel, -FEATURE_CLIP, FEATURE_CLIP))
 
 
 def _root_trajectory(joints: np.ndarray, vis: np.ndarray) -> np.ndarray:
