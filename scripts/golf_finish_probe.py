@@ -10,7 +10,8 @@ Two probes on synthetic swings, neither trained on anything:
   impact and finish of synthetic swings, and at the frames given for a real clip
   (``--clip PATH:top=118,impact=144,finish=198``).
 
-    python scripts/golf_finish_probe.py hold --swings 30 --hold 2.0 [--noise3d 0.5] [--slow 3] [--model DIR]
+    python scripts/golf_finish_probe.py hold --swings 30 --hold 2.0 [--noise3d 0.5] [--slow 3]
+        [--depth 0.3 --dtl] [--model DIR]
     python scripts/golf_finish_probe.py elbows --swings 5 --clip ../shared/data/real/golf_swing_dtl.mp4:top=118,impact=144,finish=198
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -47,22 +49,34 @@ def most_relevant_frame(model: object, motion: Motion, question: str) -> int:
     return int(np.argmax(model.viewpoints(motion, question)["frame_scores"]))
 
 
-def hold_probe(model: object, swings: int, hold_s: float, noise3d: float, slow: float) -> dict:
-    """``slow`` > 1: filmed at 30 x ``slow`` fps and played at 30 (a slow-motion clip)."""
-    from train.synth import synthesize
+def with_depth(motion: Motion, share: float) -> Motion:
+    """The camera-facing 3D with its depth axis (z) scaled by ``share`` about the hips, as a
+    monocular estimator that underrates depth would give it."""
+    return replace(motion, joints=motion.joints * np.array([1.0, 1.0, share], np.float32))
+
+
+def hold_probe(model: object, swings: int, hold_s: float, noise3d: float, slow: float,
+               depth: float = 1.0, dtl: bool = False) -> dict:  # fmt: skip
+    """``slow`` > 1: filmed at 30 x ``slow`` fps and played at 30 (a slow-motion clip);
+    ``depth`` < 1 flattens the depth (:func:`with_depth`); ``dtl``: right-handed golfers
+    filmed down the line."""
+    from train.synth import Camera, synthesize
+
+    view = {"handedness": "right", "camera": Camera(azimuth_deg=-90.0)} if dtl else {}
 
     counts = {f"{q}_{k}": 0 for q in QUESTIONS for k in ("near", "near_hold", "late", "late_hold")}
     for seed in range(1000, 1000 + swings):
         rng = np.random.default_rng(seed)
-        s = synthesize("golf_swing", rng, faults=[], noise3d=noise3d, fps=30.0 * slow)
-        ev, motion = s.labels.events, s.motion3d.slow_motion(slow)
+        s = synthesize("golf_swing", rng, faults=[], noise3d=noise3d, fps=30.0 * slow, **view)
+        ev, motion = s.labels.events, with_depth(s.motion3d.slow_motion(slow), depth)
         held = with_hold(motion, hold_s, rng, jitter_m=0.003 * (1 + 3 * noise3d))
         for q, text in QUESTIONS.items():
             for clip, suffix in ((motion, ""), (held, "_hold")):
                 frame = most_relevant_frame(model, clip, text)
                 counts[f"{q}_near{suffix}"] += abs(frame - ev[q]) <= NEAR_FRAMES
                 counts[f"{q}_late{suffix}"] += frame >= ev["finish"]
-    return {"swings": swings, "hold_s": hold_s, "noise3d": noise3d, "slow": slow, **counts}
+    setting = {"hold_s": hold_s, "noise3d": noise3d, "slow": slow, "depth": depth, "dtl": dtl}
+    return {"swings": swings, **setting, **counts}
 
 
 def lead_side(handedness: str) -> tuple[str, str]:
@@ -101,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hold", type=float, default=2.0, help="seconds of still finish added")
     ap.add_argument("--noise3d", type=float, default=0.0, help="synth's 3D estimator noise")
     ap.add_argument("--slow", type=float, default=1.0, help="slow-motion factor (hold)")
+    ap.add_argument("--depth", type=float, default=1.0, help="share of the 3D depth kept (hold)")
+    ap.add_argument("--dtl", action="store_true", help="filmed down the line (hold)")
     ap.add_argument("--model", default=None, help="LLaMo folder (default: the shipped model)")
     ap.add_argument("--clip", action="append", default=[], help="PATH:event=frame,... (elbows)")
     a = ap.parse_args(argv)
@@ -109,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         from core.paths import DEFAULT_MODEL_DIR
 
         model = LLaMo.from_pretrained(a.model or DEFAULT_MODEL_DIR).eval()
-        report = hold_probe(model, a.swings, a.hold, a.noise3d, a.slow)
+        report = hold_probe(model, a.swings, a.hold, a.noise3d, a.slow, a.depth, a.dtl)
     else:
         report = elbow_probe(a.swings, a.clip)
     print(json.dumps(report, indent=1))

@@ -53,6 +53,9 @@ def test_golf_finish_probe_holds_the_last_pose_and_reads_the_lead_arm() -> None:
     assert held.num_frames == 25 and held.start_time == 1.5
     np.testing.assert_array_equal(held.joints[:10], motion.joints)
     assert np.abs(held.joints[10:] - motion.joints[-1]).max() < 0.01
+    flat = probe.with_depth(motion, 0.3)
+    np.testing.assert_allclose(flat.joints[..., 2], 0.3 * motion.joints[..., 2], rtol=1e-6)
+    np.testing.assert_array_equal(flat.joints[..., :2], motion.joints[..., :2])
     angles = {"left_elbow": np.array([170.0, 80.0]), "right_elbow": np.array([140.0, 150.0])}
     right = probe.elbows_at(angles, {"top": 0, "finish": 1}, "right")
     assert right == {
