@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue as queue_mod
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,12 +43,19 @@ def warm_up() -> None:
     forkserver.ensure_running()
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def _worker(out: mp.Queue, k: int, info: VideoInfo, model: str, opts: dict, start: int,
             stop: int, overlay: OverlaySegment | None, loud: bool) -> None:  # fmt: skip
     """Estimate frames ``[start, stop)`` (writing ``overlay`` if given) and put
     ``("done", k, Candidates)`` on ``out``."""
     from core.pose.estimate import _detect_frames
 
+    # terminate() must run _detect_frames' cleanup: killed outright, a worker would leave its
+    # overlay encoder (ffmpeg) writing into the caller's folder after the caller deleted it.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if not loud:  # C++ log lines bypass Python; this process prints nothing else
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)
@@ -82,9 +90,11 @@ def detect_in_workers(
     done = [0] * len(chunks)
     results: dict[int, object] = {}
     exited: set[int] = set()
-    for p in procs:
-        p.start()
-    try:
+    started: list = []
+    try:  # a signal may land while they start (the first start can wait ~1 s for the server)
+        for p in procs:
+            p.start()
+            started.append(p)
         while len(results) < len(procs):
             try:
                 kind, k, payload = out.get(timeout=_POLL_S)
@@ -101,7 +111,7 @@ def detect_in_workers(
             else:
                 raise RuntimeError(f"pose worker {k} failed: {payload}")
     finally:
-        for p in procs:
+        for p in started:
             if p.is_alive():
                 p.terminate()
             p.join()

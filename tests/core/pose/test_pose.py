@@ -222,3 +222,28 @@ def test_two_workers_give_the_one_worker_track() -> None:
     px = np.abs(one.motion2d.joints - two.motion2d.joints) * np.array(one.frame_size)
     print(f"golf: 1 vs 2 workers, mean landmark difference {px.mean():.4f} px")
     assert px.mean() < 0.5
+
+
+def test_a_terminated_worker_finishes_its_overlay_before_it_exits(tmp_path: Path) -> None:
+    """terminate() (the app stopping mid-analysis) runs the worker's cleanup: its encoder has
+    closed the overlay file when the worker is gone, so no ffmpeg writes into the session
+    folder after the caller deleted it."""
+    from core.pose import workers
+
+    info = probe_video(real_path("pushups_side_5reps.mp4"))
+    segment = pose.OverlaySegment(tmp_path / "part0.mp4", keep=0, max_gap=3)
+    ctx = workers._context()
+    out = ctx.Queue()
+    opts = {"num_poses": 1, "max_side": 480}
+    args = (out, 0, info, str(pose.default_model_path()), opts, 0, info.frame_count, segment, False)
+    proc = ctx.Process(target=workers._worker, args=args, daemon=True)
+    proc.start()
+    frames = 0
+    while frames < 20:  # frames decoded, measured and sent to the encoder
+        kind, _, frames = out.get(timeout=60)
+        assert kind == "frames"
+    proc.terminate()
+    proc.join(timeout=60)
+    assert proc.exitcode == 128 + 15  # SystemExit from its handler, not killed outright
+    written = probe_video(segment.path)
+    assert 20 <= written.frame_count < info.frame_count
