@@ -62,6 +62,7 @@ def hold_probe(model: object, swings: int, hold_s: float, noise3d: float, slow: 
     filmed down the line."""
     from train.synth import Camera, synthesize
 
+    # azimuth -90: behind a right-hander's hands, looking down the target line
     view = {"handedness": "right", "camera": Camera(azimuth_deg=-90.0)} if dtl else {}
 
     counts = {f"{q}_{k}": 0 for q in QUESTIONS for k in ("near", "near_hold", "late", "late_hold")}

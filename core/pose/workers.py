@@ -90,7 +90,7 @@ def detect_in_workers(
     done = [0] * len(chunks)
     results: dict[int, object] = {}
     exited: set[int] = set()
-    started: list = []
+    started: list[mp.process.BaseProcess] = []
     try:  # a signal may land while they start (the first start can wait ~1 s for the server)
         for p in procs:
             p.start()
