@@ -200,8 +200,7 @@ def batch_frame_scores(
     """Eq. 1-2 scores of B (clip, question) pairs in one padded forward: motions (T_i, H),
     masks (T_i,), texts (L_i, D), poses (T_i, 33, C) -> B score vectors (T_i,)."""
     motion, mask, text, text_mask, pose = pad_batch(motions, masks, texts, poses)
-    attn, _ = scorer.attention_and_event(motion, mask, text, text_mask, pose)  # (B, L, T)
-    scores = attn.masked_fill(~text_mask[..., None], 0.0).amax(dim=1)  # (B, T)
+    scores, _, _ = scorer.frame_scores(motion, mask, text, text_mask, pose)  # (B, T)
     return [scores[i, : len(m)] for i, m in enumerate(motions)]
 
 
@@ -248,10 +247,9 @@ def example_scores_and_events(
     and the gates (B,)."""
     motions, masks, texts, poses = batch_inputs(gset, examples, embed)
     motion, mask, text, text_mask, pose = pad_batch(motions, masks, texts, poses)
-    attn, event = scorer.attention_and_event(motion, mask, text, text_mask, pose, with_event)
+    scores, _, event = scorer.frame_scores(motion, mask, text, text_mask, pose, with_event)
     if event is None:
         raise ValueError(f"scorer: {scorer.config.scorer!r} has no event head; use pose_event")
-    scores = attn.masked_fill(~text_mask[..., None], 0.0).amax(dim=1)  # (B, T)
     logp, gate = event  # (B, T), (B, 1)
     return ([scores[i, : len(m)] for i, m in enumerate(motions)],
             [logp[i, : len(m)] for i, m in enumerate(motions)], gate[:, 0])  # fmt: skip
@@ -386,7 +384,7 @@ def run(data: Path, config: LLaMoConfig, encoder_file: Path | None, out: Path, *
               "n_train": len(train.examples), "scorer": config.scorer, "slow": slow, "lr": lr,
               "rank_gate": config.rank_gate, "event_loss": event_weight,
               "event_trust": config.event_trust, "pair_angles": config.pair_angles,
-              "pair_gate": config.pair_gate,
+              "pair_gate": config.pair_gate, "text_pool": config.text_pool,
               "init": None if init is None else str(init), "type_weights": type_weights or {},
               "train_only": list(train_only or SCORER_PREFIXES),
               "train_files": [str(j) for j in jsonls],
@@ -510,10 +508,12 @@ def question_embedding(config: LLaMoConfig) -> tuple[LLaMoConfig, object, nn.Emb
 
 def scorer_fields(report: dict) -> dict:
     """The ``LLaMoConfig`` fields a grounding run's report fixes: the scorer, whether it has
-    a fitted event trust (``train.event_trust``), the pair angles in its key and their gate."""
+    a fitted event trust (``train.event_trust``), the pair angles in its key and their gate,
+    and how Eq.2 pools the question's tokens (runs before session 23: the paper's)."""
     return {"scorer": report["scorer"], "event_trust": bool(report.get("event_trust", False)),
             "pair_angles": bool(report.get("pair_angles", False)),
-            "pair_gate": bool(report.get("pair_gate", False))}  # fmt: skip
+            "pair_gate": bool(report.get("pair_gate", False)),
+            "text_pool": report.get("text_pool", "softmax_max")}  # fmt: skip
 
 
 def load_run(run_dir: Path, config: LLaMoConfig) -> tuple[LLaMoConfig, MotionEncoder, CrossTalker]:

@@ -24,6 +24,7 @@ TOKEN_SCALES = ("none", "llm")
 POSE_SCORERS = ("pose", "pose_rank", "pose_event")  # the scorers whose key reads the angles
 SCORERS = ("linear", "contextual", *POSE_SCORERS)
 MOTION_UPDATES = ("residual", "normed")
+TEXT_POOLS = ("softmax_max", "logit_max")
 
 
 @dataclass
@@ -61,6 +62,11 @@ class LLaMoConfig:
     "residual": the motion <- text block of Eq.8 adds its update as is; "normed": the
     update is layer-normed first, so it cannot outgrow the frame it updates (unnormed, it
     grew to ~20x the motion and every viewpoint token became the same vector, see MODEL_CARD).
+    ``text_pool`` (Eq.2, how the question's tokens make one score per frame): "softmax_max",
+    the paper's, is the max over tokens of each token's softmax over frames, so a token whose
+    distribution is sharp wins even where its query matches the frames less than another
+    token's does; "logit_max" takes each frame's best query-key logit over the tokens, then
+    one softmax over frames (MODEL_CARD, session 23).
     ``viewpoint_group_gap`` (seconds, 0: off; needs time as text): after the viewpoints, the
     prompt says how many groups their times form, a new group where two neighbouring times
     are more than this apart. The grounded scorer puts one cluster of viewpoints on each rep,
@@ -73,6 +79,7 @@ class LLaMoConfig:
     num_viewpoints: int = 16
     viewpoint_min_gap: int = 0
     scorer: str = "linear"
+    text_pool: str = "softmax_max"
     rank_gate: float = 0.0
     event_mix: float = 0.0
     event_trust: bool = False
@@ -159,6 +166,7 @@ class LLaMoConfig:
             "viewpoint_order": VIEWPOINT_ORDERS,
             "token_scale": TOKEN_SCALES,
             "scorer": SCORERS,
+            "text_pool": TEXT_POOLS,
             "motion_update": MOTION_UPDATES,
         }
         for name, valid in choices.items():

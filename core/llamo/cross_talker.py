@@ -2,6 +2,7 @@
 
 1. Eq.1  A = softmax(Q_text K_motion^T / sqrt(d)) over valid frames, (B, L, T).
 2. Eq.2  s_j = max_l A[l, j]; the top-K frames are the viewpoint frames t_k (hard top-K).
+   ``text_pool="logit_max"``: s = softmax over frames of max_l (Q K^T)[l, j] / sqrt(d).
 3. Receptive field r_k = sigmoid(MLP([F_M(t_k); CrossAttn(F_M(t_k), unselected frames)])).
 4. Eq.3-4 local window attention: viewpoint k attends to frames with
    |j - t_k| <= max(1, r_k * max_window). Outside the window the weight is exactly zero (hard
@@ -48,7 +49,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from core.llamo.config import POSE_SCORERS, LLaMoConfig
+from core.llamo.config import POSE_SCORERS, TEXT_POOLS, LLaMoConfig
 from core.llamo.layers import Block, MultiHeadAttention, sinusoidal_embedding
 from core.llamo.pose_angles import (
     KINEMATIC_DIM,
@@ -141,6 +142,22 @@ def spread_topk(scores: Tensor, frame_mask: Tensor, k: int, gap: int) -> Tensor:
         picked = picked | (frames[None, :] == idx[:, None])
         near = near | ((frames[None, :] - idx[:, None]).abs() <= gap)
     return torch.stack(out, dim=1)  # (B, k)
+
+
+def pool_rows(logits: Tensor, text_mask: Tensor, frame_mask: Tensor, text_pool: str) -> Tensor:
+    """Eq.1's logits (B, L, T) (invalid frames at the dtype's minimum) -> the rows whose max
+    is Eq.2's score: "softmax_max", each token's softmax over the valid frames (B, L, T),
+    padding tokens zero; "logit_max", one softmax over frames of each frame's best logit over
+    the valid tokens (B, 1, T)."""
+    valid = frame_mask[:, None, :]  # (B, 1, T)
+    if text_pool == "logit_max":
+        low = torch.finfo(logits.dtype).min
+        best = logits.masked_fill(~text_mask[..., None], low).amax(dim=1, keepdim=True)
+        return best.softmax(dim=-1).masked_fill(~valid, 0.0)  # (B, 1, T)
+    if text_pool != "softmax_max":
+        raise ValueError(f"text_pool: {text_pool!r} is not one of {list(TEXT_POOLS)}")
+    rows = logits.softmax(dim=-1).masked_fill(~valid, 0.0)  # (B, L, T)
+    return rows.masked_fill(~text_mask[..., None], 0.0)
 
 
 class QuestionEncoder(nn.Module):
@@ -368,6 +385,43 @@ class CrossTalker(nn.Module):
         scorers). ``pose`` (B, T, 33, C) model features, needed by the "pose*" scorers.
         ``with_event`` False: A is the "pose" scores alone, the event head's view apart
         (``train.event_trust`` weighs the two)."""
+        _, attn, event = self.frame_scores(motion, frame_mask, text, text_mask, pose, with_event)
+        return attn, event
+
+    def frame_scores(
+        self,
+        motion: Tensor,
+        frame_mask: Tensor,
+        text: Tensor,
+        text_mask: Tensor,
+        pose: Tensor | None = None,
+        with_event: bool = True,
+    ) -> tuple[Tensor, Tensor, tuple[Tensor, Tensor] | None]:
+        """Eq.1-2: the frame scores s (B, T) pooled over the question's valid tokens as
+        ``config.text_pool`` says, A (B, L, T) and the event head's view (see
+        :meth:`attention_and_event`)."""
+        logits, event, query = self._logits(motion, frame_mask, text, text_mask, pose, with_event)
+        attn = logits.softmax(dim=-1).masked_fill(~frame_mask[:, None, :], 0.0)  # (B, L, T)
+        rows = pool_rows(logits, text_mask, frame_mask, self.config.text_pool)  # (B, L|1, T)
+        if event is not None and self.config.event_mix > 0 and with_event:
+            weight = self.event_rank.mix_weight(query, text_mask, event[1])  # (B, 1)
+            attn = self._mix(attn, *event, weight, frame_mask)
+            # a padding row becomes a * p, below every valid row's (1 - a) A + a * p
+            rows = self._mix(rows, *event, weight, frame_mask)
+        return rows.amax(dim=1), attn, event  # (B, T) Eq.2
+
+    def _logits(
+        self,
+        motion: Tensor,
+        frame_mask: Tensor,
+        text: Tensor,
+        text_mask: Tensor,
+        pose: Tensor | None,
+        with_event: bool,
+    ) -> tuple[Tensor, tuple[Tensor, Tensor] | None, Tensor]:
+        """Eq.1's logits Q K^T / sqrt(d) (B, L, T), invalid frames at the dtype's minimum,
+        with the "pose_rank" / "pose_event" biases; the event head's view; the question's
+        query (B, L, d)."""
         query = self.question_query(text, text_mask)  # (B, L, d)
         q = self.w_q(query)  # (B, L, d)
         k = self.w_k(motion)  # (B, T, d)
@@ -394,13 +448,8 @@ class CrossTalker(nn.Module):
             if self.config.event_mix == 0 and with_event:
                 bias = self.event_rank.bias(*event).to(query.dtype)  # (B, T)
                 logits = logits + bias[:, None, :]
-        valid = frame_mask[:, None, :]  # (B, 1, T)
-        logits = logits.masked_fill(~valid, torch.finfo(logits.dtype).min)
-        attn = logits.softmax(dim=-1).masked_fill(~valid, 0.0)  # (B, L, T)
-        if event is not None and self.config.event_mix > 0 and with_event:
-            weight = self.event_rank.mix_weight(query, text_mask, event[1])  # (B, 1)
-            attn = self._mix(attn, *event, weight, frame_mask)
-        return attn, event
+        low = torch.finfo(logits.dtype).min
+        return logits.masked_fill(~frame_mask[:, None, :], low), event, query
 
     def _mix(self, attn: Tensor, logp: Tensor, gate: Tensor, weight: Tensor, frame_mask: Tensor
              ) -> Tensor:  # fmt: skip
@@ -469,8 +518,7 @@ class CrossTalker(nn.Module):
     ) -> CrossTalkerOutput:
         frame_mask, text_mask = frame_mask.bool(), text_mask.bool()
         text = text.to(motion.dtype)
-        attn, _ = self.attention_and_event(motion, frame_mask, text, text_mask, pose)  # (B, L, T)
-        scores = attn.masked_fill(~text_mask[..., None], 0.0).amax(dim=1)  # (B, T) Eq.2
+        scores, attn, _ = self.frame_scores(motion, frame_mask, text, text_mask, pose)  # (B, T)
         index, valid = self.select(scores, frame_mask)  # (B, K')
         normed = self.norm(motion)  # (B, T, H)
         query = gather_frames(normed, index)  # (B, K', H)

@@ -55,12 +55,15 @@ def _share(scorer: CrossTalker, motion, text, windows) -> float:
     return float(sum(p[a : b + 1].sum() for a, b in windows).detach())
 
 
-@pytest.mark.parametrize("kind", ["linear", "contextual"])
-def test_grounding_loss_moves_the_scorer_to_the_target_frames(kind: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "pool"),
+    [("linear", "softmax_max"), ("contextual", "softmax_max"), ("contextual", "logit_max")],
+)
+def test_grounding_loss_moves_the_scorer_to_the_target_frames(kind: str, pool: str) -> None:
     from dataclasses import replace
 
     torch.manual_seed(0)
-    scorer = CrossTalker(replace(TINY, scorer=kind))
+    scorer = CrossTalker(replace(TINY, scorer=kind, text_pool=pool))
     clips = []
     for seed in range(4):  # four clips, the target event at different frames
         frame = 8 + 7 * seed
@@ -78,12 +81,15 @@ def test_grounding_loss_moves_the_scorer_to_the_target_frames(kind: str) -> None
     assert _share(scorer, held_motion, held_text, held) > 3 * 3 / 48
 
 
-@pytest.mark.parametrize("kind", ["linear", "contextual"])
-def test_count_question_selection_covers_every_rep(kind: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "pool"),
+    [("linear", "softmax_max"), ("contextual", "softmax_max"), ("contextual", "logit_max")],
+)
+def test_count_question_selection_covers_every_rep(kind: str, pool: str) -> None:
     from dataclasses import replace
 
     torch.manual_seed(1)
-    scorer = CrossTalker(replace(TINY, scorer=kind))
+    scorer = CrossTalker(replace(TINY, scorer=kind, text_pool=pool))
     bottoms = [6, 16, 27, 38, 50]  # five rep bottoms in a 60-frame clip
     motion, text = _clip(60, bottoms, seed=3)
     windows = [(b - 1, b + 1) for b in bottoms]
@@ -154,6 +160,12 @@ def test_swap_scorer_takes_the_grounding_runs_scorer(tmp_path, kind: str) -> Non
     assert again.config.scorer == kind and again.config.rank_gate == 0.0
     gated = copy_with_scorer(src, tmp_path / "gated", grounding, rank_gate=0.5)
     assert json.loads((gated / "config.json").read_text())["rank_gate"] == 0.5
+    # a run from before session 23 has no text_pool: it was trained under the paper's pool
+    assert again.config.text_pool == "softmax_max"
+    (grounding / REPORT_FILE).write_text(json.dumps({"scorer": kind, "text_pool": "logit_max"}))
+    pooled = copy_with_scorer(src, tmp_path / "pooled", grounding)
+    assert json.loads((pooled / "config.json").read_text())["text_pool"] == "logit_max"
+    (grounding / REPORT_FILE).write_text(json.dumps({"scorer": kind}))
     loaded = again.motion_modules.fusion.state_dict()
     assert all(torch.equal(loaded[k.removeprefix("fusion.")], v) for k, v in init.items()
                if k.startswith("fusion."))  # fmt: skip
@@ -642,13 +654,17 @@ def test_event_ranker_starts_neutral_so_a_pose_scorer_keeps_its_scores() -> None
     assert torch.isfinite(blind).all() and float(blind.abs().max()) == 0.0
 
 
-@pytest.mark.parametrize("kind", ["linear", "pose", "pose_rank", "pose_event"])
-def test_batched_scores_equal_one_clip_at_a_time(kind: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "pool"),
+    [("linear", "softmax_max"), ("pose", "softmax_max"), ("pose_rank", "softmax_max"),
+     ("pose_event", "softmax_max"), ("pose", "logit_max"), ("pose_event", "logit_max")],
+)  # fmt: skip
+def test_batched_scores_equal_one_clip_at_a_time(kind: str, pool: str) -> None:
     """Padding clips and questions to one batch changes no clip's scores."""
     from dataclasses import replace
 
     torch.manual_seed(4)
-    scorer = CrossTalker(replace(TINY, scorer=kind)).eval()
+    scorer = CrossTalker(replace(TINY, scorer=kind, text_pool=pool)).eval()
     g = torch.Generator().manual_seed(5)
     lengths, words = [20, 33, 27], [4, 9, 6]
     motions = [torch.randn(t, TINY.hidden_size, generator=g) for t in lengths]
@@ -695,11 +711,13 @@ def test_grounding_cli_trains_on_slow_motion_copies_and_reports_both_speeds(tmp_
     from train.pretrain import model_config
 
     yaml_path, llm = tiny_grounding_data(tmp_path)
-    sets = ["--set", f"model.llm={llm}", "--set", "model.scorer=pose"]
+    sets = ["--set", f"model.llm={llm}", "--set", "model.scorer=pose",
+            "--set", "model.text_pool=logit_max"]  # fmt: skip
     cli(["--data", str(tmp_path / "data"), "--config", str(yaml_path), *sets,
          "--out", str(tmp_path / "g"), "--minutes", "0.01", "--slow", "2.5"])  # fmt: skip
     report = json.loads((tmp_path / "g" / REPORT_FILE).read_text())
     assert report["steps"] >= 1 and report["slow"] == 2.5 and report["scorer"] == "pose"
+    assert report["text_pool"] == "logit_max"
     assert report["heldout_slow_after"]["all"]["n"] == report["heldout_after"]["all"]["n"] > 0
 
     config = model_config(yaml_path, [f"model.llm={llm}", "model.scorer=pose"])

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from core.llamo.config import LLaMoConfig
-from core.llamo.cross_talker import AllFramesFusion, CrossTalker
+from core.llamo.cross_talker import AllFramesFusion, CrossTalker, pool_rows
 from core.llamo.feature_enhancer import FeatureEnhancer
 from core.llamo.features import motion_is_3d, motion_to_features
 from core.llamo.fusion import LLaMoModules
@@ -62,7 +62,7 @@ def finite(*tensors: torch.Tensor) -> bool:
      ("lora_target_modules", ()), ("use_video", "yes"), ("crop_size", 8), ("rank_gate", 1.0),
      ("viewpoint_group_gap", -0.5), ("viewpoint_group_gap", 0.5), ("event_mix", 0.5),
      ("event_trust", True), ("event_trust", "yes"), ("pair_angles", True), ("pair_angles", 1),
-     ("pair_gate", True), ("pair_gate", 1)],
+     ("pair_gate", True), ("pair_gate", 1), ("text_pool", "mean")],
 )  # fmt: skip
 def test_config_validation_names_field(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=field):
@@ -267,8 +267,9 @@ def _talker_inputs(t: int = 10, lengths: tuple[int, ...] = (10, 7), seed: int = 
     return motion, frame_mask, text, text_mask, timestamps
 
 
-def test_cross_talker_eq2_matches_brute_force_top_k() -> None:
-    ct = CrossTalker(tiny()).eval()
+@pytest.mark.parametrize("pool", ["softmax_max", "logit_max"])
+def test_cross_talker_eq2_matches_brute_force_top_k(pool: str) -> None:
+    ct = CrossTalker(tiny(text_pool=pool)).eval()
     motion, frame_mask, text, text_mask, ts = _talker_inputs()
     with torch.no_grad():
         out = ct(motion, frame_mask, text, text_mask, ts)
@@ -280,9 +281,14 @@ def test_cross_talker_eq2_matches_brute_force_top_k() -> None:
     for b in range(2):
         valid = frame_mask[b].nonzero()[:, 0].tolist()
         logits = (q[b][text_mask[b]] @ k[b][valid].T).numpy() / math.sqrt(D)  # (L', T')
-        attn = np.exp(logits - logits.max(axis=1, keepdims=True))
-        attn /= attn.sum(axis=1, keepdims=True)  # Eq.1
-        s = attn.max(axis=0)  # Eq.2
+        if pool == "logit_max":
+            best = logits.max(axis=0)  # (T',) each frame's best token
+            s = np.exp(best - best.max())
+            s /= s.sum()
+        else:
+            attn = np.exp(logits - logits.max(axis=1, keepdims=True))
+            attn /= attn.sum(axis=1, keepdims=True)  # Eq.1
+            s = attn.max(axis=0)  # Eq.2
         expected = sorted(valid[i] for i in np.argsort(-s)[:K])
         assert out.frame_indices[b].tolist() == expected
         assert out.viewpoint_mask[b].all()
@@ -291,6 +297,27 @@ def test_cross_talker_eq2_matches_brute_force_top_k() -> None:
         assert (scores[len(valid) :] == 0).all()
     assert out.motion_tokens.shape == (2, K, 2 * H) and out.text_tokens.shape == (2, 5, 2 * H)
     assert ((out.receptive_field > 0) & (out.receptive_field < 1)).all()
+
+
+def test_logit_max_follows_the_best_match_where_softmax_max_follows_the_sharpest_token() -> None:
+    """The real golf_swing_dtl case in miniature (MODEL_CARD, session 23): the token " top"
+    matches frame 0 best but almost as well elsewhere, another token matches frame 3 less but
+    nowhere else; a padding token (masked) would win both pools if it counted."""
+    logits = torch.tensor([[[5.0, 4.9, 4.8, 4.7], [0.0, 0.0, 0.0, 3.0], [0.0, 0.0, 50.0, 0.0]]])
+    text_mask = torch.tensor([[True, True, False]])
+    frame_mask = torch.ones(1, 4, dtype=torch.bool)
+    sharp = pool_rows(logits, text_mask, frame_mask, "softmax_max").amax(dim=1)[0]  # (T,)
+    best = pool_rows(logits, text_mask, frame_mask, "logit_max").amax(dim=1)[0]  # (T,)
+    assert int(sharp.argmax()) == 3 and int(best.argmax()) == 0
+    assert torch.isclose(best.sum(), torch.tensor(1.0))  # one distribution over the frames
+    frame_mask[0, 0] = False  # a hidden frame gets no score under either pool
+    logits = logits.masked_fill(~frame_mask[:, None, :], torch.finfo(logits.dtype).min)
+    for pool, peak in (("softmax_max", 3), ("logit_max", 1)):
+        s = pool_rows(logits, text_mask, frame_mask, pool).amax(dim=1)[0]
+        assert float(s[0]) == 0.0
+        assert int(s.argmax()) == peak
+    with pytest.raises(ValueError, match="text_pool"):
+        pool_rows(logits, text_mask, frame_mask, "mean")
 
 
 @pytest.mark.parametrize("rf_bias", [-30.0, 0.0, 30.0])
