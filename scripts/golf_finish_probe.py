@@ -6,6 +6,9 @@ Two probes on synthetic swings, neither trained on anything:
   "When is impact?" on synthetic swings, as made and with a still hold of the last pose added
   (real clips often end in a long finish hold). Counts the turns within 6 frames of the
   labelled event and the turns whose frame lies in the finish or the hold.
+* ``tokens``: for one real clip and question, where each question token's Eq.1 softmax peaks
+  and how high, and the most relevant frame under each ``LLaMoConfig.text_pool`` (session 23:
+  the paper's max over softmaxes follows the sharpest token, not the best match).
 * ``elbows``: the lead and trail elbow angles (``core.analytics.joint_angles``) at the top,
   impact and finish of synthetic swings, and at the frames given for a real clip
   (``--clip PATH:top=118,impact=144,finish=198``).
@@ -13,6 +16,8 @@ Two probes on synthetic swings, neither trained on anything:
     python scripts/golf_finish_probe.py hold --swings 30 --hold 2.0 [--noise3d 0.5] [--slow 3]
         [--depth 0.3 --dtl] [--model DIR]
     python scripts/golf_finish_probe.py elbows --swings 5 --clip ../shared/data/real/golf_swing_dtl.mp4:top=118,impact=144,finish=198
+    python scripts/golf_finish_probe.py tokens --clip ../shared/data/real/golf_swing_dtl.mp4 \
+        --question "When is the top of the backswing?" [--model DIR]
 """
 
 from __future__ import annotations
@@ -109,9 +114,35 @@ def elbow_probe(swings: int, clips: list[str]) -> dict:
     return out
 
 
+def token_peaks(tokens: list[str], attention: np.ndarray) -> list[dict]:
+    """Each question token's peak frame and the softmax share there, from (L, T) Eq.1."""
+    return [{"token": t, "peak_frame": int(row.argmax()), "peak": round(float(row.max()), 3)}
+            for t, row in zip(tokens, attention, strict=True)]  # fmt: skip
+
+
+def token_probe(model: object, clip: str, question: str) -> dict:
+    """The question's tokens' peaks on a real clip, and the most relevant frame per pool."""
+    from dataclasses import replace
+
+    from core.llamo.config import TEXT_POOLS
+    from core.pose.estimate import estimate_pose
+
+    motion = estimate_pose(clip).motion3d
+    seen = model.question_attention(motion, question)
+    out: dict = {"clip": Path(clip).name, "question": question,
+                 "tokens": token_peaks(seen["tokens"], seen["attention"])}  # fmt: skip
+    fusion = model.motion_modules.fusion
+    shipped = fusion.config
+    for pool in TEXT_POOLS:
+        fusion.config = replace(shipped, text_pool=pool)
+        out[f"most_relevant_{pool}"] = most_relevant_frame(model, motion, question)
+    fusion.config = shipped
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("probe", choices=["hold", "elbows"])
+    ap.add_argument("probe", choices=["hold", "elbows", "tokens"])
     ap.add_argument("--swings", type=int, default=30)
     ap.add_argument("--hold", type=float, default=2.0, help="seconds of still finish added")
     ap.add_argument("--noise3d", type=float, default=0.0, help="synth's 3D estimator noise")
@@ -119,14 +150,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--depth", type=float, default=1.0, help="share of the 3D depth kept (hold)")
     ap.add_argument("--dtl", action="store_true", help="filmed down the line (hold)")
     ap.add_argument("--model", default=None, help="LLaMo folder (default: the shipped model)")
-    ap.add_argument("--clip", action="append", default=[], help="PATH:event=frame,... (elbows)")
+    ap.add_argument(
+        "--clip", action="append", default=[], help="PATH:event=frame,... (elbows); PATH (tokens)"
+    )
+    ap.add_argument("--question", default=QUESTIONS["top"], help="(tokens)")
     a = ap.parse_args(argv)
-    if a.probe == "hold":
+    if a.probe == "tokens" and len(a.clip) != 1:
+        ap.error("tokens: give one --clip PATH")
+    if a.probe in ("hold", "tokens"):
         from core.llamo.model import LLaMo
         from core.paths import DEFAULT_MODEL_DIR
 
         model = LLaMo.from_pretrained(a.model or DEFAULT_MODEL_DIR).eval()
-        report = hold_probe(model, a.swings, a.hold, a.noise3d, a.slow, a.depth, a.dtl)
+        if a.probe == "tokens":
+            report = token_probe(model, a.clip[0], a.question)
+        else:
+            report = hold_probe(model, a.swings, a.hold, a.noise3d, a.slow, a.depth, a.dtl)
     else:
         report = elbow_probe(a.swings, a.clip)
     print(json.dumps(report, indent=1))

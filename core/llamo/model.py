@@ -340,6 +340,23 @@ class LLaMo(nn.Module):
         return self._viewpoints(self.fuse(batch), batch.motions[0])
 
     @torch.no_grad()
+    def question_attention(self, motion: Motion, question: str) -> dict:
+        """Eq.1 per question token, on the ORIGINAL motion's frames: ``tokens`` (L strings)
+        and ``attention`` (L, T0), each token's softmax over frames (Cross Talker only)."""
+        batch = self._inference_batch(motion, question, None, (), None)
+        fusion = self.fuse(batch).fusion
+        if fusion is None or fusion.text_attention is None:
+            raise ValueError(f"fusion: {self.config.fusion!r} has no question attention")
+        prepared = batch.motions[0]
+        source = prepared.source
+        nearest = np.rint((source.timestamps - source.start_time) * prepared.fps)
+        nearest = np.clip(nearest, 0, fusion.text_attention.shape[-1] - 1).astype(np.int64)
+        valid = batch.text_mask[0].bool()
+        attn = fusion.text_attention[0][valid].float().cpu().numpy()  # (L, T)
+        ids = batch.text_ids[0][valid].tolist()
+        return {"tokens": [self.tokenizer.decode([i]) for i in ids], "attention": attn[:, nearest]}
+
+    @torch.no_grad()
     def stream_answer(
         self,
         motion: Motion,

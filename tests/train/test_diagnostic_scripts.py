@@ -65,3 +65,6 @@ def test_golf_finish_probe_holds_the_last_pose_and_reads_the_lead_arm() -> None:
     assert probe.elbows_at(angles, {"finish": 1}, "left") == {
         "finish": {"lead": 150.0, "trail": 80.0}
     }
+    peaks = probe.token_peaks([" top", "?"], np.array([[0.1, 0.6, 0.3], [0.5, 0.2, 0.3]]))
+    assert peaks == [{"token": " top", "peak_frame": 1, "peak": 0.6},
+                     {"token": "?", "peak_frame": 0, "peak": 0.5}]  # fmt: skip

@@ -282,6 +282,15 @@ def test_greedy_answer_is_deterministic_and_stream_matches(tokenizer, golf2d: Mo
     views = model.viewpoints(golf2d, QUESTION)  # the same fields, without the LLM
     assert views["viewpoint_frames"] == one.viewpoint_frames
     assert np.array_equal(views["frame_scores"], one.frame_scores)
+    seen = model.question_attention(golf2d, QUESTION)  # Eq.1 per token, on the clip's frames
+    assert seen["attention"].shape == (len(seen["tokens"]), golf2d.num_frames)
+    assert "".join(seen["tokens"]).strip() == QUESTION.strip()
+    assert ((seen["attention"] >= 0) & (seen["attention"] <= 1)).all()
+    # Eq.2 (the paper's pool): the most relevant frame is a token's peak
+    peak = np.unravel_index(seen["attention"].argmax(), seen["attention"].shape)[1]
+    assert seen["attention"][:, int(np.argmax(one.frame_scores))].max() == pytest.approx(
+        seen["attention"][:, peak].max()
+    )
 
 
 @pytest.mark.parametrize("case", ["2d", "3d", "k_above_t", "one_frame", "masked"])
