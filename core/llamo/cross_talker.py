@@ -370,24 +370,6 @@ class CrossTalker(nn.Module):
         self.update_norm = nn.LayerNorm(2 * h) if normed else None
         self.out_norm = nn.LayerNorm(2 * h)
 
-    def attention_and_event(
-        self,
-        motion: Tensor,
-        frame_mask: Tensor,
-        text: Tensor,
-        text_mask: Tensor,
-        pose: Tensor | None = None,
-        with_event: bool = True,
-    ) -> tuple[Tensor, tuple[Tensor, Tensor] | None]:
-        """Eq.1: A (B, L, T) = softmax over valid frames of Q_text K_motion^T / sqrt(d), and,
-        for the "pose_event" scorer, its event head's own view: log p (B, T) of the asked
-        event's time and the gate (B, 1) (see :class:`EventRanker`; None for the other
-        scorers). ``pose`` (B, T, 33, C) model features, needed by the "pose*" scorers.
-        ``with_event`` False: A is the "pose" scores alone, the event head's view apart
-        (``train.event_trust`` weighs the two)."""
-        _, attn, event = self.frame_scores(motion, frame_mask, text, text_mask, pose, with_event)
-        return attn, event
-
     def frame_scores(
         self,
         motion: Tensor,
@@ -397,9 +379,13 @@ class CrossTalker(nn.Module):
         pose: Tensor | None = None,
         with_event: bool = True,
     ) -> tuple[Tensor, Tensor, tuple[Tensor, Tensor] | None]:
-        """Eq.1-2: the frame scores s (B, T) pooled over the question's valid tokens as
-        ``config.text_pool`` says, A (B, L, T) and the event head's view (see
-        :meth:`attention_and_event`)."""
+        """Eq.1-2: the frame scores s (B, T), pooled over the question's valid tokens as
+        ``config.text_pool`` says; Eq.1's A (B, L, T), softmax over valid frames of
+        Q_text K_motion^T / sqrt(d); and, for the "pose_event" scorer, its event head's own
+        view: log p (B, T) of the asked event's time and the gate (B, 1) (see
+        :class:`EventRanker`; None for the other scorers). ``pose`` (B, T, 33, C) model
+        features, needed by the "pose*" scorers. ``with_event`` False: s and A are the "pose"
+        scores alone, the event head's view apart (``train.event_trust`` weighs the two)."""
         logits, event, query = self._logits(motion, frame_mask, text, text_mask, pose, with_event)
         attn = logits.softmax(dim=-1).masked_fill(~frame_mask[:, None, :], 0.0)  # (B, L, T)
         rows = pool_rows(logits, text_mask, frame_mask, self.config.text_pool)  # (B, L|1, T)

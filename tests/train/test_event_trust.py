@@ -76,9 +76,9 @@ def test_trust_weighs_the_mix_and_leaves_other_questions_alone() -> None:
             mixed = frame_scores(scorer, m, mask, q, p)
             logp, gate = _own_view(scorer, m, p, q)
             text_mask = torch.ones(1, len(q), dtype=torch.bool)
-            alone, _ = scorer.attention_and_event(m[None], mask[None], q[None], text_mask, p[None],
-                                                  with_event=False)  # fmt: skip
-            alone = alone[0].amax(dim=0)  # (T,)
+            alone, _, _ = scorer.frame_scores(m[None], mask[None], q[None], text_mask, p[None],
+                                              with_event=False)  # fmt: skip
+            alone = alone[0]  # (T,)
             t = torch.sigmoid(scorer.event_rank.trust(
                 scorer.event_rank.ask(scorer.question_query(q[None], text_mask), text_mask)[0]))[0, 0]  # fmt: skip
             if gate >= 0.5:

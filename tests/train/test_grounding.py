@@ -560,8 +560,8 @@ def _own_view(scorer: CrossTalker, motion: torch.Tensor, pose: torch.Tensor,
     """The event head's log p (T,) and gate () for one clip and question."""
     mask = torch.ones(1, len(motion), dtype=torch.bool)
     text_mask = torch.ones(1, len(question), dtype=torch.bool)
-    _, (logp, gate) = scorer.attention_and_event(motion[None], mask, question[None],
-                                                 text_mask, pose[None])  # fmt: skip
+    _, _, (logp, gate) = scorer.frame_scores(motion[None], mask, question[None], text_mask,
+                                             pose[None])  # fmt: skip
     return logp[0], gate[0, 0]
 
 
