@@ -166,3 +166,12 @@ finetune train/configs/cpu_s20.yaml runs/full-w1
 [ -f artifacts/synth22/train.jsonl ] || $PY -m train.make_dataset --out artifacts/synth22 --n-train 5000 --n-heldout 400 --n-heldout-phrasing 0 --seed 22
 [ -f runs/ground-f1/motion_modules_init.safetensors ] || $PY -m train.grounding --data artifacts/synth22 --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose --encoder $S13/motion_modules.safetensors --out runs/ground-f1 --minutes 25 --lr 1e-3 --max-train 20000 --slow 3.0 --init $S13/motion_modules.safetensors
 [ -f runs/full-f1/config.json ] || $PY -m train.grounding --swap-scorer $S13 runs/ground-f1 runs/full-f1
+# Twenty-third session: Eq.2 pooled by each frame's best logit (text_pool logit_max): the shipped
+# weights as they are (full-s13-lmax, a config change), and the shipped scorer continued 20
+# minutes under that pool on synth22 (ground-p1 -> full-p1; no LLM weight changes).
+if [ ! -f runs/full-s13-lmax/config.json ]; then
+  cp -r $S13 runs/full-s13-lmax
+  $PY -c "import json, pathlib; p = pathlib.Path('runs/full-s13-lmax/config.json'); c = json.loads(p.read_text()); c['text_pool'] = 'logit_max'; p.write_text(json.dumps(c, indent=2))"
+fi
+[ -f runs/ground-p1/motion_modules_init.safetensors ] || $PY -m train.grounding --data artifacts/synth22 --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose --set model.text_pool=logit_max --encoder $S13/motion_modules.safetensors --out runs/ground-p1 --minutes 20 --lr 1e-3 --max-train 20000 --slow 3.0 --init $S13/motion_modules.safetensors --threads 2
+[ -f runs/full-p1/config.json ] || $PY -m train.grounding --swap-scorer $S13 runs/ground-p1 runs/full-p1
