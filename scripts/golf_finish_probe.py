@@ -1,6 +1,6 @@
 """Why does the top of the backswing look like the finish? (issue 10, session 22)
 
-Two probes on synthetic swings, neither trained on anything:
+Three probes, none trained on anything (``hold`` and ``elbows`` on synthetic swings):
 
 * ``hold``: the frame scorer's most relevant frame for "When is the top of the backswing?" and
   "When is impact?" on synthetic swings, as made and with a still hold of the last pose added
@@ -133,10 +133,12 @@ def token_probe(model: object, clip: str, question: str) -> dict:
                  "tokens": token_peaks(seen["tokens"], seen["attention"])}  # fmt: skip
     fusion = model.motion_modules.fusion
     shipped = fusion.config
-    for pool in TEXT_POOLS:
-        fusion.config = replace(shipped, text_pool=pool)
-        out[f"most_relevant_{pool}"] = most_relevant_frame(model, motion, question)
-    fusion.config = shipped
+    try:
+        for pool in TEXT_POOLS:
+            fusion.config = replace(shipped, text_pool=pool)
+            out[f"most_relevant_{pool}"] = most_relevant_frame(model, motion, question)
+    finally:
+        fusion.config = shipped
     return out
 
 

@@ -509,11 +509,12 @@ def question_embedding(config: LLaMoConfig) -> tuple[LLaMoConfig, object, nn.Emb
 def scorer_fields(report: dict) -> dict:
     """The ``LLaMoConfig`` fields a grounding run's report fixes: the scorer, whether it has
     a fitted event trust (``train.event_trust``), the pair angles in its key and their gate,
-    and how Eq.2 pools the question's tokens (runs before session 23: the paper's)."""
+    and how Eq.2 pooled the question's tokens in training. Runs from before session 23 name
+    no pool: the config's stands (``--set model.text_pool=...`` rescores them under either)."""
+    pool = {"text_pool": report["text_pool"]} if "text_pool" in report else {}
     return {"scorer": report["scorer"], "event_trust": bool(report.get("event_trust", False)),
             "pair_angles": bool(report.get("pair_angles", False)),
-            "pair_gate": bool(report.get("pair_gate", False)),
-            "text_pool": report.get("text_pool", "softmax_max")}  # fmt: skip
+            "pair_gate": bool(report.get("pair_gate", False)), **pool}  # fmt: skip
 
 
 def load_run(run_dir: Path, config: LLaMoConfig) -> tuple[LLaMoConfig, MotionEncoder, CrossTalker]:

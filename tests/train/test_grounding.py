@@ -160,8 +160,8 @@ def test_swap_scorer_takes_the_grounding_runs_scorer(tmp_path, kind: str) -> Non
     assert again.config.scorer == kind and again.config.rank_gate == 0.0
     gated = copy_with_scorer(src, tmp_path / "gated", grounding, rank_gate=0.5)
     assert json.loads((gated / "config.json").read_text())["rank_gate"] == 0.5
-    # a run from before session 23 has no text_pool: it was trained under the paper's pool
-    assert again.config.text_pool == "softmax_max"
+    # a run from before session 23 names no pool: the copy keeps the model's
+    assert again.config.text_pool == model.config.text_pool == "softmax_max"
     (grounding / REPORT_FILE).write_text(json.dumps({"scorer": kind, "text_pool": "logit_max"}))
     pooled = copy_with_scorer(src, tmp_path / "pooled", grounding)
     assert json.loads((pooled / "config.json").read_text())["text_pool"] == "logit_max"
