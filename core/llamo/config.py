@@ -24,7 +24,7 @@ TOKEN_SCALES = ("none", "llm")
 POSE_SCORERS = ("pose", "pose_rank", "pose_event")  # the scorers whose key reads the angles
 SCORERS = ("linear", "contextual", *POSE_SCORERS)
 MOTION_UPDATES = ("residual", "normed")
-TEXT_POOLS = ("softmax_max", "logit_max")
+TEXT_POOLS = ("softmax_max", "logit_max", "lead_logit")
 
 
 @dataclass
@@ -66,7 +66,9 @@ class LLaMoConfig:
     the paper's, is the max over tokens of each token's softmax over frames, so a token whose
     distribution is sharp wins even where its query matches the frames less than another
     token's does; "logit_max" takes each frame's best query-key logit over the tokens, then
-    one softmax over frames (MODEL_CARD, session 23).
+    one softmax over frames (MODEL_CARD, session 23); "lead_logit" keeps the paper's scores
+    but raises the frame of the best logit just above the clip's peak, so it is selected and
+    leads the viewpoints while the others stay the paper's.
     ``viewpoint_group_gap`` (seconds, 0: off; needs time as text): after the viewpoints, the
     prompt says how many groups their times form, a new group where two neighbouring times
     are more than this apart. The grounded scorer puts one cluster of viewpoints on each rep,

@@ -2,7 +2,8 @@
 
 1. Eq.1  A = softmax(Q_text K_motion^T / sqrt(d)) over valid frames, (B, L, T).
 2. Eq.2  s_j = max_l A[l, j]; the top-K frames are the viewpoint frames t_k (hard top-K).
-   ``text_pool="logit_max"``: s = softmax over frames of max_l (Q K^T)[l, j] / sqrt(d).
+   ``text_pool="logit_max"``: s = softmax over frames of max_l (Q K^T)[l, j] / sqrt(d);
+   ``"lead_logit"``: the paper's s, with the frame of the best logit raised to lead.
 3. Receptive field r_k = sigmoid(MLP([F_M(t_k); CrossAttn(F_M(t_k), unselected frames)])).
 4. Eq.3-4 local window attention: viewpoint k attends to frames with
    |j - t_k| <= max(1, r_k * max_window). Outside the window the weight is exactly zero (hard
@@ -74,6 +75,8 @@ EVENT_GATE_ON = 0.5
 # pair_gate: a question reads the pair key only at or above this gate; below it, its scores
 # are exactly those of the key without the pair part
 PAIR_GATE_ON = 0.5
+# text_pool "lead_logit": the best-logit frame's score over the clip's peak (it must lead)
+LEAD_MARGIN = 1.01
 
 
 @dataclass
@@ -146,18 +149,30 @@ def spread_topk(scores: Tensor, frame_mask: Tensor, k: int, gap: int) -> Tensor:
 
 def pool_rows(logits: Tensor, text_mask: Tensor, frame_mask: Tensor, text_pool: str) -> Tensor:
     """Eq.1's logits (B, L, T) (invalid frames at the dtype's minimum) -> the rows whose max
-    is Eq.2's score: "softmax_max", each token's softmax over the valid frames (B, L, T),
-    padding tokens zero; "logit_max", one softmax over frames of each frame's best logit over
+    is Eq.2's score: "softmax_max" (and "lead_logit", before its lead is raised), each
+    token's softmax over the valid frames (B, L, T), padding tokens zero; "logit_max", one softmax over frames of each frame's best logit over
     the valid tokens (B, 1, T)."""
     valid = frame_mask[:, None, :]  # (B, 1, T)
     if text_pool == "logit_max":
         low = torch.finfo(logits.dtype).min
         best = logits.masked_fill(~text_mask[..., None], low).amax(dim=1, keepdim=True)
         return best.softmax(dim=-1).masked_fill(~valid, 0.0)  # (B, 1, T)
-    if text_pool != "softmax_max":
+    if text_pool not in ("softmax_max", "lead_logit"):
         raise ValueError(f"text_pool: {text_pool!r} is not one of {list(TEXT_POOLS)}")
     rows = logits.softmax(dim=-1).masked_fill(~valid, 0.0)  # (B, L, T)
     return rows.masked_fill(~text_mask[..., None], 0.0)
+
+
+def lead_best_logit(scores: Tensor, logits: Tensor, text_mask: Tensor) -> Tensor:
+    """text_pool "lead_logit": Eq.2's scores (B, T) with the frame of the best logit over the
+    valid tokens (logits (B, L, T), invalid frames at the dtype's minimum) raised to
+    LEAD_MARGIN times the clip's peak: top-K selects it and the prompt puts it first, and
+    every other frame keeps the paper's score (and so the spread counts read)."""
+    low = torch.finfo(logits.dtype).min
+    best = logits.masked_fill(~text_mask[..., None], low).amax(dim=1)  # (B, T)
+    lead = best.argmax(dim=1, keepdim=True)  # (B, 1)
+    peak = scores.amax(dim=1, keepdim=True)  # (B, 1)
+    return scores.scatter(1, lead, peak * LEAD_MARGIN)
 
 
 class QuestionEncoder(nn.Module):
@@ -394,7 +409,10 @@ class CrossTalker(nn.Module):
             attn = self._mix(attn, *event, weight, frame_mask)
             # a padding row becomes a * p, below every valid row's (1 - a) A + a * p
             rows = self._mix(rows, *event, weight, frame_mask)
-        return rows.amax(dim=1), attn, event  # (B, T) Eq.2
+        scores = rows.amax(dim=1)  # (B, T) Eq.2
+        if self.config.text_pool == "lead_logit":
+            scores = lead_best_logit(scores, logits, text_mask)
+        return scores, attn, event
 
     def _logits(
         self,

@@ -10,7 +10,13 @@ import pytest
 import torch
 
 from core.llamo.config import LLaMoConfig
-from core.llamo.cross_talker import AllFramesFusion, CrossTalker, pool_rows
+from core.llamo.cross_talker import (
+    AllFramesFusion,
+    CrossTalker,
+    lead_best_logit,
+    pool_rows,
+    spread_topk,
+)
 from core.llamo.feature_enhancer import FeatureEnhancer
 from core.llamo.features import motion_is_3d, motion_to_features
 from core.llamo.fusion import LLaMoModules
@@ -267,7 +273,7 @@ def _talker_inputs(t: int = 10, lengths: tuple[int, ...] = (10, 7), seed: int = 
     return motion, frame_mask, text, text_mask, timestamps
 
 
-@pytest.mark.parametrize("pool", ["softmax_max", "logit_max"])
+@pytest.mark.parametrize("pool", ["softmax_max", "logit_max", "lead_logit"])
 def test_cross_talker_eq2_matches_brute_force_top_k(pool: str) -> None:
     ct = CrossTalker(tiny(text_pool=pool)).eval()
     motion, frame_mask, text, text_mask, ts = _talker_inputs()
@@ -289,6 +295,8 @@ def test_cross_talker_eq2_matches_brute_force_top_k(pool: str) -> None:
             attn = np.exp(logits - logits.max(axis=1, keepdims=True))
             attn /= attn.sum(axis=1, keepdims=True)  # Eq.1
             s = attn.max(axis=0)  # Eq.2
+            if pool == "lead_logit":  # the best logit's frame leads, the rest are Eq.2's
+                s[logits.max(axis=0).argmax()] = 1.01 * s.max()
         expected = sorted(valid[i] for i in np.argsort(-s)[:K])
         assert out.frame_indices[b].tolist() == expected
         assert out.viewpoint_mask[b].all()
@@ -318,6 +326,21 @@ def test_logit_max_follows_the_best_match_where_softmax_max_follows_the_sharpest
         assert int(s.argmax()) == peak
     with pytest.raises(ValueError, match="text_pool"):
         pool_rows(logits, text_mask, frame_mask, "mean")
+
+
+def test_lead_logit_puts_the_best_match_first_and_keeps_the_papers_spread() -> None:
+    """ "lead_logit": the best-logit frame leads; every other frame keeps Eq.2's score, so the
+    viewpoints a count reads stay where the paper's pool puts them."""
+    logits = torch.tensor([[[5.0, 4.9, 4.8, 4.7, 0.0], [0.0, 0.0, 0.0, 3.0, 2.9]]])
+    text_mask = torch.ones(1, 2, dtype=torch.bool)
+    frame_mask = torch.ones(1, 5, dtype=torch.bool)
+    paper = pool_rows(logits, text_mask, frame_mask, "softmax_max").amax(dim=1)  # (1, T)
+    led = lead_best_logit(paper, logits, text_mask)
+    assert int(paper.argmax()) == 3 and int(led.argmax()) == 0
+    assert float(led[0, 0]) > float(paper.max())
+    assert torch.equal(led[0, 1:], paper[0, 1:])
+    picks = spread_topk(led, frame_mask, 2, gap=1)[0].tolist()
+    assert picks[0] == 0 and 3 in picks  # the paper's peak is still chosen
 
 
 @pytest.mark.parametrize("rf_bias", [-30.0, 0.0, 30.0])
@@ -452,8 +475,6 @@ def test_llamo_modules_rejects_inconsistent_setup() -> None:
 
 
 def test_viewpoint_min_gap_spreads_picks_and_still_fills_k():
-    from core.llamo.cross_talker import spread_topk
-
     scores = torch.tensor([[0.1, 0.9, 0.95, 0.92, 0.2, 0.3, 0.8, 0.05]])
     mask = torch.ones(1, 8, dtype=torch.bool)
     mask[0, 5] = False
