@@ -175,3 +175,9 @@ if [ ! -f runs/full-s13-lmax/config.json ]; then
 fi
 [ -f runs/ground-p1/motion_modules_init.safetensors ] || $PY -m train.grounding --data artifacts/synth22 --config train/configs/cpu.yaml --set init_from=scratch --set model.scorer=pose --set model.text_pool=logit_max --encoder $S13/motion_modules.safetensors --out runs/ground-p1 --minutes 20 --lr 1e-3 --max-train 20000 --slow 3.0 --init $S13/motion_modules.safetensors --threads 2
 [ -f runs/full-p1/config.json ] || $PY -m train.grounding --swap-scorer $S13 runs/ground-p1 runs/full-p1
+# ... and the paper's pool with the best-logit frame leading (full-s13-lead, a config change),
+# validated on synth22's held-out turns before any test (it stopped there).
+if [ ! -f runs/full-s13-lead/config.json ]; then
+  cp -r $S13 runs/full-s13-lead
+  $PY -c "import json, pathlib; p = pathlib.Path('runs/full-s13-lead/config.json'); c = json.loads(p.read_text()); c['text_pool'] = 'lead_logit'; p.write_text(json.dumps(c, indent=2))"
+fi
