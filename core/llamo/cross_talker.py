@@ -147,15 +147,20 @@ def spread_topk(scores: Tensor, frame_mask: Tensor, k: int, gap: int) -> Tensor:
     return torch.stack(out, dim=1)  # (B, k)
 
 
+def best_logits(logits: Tensor, text_mask: Tensor) -> Tensor:
+    """Each frame's best Eq.1 logit over the valid tokens: (B, L, T) -> (B, T)."""
+    low = torch.finfo(logits.dtype).min
+    return logits.masked_fill(~text_mask[..., None], low).amax(dim=1)  # (B, T)
+
+
 def pool_rows(logits: Tensor, text_mask: Tensor, frame_mask: Tensor, text_pool: str) -> Tensor:
     """Eq.1's logits (B, L, T) (invalid frames at the dtype's minimum) -> the rows whose max
     is Eq.2's score: "softmax_max" (and "lead_logit", before its lead is raised), each
-    token's softmax over the valid frames (B, L, T), padding tokens zero; "logit_max", one softmax over frames of each frame's best logit over
-    the valid tokens (B, 1, T)."""
+    token's softmax over the valid frames (B, L, T), padding tokens zero; "logit_max", one
+    softmax over frames of each frame's best logit over the valid tokens (B, 1, T)."""
     valid = frame_mask[:, None, :]  # (B, 1, T)
     if text_pool == "logit_max":
-        low = torch.finfo(logits.dtype).min
-        best = logits.masked_fill(~text_mask[..., None], low).amax(dim=1, keepdim=True)
+        best = best_logits(logits, text_mask)[:, None, :]  # (B, 1, T)
         return best.softmax(dim=-1).masked_fill(~valid, 0.0)  # (B, 1, T)
     if text_pool not in ("softmax_max", "lead_logit"):
         raise ValueError(f"text_pool: {text_pool!r} is not one of {list(TEXT_POOLS)}")
@@ -168,9 +173,7 @@ def lead_best_logit(scores: Tensor, logits: Tensor, text_mask: Tensor) -> Tensor
     valid tokens (logits (B, L, T), invalid frames at the dtype's minimum) raised to
     LEAD_MARGIN times the clip's peak: top-K selects it and the prompt puts it first, and
     every other frame keeps the paper's score (and so the spread counts read)."""
-    low = torch.finfo(logits.dtype).min
-    best = logits.masked_fill(~text_mask[..., None], low).amax(dim=1)  # (B, T)
-    lead = best.argmax(dim=1, keepdim=True)  # (B, 1)
+    lead = best_logits(logits, text_mask).argmax(dim=1, keepdim=True)  # (B, 1)
     peak = scores.amax(dim=1, keepdim=True)  # (B, 1)
     return scores.scatter(1, lead, peak * LEAD_MARGIN)
 
