@@ -50,6 +50,14 @@ from core.motion import Motion
 
 
 # -- the model ------------------------------------------------------------------------------
+def source_frame_index(prepared: MotionInput, model_frames: int) -> np.ndarray:
+    """For each frame of the ORIGINAL motion, the nearest of the model's ``model_frames``
+    resampled frames (T0,)."""
+    source = prepared.source
+    nearest = np.rint((source.timestamps - source.start_time) * prepared.fps)
+    return np.clip(nearest, 0, model_frames - 1).astype(np.int64)
+
+
 class LLaMo(nn.Module):
     """Motion modules (``motion_modules``; ``modules`` is taken by ``nn.Module.modules()``)
     + a frozen causal LLM, optionally with a peft LoRA adapter (stage "lora")."""
@@ -310,8 +318,7 @@ class LLaMo(nn.Module):
         frames = sorted({int(f) for f in prepared.source_frames[chosen]})
         source = prepared.source
         model_scores = fusion.frame_scores[0].float().cpu().numpy()  # (T,)
-        nearest = np.rint((source.timestamps - source.start_time) * prepared.fps)
-        nearest = np.clip(nearest, 0, len(model_scores) - 1).astype(np.int64)  # (T0,)
+        nearest = source_frame_index(prepared, len(model_scores))  # (T0,)
         return {
             "viewpoint_frames": frames,
             "frame_scores": np.clip(model_scores[nearest], 0.0, 1.0),
@@ -347,10 +354,7 @@ class LLaMo(nn.Module):
         fusion = self.fuse(batch).fusion
         if fusion is None or fusion.text_attention is None:
             raise ValueError(f"fusion: {self.config.fusion!r} has no question attention")
-        prepared = batch.motions[0]
-        source = prepared.source
-        nearest = np.rint((source.timestamps - source.start_time) * prepared.fps)
-        nearest = np.clip(nearest, 0, fusion.text_attention.shape[-1] - 1).astype(np.int64)
+        nearest = source_frame_index(batch.motions[0], fusion.text_attention.shape[-1])
         valid = batch.text_mask[0].bool()
         attn = fusion.text_attention[0][valid].float().cpu().numpy()  # (L, T)
         ids = batch.text_ids[0][valid].tolist()
