@@ -20,9 +20,11 @@ import numpy as np
 from core.analytics import (
     EXERCISES,
     GOLF_EVENTS,
+    GOLF_PHASES,
     BaseballSwingPhases,
     GolfSwingEvents,
     Rep,
+    RepCount,
     baseball_swing_phases,
     count_reps,
     front_foot,
@@ -42,13 +44,14 @@ TRAIN_PHRASINGS = 4  # templates [0, 4) are "train", the rest "heldout"
 # foot is in front in a front view): asked of 3D motions only.
 VIEW_DEPENDENT = frozenset({"fault_present", "fault_when", "coach", "front_foot"})
 SPLITS = ("train", "heldout")
-# Which angle makes a rep "deep", and whether deeper means smaller (-1) or larger (+1).
-DEPTH_SIGNAL: dict[str, tuple[str, str, int]] = {
-    "squat": ("knee", "knees", -1),
-    "lunge": ("knee", "knees", -1),
-    "push_up": ("elbow", "elbows", -1),
-    "curl": ("elbow", "elbows", -1),
-    "jumping_jack": ("shoulder", "arms", 1),
+# The body part whose angle makes a rep "deep" (singular, plural); which way is deeper is the
+# exercise profile's direction (``RepCount.deepest_first``).
+DEPTH_SIGNAL: dict[str, tuple[str, str]] = {
+    "squat": ("knee", "knees"),
+    "lunge": ("knee", "knees"),
+    "push_up": ("elbow", "elbows"),
+    "curl": ("elbow", "elbows"),
+    "jumping_jack": ("shoulder", "arms"),
 }
 
 
@@ -130,6 +133,7 @@ class Facts:
     activity: str | None
     labels: SynthLabels | None = None
     reps: list[Rep] = field(default_factory=list)
+    rep_count: RepCount | None = None  # the count ``reps`` come from (its order of depth)
     golf: GolfSwingEvents | None = None
     baseball: BaseballSwingPhases | None = None
     feet: np.ndarray | None = None
@@ -152,7 +156,8 @@ def measure(
         activity = guess.label if guess.confidence >= MIN_GUESS_CONFIDENCE else None
     facts = Facts(motion, joint_angles(motion), activity, labels)
     if activity in EXERCISES:
-        facts.reps = count_reps(motion, activity).reps
+        facts.rep_count = count_reps(motion, activity)
+        facts.reps = facts.rep_count.reps
     elif activity == "golf_swing":
         facts.golf = golf_swing_events(motion, handedness=labels.handedness if labels else None)
     elif activity == "baseball_swing":
@@ -304,25 +309,21 @@ def _rep_vals(f: Facts, k: int) -> dict:
 
 
 def _slowest_rep(f: Facts, rng: np.random.Generator) -> Made:
-    if len(f.reps) < 2:
+    if len(f.reps) < 2 or f.rep_count is None:
         return None
-    d = np.array([r.duration for r in f.reps])
-    order = np.argsort(d)[::-1]
-    if d[order[0]] < 1.1 * d[order[1]]:  # no clear slowest rep
+    k, second = f.rep_count.slowest_first()[:2]
+    if f.reps[k].duration < 1.1 * f.reps[second].duration:  # no clear slowest rep
         return None
-    k = int(order[0])
     return _rep_vals(f, k), Target("number", float(k + 1), 0.0, "index")
 
 
 def _deepest_rep(f: Facts, rng: np.random.Generator) -> Made:
-    if len(f.reps) < 2 or f.activity not in DEPTH_SIGNAL:
+    if len(f.reps) < 2 or f.activity not in DEPTH_SIGNAL or f.rep_count is None:
         return None
-    part, plural, direction = DEPTH_SIGNAL[f.activity]
-    peaks = np.array([r.peak_value for r in f.reps]) * direction
-    order = np.argsort(peaks)[::-1] if direction > 0 else np.argsort(peaks)
-    if abs(peaks[order[0]] - peaks[order[1]]) < 4:
+    part, plural = DEPTH_SIGNAL[f.activity]
+    k, second = f.rep_count.deepest_first()[:2]
+    if abs(f.reps[k].peak_value - f.reps[second].peak_value) < 4:  # no clear deepest rep
         return None
-    k = int(order[0])
     vals = {**_rep_vals(f, k), "part": part, "plural": plural}
     return vals, Target("number", float(k + 1), 0.0, "index")
 
@@ -398,10 +399,6 @@ def _golf_tempo(f: Facts, rng: np.random.Generator) -> Made:
         "moments": _at(g.times["address"], g.times["top"], g.times["impact"]),
     }
     return vals, Target("number", round(g.tempo, 2), 0.5, "ratio")
-
-
-GOLF_PHASES = (("setup", "address", "toe_up"), ("backswing", "toe_up", "top"),
-               ("downswing", "top", "impact"), ("follow-through", "impact", "finish"))  # fmt: skip
 
 
 def _golf_phase(f: Facts, rng: np.random.Generator) -> Made:
@@ -576,10 +573,9 @@ def _evidence(f: Facts) -> str:
         a, i = sp[g.frames["address"]], sp[g.frames["impact"]]
         return (f"Your spine leans {a:.0f}° at address ({g.times['address']:.1f} s) and {i:.0f}° at impact "
                 f"({g.times['impact']:.1f} s); tempo {g.tempo:.1f} to 1")  # fmt: skip
-    if f.reps and f.activity in DEPTH_SIGNAL:
-        part, _, direction = DEPTH_SIGNAL[f.activity]
-        peaks = [r.peak_value for r in f.reps]
-        best = max(peaks) if direction > 0 else min(peaks)
+    if f.reps and f.activity in DEPTH_SIGNAL and f.rep_count is not None:
+        part, _ = DEPTH_SIGNAL[f.activity]
+        best = f.reps[f.rep_count.deepest_first()[0]].peak_value
         return f"You did {len(f.reps)} reps; your {part} angle reached {best:.0f}° at its extreme"
     lean = f.angles["spine_forward"]
     return (

@@ -18,6 +18,7 @@ from .baseball import BASEBALL_EVENTS, BaseballParams, BaseballSwingPhases, base
 from .facts import TRUST_THRESHOLD, Fact
 from .golf import (
     GOLF_EVENTS,
+    GOLF_PHASES,
     GolfDBTempoStats,
     GolfParams,
     GolfSwingEvents,
@@ -31,7 +32,7 @@ from .report import AngleSummary, MotionReport, analyze_motion
 from .reps import EXERCISES, ExerciseProfile, Rep, RepCount, RepParams, count_reps, squat_stage
 
 __all__ = [
-    "ACTIVITIES", "BASEBALL_EVENTS", "EXERCISES", "GOLF_EVENTS", "NOT_SUPPORTED",
+    "ACTIVITIES", "BASEBALL_EVENTS", "EXERCISES", "GOLF_EVENTS", "GOLF_PHASES", "NOT_SUPPORTED",
     "SUPPORTED_ACTIVITIES", "TRUST_THRESHOLD", "UNSURE", "ActivityGuess", "AngleSummary",
     "BaseballParams", "BaseballSwingPhases", "CameraExtremes", "ExerciseProfile", "Fact",
     "GolfDBTempoStats", "GolfParams", "GolfSwingEvents", "MotionReport", "Rep", "RepCount",

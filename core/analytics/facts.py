@@ -89,7 +89,7 @@ def golf_facts(ev: GolfSwingEvents) -> list[Fact]:
             f"Impact at {t['impact']:.2f} s (frame {f['impact']}){end}.", sure, "event", t["impact"]
         )
     )
-    out += _tempo_facts(ev, sure)
+    out += _tempo_facts(ev, sure) + _swing_facts(ev, sure)
     return out + _golf_angle_facts(ev)
 
 
@@ -102,6 +102,20 @@ def _tempo_facts(ev: GolfSwingEvents, sure: float) -> list[Fact]:
     return [Fact("Real-time tempo cannot be measured from slow motion: the playback speed may "
                  "change during the swing.", 0.8, "limit"),
             Fact(f"Tempo on screen {ev.tempo:.1f} : 1 {timing} of clip time).", 0.3, "tempo")]  # fmt: skip
+
+
+def _swing_facts(ev: GolfSwingEvents, sure: float) -> list[Fact]:
+    """The phases as spans and the swing's length: what a coach asks ("which phase at 1.2 s?",
+    "how long is my swing?"), stated so that no answer needs the model's arithmetic."""
+    out = []
+    spans = ev.phase_spans()
+    if spans:
+        text = ", ".join(f"{name} {a:.2f}-{b:.2f} s" for name, a, b in spans)
+        out.append(Fact(f"Phases: {text}.", sure, "event", spans[0][1]))
+    if np.isfinite(ev.swing_s):
+        clock = " of clip time" if ev.slow_motion > 1 else ""
+        out.append(Fact(f"Swing {ev.swing_s:.2f} s{clock} from address to finish.", sure, "tempo"))
+    return out
 
 
 def _golf_angle_facts(ev: GolfSwingEvents) -> list[Fact]:
@@ -136,13 +150,19 @@ def baseball_facts(ph: BaseballSwingPhases) -> list[Fact]:
 
 
 def rep_facts(rc: RepCount, sure: float = 0.8) -> list[Fact]:
-    """The count and one line per rep."""
+    """The count, one line per rep, and with two or more reps the slowest and the deepest."""
     out = [Fact(str(rc) + ".", sure, "reps")]
+    signal = rc.signal.replace("_", " ")
     for n, r in enumerate(rc.reps, start=1):
         out.append(Fact(f"Rep {n}: {r.start_s:.1f}-{r.end_s:.1f} s (frames {r.start}-{r.end}), "
                         f"{r.duration:.1f} s, range of motion {r.range_of_motion:.0f} deg, extreme "
-                        f"{rc.signal.replace('_', ' ')} {r.peak_value:.0f} deg at frame {r.peak_frame}.",
+                        f"{signal} {r.peak_value:.0f} deg at frame {r.peak_frame}.",
                         sure, "reps", r.start_s))  # fmt: skip
+    if rc.count >= 2:
+        slow, deep = rc.slowest_first()[0], rc.deepest_first()[0]
+        s, d = rc.reps[slow], rc.reps[deep]
+        out.append(Fact(f"Slowest rep: rep {slow + 1} ({s.duration:.1f} s). Deepest rep: rep "
+                        f"{deep + 1} (extreme {signal} {d.peak_value:.0f} deg).", sure, "reps"))  # fmt: skip
     return out
 
 

@@ -51,6 +51,10 @@ REAL_DOWNSWING_S = (0.2, 0.35)  # top to impact of real golf swings, seconds
 SLOW_MOTION_MIN_S = 0.4
 GOLF_EVENTS = ("address", "toe_up", "mid_backswing", "top", "mid_downswing", "impact",
                "mid_follow_through", "finish")  # fmt: skip
+# Each phase runs from its first event to its second (the data engine asks about the same
+# spans, so a fact and a question never disagree on where the backswing starts).
+GOLF_PHASES = (("setup", "address", "toe_up"), ("backswing", "toe_up", "top"),
+               ("downswing", "top", "impact"), ("follow-through", "impact", "finish"))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,16 @@ class GolfSwingEvents:
     @property
     def downswing_s(self) -> float:
         return self.times["impact"] - self.times["top"]
+
+    @property
+    def swing_s(self) -> float:
+        """Address to finish, clip seconds (NaN when the clip lacks either)."""
+        return self.times.get("finish", float("nan")) - self.times.get("address", float("nan"))
+
+    def phase_spans(self) -> list[tuple[str, float, float]]:
+        """(phase, start s, end s) of each of GOLF_PHASES whose two events the clip shows."""
+        t = self.times
+        return [(name, t[a], t[b]) for name, a, b in GOLF_PHASES if a in t and b in t]
 
     def __str__(self) -> str:
         f, t = self.frames, self.times

@@ -115,6 +115,7 @@ class RepCount:
     signal: str
     reps: list[Rep]
     fps: float
+    direction: int = -1  # the exercise profile's: -1 a rep is a dip of the signal, +1 a rise
 
     @property
     def count(self) -> int:
@@ -123,6 +124,15 @@ class RepCount:
     @property
     def mean_duration(self) -> float:
         return float(np.mean([r.duration for r in self.reps])) if self.reps else float("nan")
+
+    def slowest_first(self) -> list[int]:
+        """Rep indices, the longest rep first (an earlier rep first on a tie)."""
+        return sorted(range(self.count), key=lambda i: -self.reps[i].duration)
+
+    def deepest_first(self) -> list[int]:
+        """Rep indices, the rep whose extreme goes furthest first: the lowest knee or elbow
+        angle of a dip (squat, push-up), the highest arms of a rise (jumping jack)."""
+        return sorted(range(self.count), key=lambda i: -self.direction * self.reps[i].peak_value)
 
     def __str__(self) -> str:
         if not self.reps:
@@ -324,7 +334,7 @@ def count_reps(
                     p,
                 )
             )
-    return RepCount(exercise, profile.signal, reps, body.fps)
+    return RepCount(exercise, profile.signal, reps, body.fps, profile.direction)
 
 
 def _guessed_exercise(track_or_motion: PoseTrack | Motion) -> str:

@@ -160,6 +160,42 @@ def test_analyze_motion_facts(golf_track: PoseTrack, sports2d_track: PoseTrack) 
     assert any("Rep 2:" in f for f in forced.facts)
 
 
+def test_golf_phases_and_swing_length_facts(golf_track: PoseTrack) -> None:
+    """The phases follow each other without a gap, the top ends the backswing near the
+    labelled top, and the swing's length is finish minus address, as the facts state them."""
+    ev = analyze_motion(golf_track).golf
+    spans = ev.phase_spans()
+    assert [name for name, _, _ in spans] == ["setup", "backswing", "downswing", "follow-through"]
+    assert all(b == a2 for (_, _, b), (_, a2, _) in zip(spans, spans[1:], strict=False))
+    assert abs(spans[1][2] * golf_track.fps - GOLF["events"]["top"]) <= 3
+    facts = analyze_motion(golf_track).prompt_facts()
+    phases = ", ".join(f"{n} {a:.2f}-{b:.2f} s" for n, a, b in spans)
+    assert f"Phases: {phases}." in facts
+    swing = ev.times["finish"] - ev.times["address"]
+    assert any(
+        f.startswith(f"Swing {swing:.2f} s of clip time from address to finish") for f in facts
+    )
+
+
+def test_slowest_and_deepest_rep_on_real_clips(real_tracks: dict[str, PoseTrack]) -> None:
+    """The deepest rep is the lowest bottom of a dip (the smallest elbow or knee angle) and the
+    highest arms of a jumping jack; the facts name it and the longest rep."""
+    cases = [(real_tracks["pushups_side_5reps.mp4"], None, np.argmin),
+             (real_tracks["squats_3reps_holds.mp4"], None, np.argmin),
+             (real_tracks["sports2d_demo.mp4"], "jumping_jack", np.argmax)]  # fmt: skip
+    for track, activity, pick in cases:
+        report = analyze_motion(track, activity=activity)
+        rc = report.reps
+        assert rc is not None and rc.count >= 2
+        peaks, durations = [r.peak_value for r in rc.reps], [r.duration for r in rc.reps]
+        deep, slow = int(pick(peaks)), int(np.argmax(durations))
+        assert rc.deepest_first()[0] == deep and rc.slowest_first()[0] == slow
+        line = (
+            f"Slowest rep: rep {slow + 1} ({durations[slow]:.1f} s). Deepest rep: rep {deep + 1} "
+        )
+        assert sum(f.startswith(line) for f in report.prompt_facts()) == 1, report.prompt_facts()
+
+
 def test_real_angles_are_plausible(golf_track: PoseTrack) -> None:
     a = joint_angles(golf_track)
     addr = GOLF["events"]["address"]

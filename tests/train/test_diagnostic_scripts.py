@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -68,3 +69,29 @@ def test_golf_finish_probe_holds_the_last_pose_and_reads_the_lead_arm() -> None:
     peaks = probe.token_peaks([" top", "?"], np.array([[0.1, 0.6, 0.3], [0.5, 0.2, 0.3]]))
     assert peaks == [{"token": " top", "peak_frame": 1, "peak": 0.6},
                      {"token": "?", "peak_frame": 0, "peak": 0.5}]  # fmt: skip
+
+
+def test_deepest_rep_fixed_scores_against_the_lowest_bottom(tmp_path: Path) -> None:
+    """A squat turn: "rep k" of the lowest knee bottom is right against the fixed target, and
+    the stored target (here the shallowest rep, as the old engine wrote it) is kept apart."""
+    from core.motion_io import save_motion
+    from train.qa import measure
+    from train.synth import synthesize
+
+    rng = np.random.default_rng(3)
+    while True:
+        s = synthesize("squat", rng)
+        peaks = [r.peak_value for r in measure(s.motion3d, s.labels).reps]
+        if len(peaks) >= 2 and max(peaks) - min(peaks) >= 4:
+            break
+    save_motion(s.motion3d, tmp_path / "m.npz")
+    (tmp_path / "heldout.jsonl").write_text(
+        json.dumps({"motion": "m.npz", "meta": {"activity": "squat"}}) + "\n"
+    )
+    sample = f"{tmp_path / 'heldout.jsonl'}:1"
+    deep, shallow = int(np.argmin(peaks)) + 1, int(np.argmax(peaks)) + 1
+    preds = [{"qtype": "deepest_rep", "sample": sample, "text": f"Rep {deep}, 80°.", "correct": False},
+             {"qtype": "deepest_rep", "sample": sample, "text": f"Rep {shallow}.", "correct": True},
+             {"qtype": "rep_count", "sample": sample, "text": "3 reps.", "correct": True}]  # fmt: skip
+    got = load_script("deepest_rep_fixed").score(preds)
+    assert got == {"n": 2, "stored_right": 1, "fixed_asked": 2, "fixed_right": 1}

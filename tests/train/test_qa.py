@@ -9,6 +9,7 @@ import pytest
 
 from core.analytics import count_reps
 from tests.conftest import real_path
+from train.answers import read_numbers
 from train.qa import (
     CHOICE_WORDS,
     QA_TYPES,
@@ -264,3 +265,42 @@ def test_event_turns_skip_events_the_labels_put_elsewhere() -> None:
     shifted = replace(facts, labels=replace(s.labels, events=moved))
     left = asked(shifted)
     assert round(plant, 2) not in left and len(left) >= 3
+
+
+@pytest.mark.parametrize(("activity", "lowest"), [("squat", True), ("push_up", True),
+                                                   ("jumping_jack", False)])  # fmt: skip
+def test_deepest_rep_is_the_lowest_dip_or_the_highest_rise(activity: str, lowest: bool) -> None:
+    """A squat's deepest rep has the smallest knee angle, a jumping jack's the highest arms
+    (until session 24 a dip's target was its shallowest rep)."""
+    rng = np.random.default_rng(zlib.crc32(activity.encode()))
+    made = 0
+    for _ in range(12):
+        s = synthesize(activity, rng)
+        facts = measure(s.motion3d, s.labels)
+        turn = make_turn("deepest_rep", facts, rng)
+        if turn is None:
+            continue
+        peaks = [r.peak_value for r in facts.reps]
+        best = min(peaks) if lowest else max(peaks)
+        assert peaks[int(turn.target.value) - 1] == best, (peaks, turn.answer)
+        made += 1
+    assert made >= 3
+
+
+def test_golf_phase_targets_lie_in_the_facts_phase_spans() -> None:
+    """The phase a question names is the one the analytics' facts give that time (one table,
+    ``core.analytics.GOLF_PHASES``, behind both)."""
+    rng = np.random.default_rng(7)
+    checked = 0
+    for _ in range(6):
+        s = synthesize("golf_swing", rng)
+        facts = measure(s.motion3d, s.labels)
+        spans = {name: (a, b) for name, a, b in facts.golf.phase_spans()}
+        turn = make_turn("golf_phase", facts, rng)
+        if turn is None:
+            continue
+        t = read_numbers(turn.question, "s")[0]
+        a, b = spans[turn.target.value]
+        assert a < t < b, (turn.question, turn.target.value, spans)
+        checked += 1
+    assert checked >= 3

@@ -1,0 +1,75 @@
+"""deepest_rep answers of a ``train.evaluate`` report scored against the stored targets and
+against the fixed engine's (issue 10, session 24: until then a dip's "deepest" rep was its
+shallowest, so every stored set holds that target for squats, lunges, push-ups and curls):
+
+    python scripts/deepest_rep_fixed.py REPORT.json:MODEL [REPORT.json:MODEL ...]
+
+For each turn the fixed target is ``train.qa``'s, remade from the turn's motion; a turn the
+fixed engine would not ask (no rep clearly deepest) is counted apart.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+
+@cache
+def dataset_line(path: str, line: int) -> dict:
+    """Line ``line`` (1-based, as a sample's "FILE.jsonl:LINE" names it) of a JSONL file."""
+    return json.loads(Path(path).read_text().splitlines()[line - 1])
+
+
+def fixed_target(sample: str) -> float | None:
+    """The fixed engine's deepest rep (1-based) for ``sample`` ("FILE.jsonl:LINE")."""
+    from core.motion_io import load_motion
+    from train.qa import make_turn, measure
+
+    path, _, number = sample.rpartition(":")
+    line = dataset_line(path, int(number))
+    motion = load_motion(Path(path).parent / line["motion"])
+    facts = measure(motion, activity=line["meta"]["activity"])
+    turn = make_turn("deepest_rep", facts, np.random.default_rng(0))
+    return None if turn is None else float(turn.target.value)
+
+
+def score(predictions: list[dict]) -> dict:
+    """Counts of deepest_rep turns right against the stored and the fixed targets."""
+    from train.answers import read_numbers
+
+    out = {"n": 0, "stored_right": 0, "fixed_asked": 0, "fixed_right": 0}
+    for p in predictions:
+        if p["qtype"] != "deepest_rep":
+            continue
+        out["n"] += 1
+        out["stored_right"] += bool(p["correct"])
+        target = fixed_target(p["sample"])
+        if target is None:
+            continue
+        out["fixed_asked"] += 1
+        said = read_numbers(p["text"], "index")
+        out["fixed_right"] += bool(said) and said[0] == target
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args:
+        raise SystemExit(__doc__)
+    for spec in args:
+        path, sep, model = spec.rpartition(":")
+        if not sep:
+            raise SystemExit(f"error: expected REPORT.json:MODEL, got {spec!r}")
+        report = json.loads(Path(path).read_text())
+        if model not in report:
+            raise SystemExit(f"error: {path} has no model {model!r} (it has {', '.join(report)})")
+        print(model, json.dumps(score(report[model]["predictions"])))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
