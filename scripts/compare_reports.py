@@ -9,29 +9,16 @@ answers that give another event's time than the asked one (``train.evaluate.fact
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
-
-
-def load(spec: str) -> tuple[str, list[dict]]:
-    """``REPORT.json:MODEL`` -> (model, its predictions)."""
-    path, sep, model = spec.rpartition(":")
-    if not sep:
-        raise SystemExit(f"error: expected REPORT.json:MODEL, got {spec!r}")
-    report = json.loads(Path(path).read_text())
-    if model not in report:
-        raise SystemExit(f"error: {path} has no model {model!r} (it has {', '.join(report)})")
-    return model, report[model]["predictions"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    from train.evaluate import mcnemar
+    from train.evaluate import load_predictions, mcnemar
 
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
         raise SystemExit(__doc__)
-    (a_name, a), (b_name, b) = load(args[0]), load(args[1])
+    (a_name, a), (b_name, b) = load_predictions(args[0]), load_predictions(args[1])
     if [p["question"] for p in a] != [p["question"] for p in b]:
         raise SystemExit("error: the two reports were not made on the same turns")
     only_a, only_b, p = mcnemar([x["correct"] for x in a], [x["correct"] for x in b])

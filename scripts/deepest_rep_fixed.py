@@ -60,14 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if not args:
         raise SystemExit(__doc__)
+    from train.evaluate import load_predictions
+
     for spec in args:
-        path, sep, model = spec.rpartition(":")
-        if not sep:
-            raise SystemExit(f"error: expected REPORT.json:MODEL, got {spec!r}")
-        report = json.loads(Path(path).read_text())
-        if model not in report:
-            raise SystemExit(f"error: {path} has no model {model!r} (it has {', '.join(report)})")
-        print(model, json.dumps(score(report[model]["predictions"])))
+        model, predictions = load_predictions(spec)
+        print(model, json.dumps(score(predictions)))
     return 0
 
 

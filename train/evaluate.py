@@ -699,6 +699,17 @@ def _facts_section(scores: Sequence[ModelScores]) -> list[str]:
     return out + _table(["model", "n", *FACTS_USES], rows)
 
 
+def load_predictions(spec: str) -> tuple[str, list[dict]]:
+    """``REPORT.json:MODEL`` (a report this module wrote) -> (model, its predictions)."""
+    path, sep, model = spec.rpartition(":")
+    if not sep:
+        raise SystemExit(f"error: expected REPORT.json:MODEL, got {spec!r}")
+    report = json.loads(Path(path).read_text())
+    if model not in report:
+        raise SystemExit(f"error: {path} has no model {model!r} (it has {', '.join(report)})")
+    return model, report[model]["predictions"]
+
+
 def scores_json(scores: Sequence[ModelScores]) -> dict:
     """Everything in the report plus every prediction, for re-analysis."""
     out = {}

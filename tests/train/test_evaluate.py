@@ -445,3 +445,15 @@ def test_event_breakdown_names_the_event_and_checks_the_target_against_the_label
     assert mod.held_out_file(folder) == folder / "heldout.jsonl"
     with pytest.raises(SystemExit, match="pass --data"):
         mod.held_out_file(tmp_path / "gone.jsonl")
+
+
+def test_load_predictions_reads_one_model_of_a_report(tmp_path: Path) -> None:
+    from train.evaluate import load_predictions
+
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({"a+facts": {"predictions": [{"qtype": "activity"}]}}))
+    assert load_predictions(f"{path}:a+facts") == ("a+facts", [{"qtype": "activity"}])
+    with pytest.raises(SystemExit, match="has no model 'b'"):
+        load_predictions(f"{path}:b")
+    with pytest.raises(SystemExit, match="expected REPORT.json:MODEL"):
+        load_predictions("r.json")
