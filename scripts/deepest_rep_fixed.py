@@ -19,9 +19,9 @@ import numpy as np
 
 
 @cache
-def dataset_line(path: str, line: int) -> dict:
-    """Line ``line`` (1-based, as a sample's "FILE.jsonl:LINE" names it) of a JSONL file."""
-    return json.loads(Path(path).read_text().splitlines()[line - 1])
+def dataset_lines(path: str) -> list[str]:
+    """A JSONL file's lines, read once however many of its turns a report holds."""
+    return Path(path).read_text().splitlines()
 
 
 def fixed_target(sample: str) -> float | None:
@@ -30,7 +30,7 @@ def fixed_target(sample: str) -> float | None:
     from train.qa import make_turn, measure
 
     path, _, number = sample.rpartition(":")
-    line = dataset_line(path, int(number))
+    line = json.loads(dataset_lines(path)[int(number) - 1])  # "FILE.jsonl:LINE" is 1-based
     motion = load_motion(Path(path).parent / line["motion"])
     facts = measure(motion, activity=line["meta"]["activity"])
     turn = make_turn("deepest_rep", facts, np.random.default_rng(0))
