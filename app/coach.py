@@ -185,7 +185,7 @@ class Session:
         # Unsure facts stay out: the model would repeat them as if measured.
         chosen_or_known = self.activity != self.guess.label or self.guess.supported
         activity = self.activity if chosen_or_known else str(self.guess)
-        return facts_context(activity, self.report.prompt_facts())
+        return facts_context(activity, self.report.prompt_facts(), self.coach.max_prompt_facts)
 
     def _video_input(self) -> np.ndarray | None:
         """Person crops for a model that reads video (computed once per session)."""
@@ -367,6 +367,14 @@ class Coach:
     @property
     def uses_video(self) -> bool:
         return bool(getattr(getattr(self.model, "config", None), "use_video", False))
+
+    @property
+    def max_prompt_facts(self) -> int:
+        """How many facts lines the model's prompt gets: the budget it was trained with."""
+        from core.llamo.prompts import MAX_PROMPT_FACTS
+
+        config = getattr(self.model, "config", None)
+        return int(getattr(config, "max_prompt_facts", MAX_PROMPT_FACTS))
 
     @property
     def crop_size(self) -> int:

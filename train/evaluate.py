@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.llamo.prompts import MAX_PROMPT_FACTS
 from train.answers import read_count, read_span
 
 IOU_THRESHOLDS = (0.5, 0.7)
@@ -327,6 +328,15 @@ COUNT_QTYPES = ("rep_count",)
 
 
 # -- running models -------------------------------------------------------------------------------
+def facts_budget(checkpoint: str | Path, max_facts: int | None = None) -> int:
+    """The facts lines a model's prompt gets: ``max_facts`` when given, else its config's
+    ``max_prompt_facts`` (the app's budget for it)."""
+    if max_facts is not None:
+        return max_facts
+    config = json.loads((Path(checkpoint) / "config.json").read_text())
+    return int(config.get("max_prompt_facts", MAX_PROMPT_FACTS))
+
+
 def model_kind(checkpoint: Path) -> str:
     """How a checkpoint was trained, from its ``train_config.yaml`` (for the report)."""
     import yaml
@@ -344,27 +354,30 @@ def model_kind(checkpoint: Path) -> str:
     return ", ".join(parts) + f"; {steps} steps"
 
 
-_FACTS: dict[tuple[int, int], tuple[str | None, list[float]]] = {}
+_FACTS: dict[tuple[int, int, int], tuple[str | None, list[float]]] = {}
 
 
-def item_facts(dataset, index: int) -> tuple[str | None, list[float]]:
-    """The analytics facts the app would send for this sample's motion, and the event times
-    they state (cached)."""
+def item_facts(
+    dataset, index: int, max_facts: int = MAX_PROMPT_FACTS
+) -> tuple[str | None, list[float]]:
+    """The analytics facts the app would send for this sample's motion (at most
+    ``max_facts`` lines), and the event times they state (cached)."""
     from train.make_dataset import prompt_report, report_context
 
-    key = (id(dataset), index)
+    key = (id(dataset), index, max_facts)
     if key not in _FACTS:
         report = prompt_report(dataset[index]["motion"])
         if report is None:
             _FACTS[key] = (None, [])
         else:
-            context = report_context(report)
+            context = report_context(report, max_facts)
             _FACTS[key] = (context, stated_event_times(report, context))
     return _FACTS[key]
 
 
 def answer_items(model, items: Sequence[EvalItem], dataset, *, blank=None, facts: bool = False,
-                 max_new_tokens: int = 48, desc: str = "eval") -> list[Prediction]:  # fmt: skip
+                 max_new_tokens: int = 48, desc: str = "eval",
+                 max_facts: int = MAX_PROMPT_FACTS) -> list[Prediction]:  # fmt: skip
     """Greedy answers of ``model`` to every item, judged (``facts``: analytics facts in the
     prompt; a text-only model still gets the real clip's facts)."""
     from tqdm.auto import tqdm
@@ -374,7 +387,7 @@ def answer_items(model, items: Sequence[EvalItem], dataset, *, blank=None, facts
         example = dataset[item.index]
         motion = blank if blank is not None else example["motion"]
         video = example["video"] if model.config.use_video and blank is None else None
-        context, stated = item_facts(dataset, item.index) if facts else (None, [])
+        context, stated = item_facts(dataset, item.index, max_facts) if facts else (None, [])
         extra = {"context": context} if facts else {}
         answer = model.answer(motion, item.question, video=video, history=item.history,
                               max_new_tokens=max_new_tokens, **extra)  # fmt: skip
@@ -476,7 +489,8 @@ def _mean_cosine(tokens) -> float:
 def evaluate_checkpoint(name: str, checkpoint: str | Path, items: Sequence[EvalItem], dataset,
                         *, max_new_tokens: int = 48, device: str | None = None,
                         facts: bool = False, blank_motion: bool = False,
-                        flat_tokens: bool = False) -> ModelScores:  # fmt: skip
+                        flat_tokens: bool = False,
+                        max_facts: int = MAX_PROMPT_FACTS) -> ModelScores:  # fmt: skip
     """Load one saved model, answer every item, aggregate (with token diagnostics);
     ``flat_tokens``: see :func:`flatten_tokens`."""
     import torch
@@ -494,7 +508,7 @@ def evaluate_checkpoint(name: str, checkpoint: str | Path, items: Sequence[EvalI
         blank = make_blank_motion(dataset)
     with torch.no_grad():
         preds = answer_items(model, items, dataset, blank=blank, facts=facts,
-                             max_new_tokens=max_new_tokens, desc=name)  # fmt: skip
+                             max_new_tokens=max_new_tokens, desc=name, max_facts=max_facts)  # fmt: skip
         tokens = token_diagnostics(model, items, dataset) if blank is None else {}
     seconds = time.perf_counter() - start
     scores = score(name, str(checkpoint), preds, seconds, COUNT_QTYPES)
@@ -740,9 +754,11 @@ def _ablation(text: str) -> tuple[str, str, bool, bool, bool]:
 
 def run(checkpoint: str, data: str, out: str, ablations: Sequence[tuple] = (), *,
         limit: int | None = None, per_type: int | None = None, types: Sequence[str] = (),
-        max_new_tokens: int = 48, device: str | None = None, name: str = "full", command: str = "") -> list[ModelScores]:  # fmt: skip
+        max_new_tokens: int = 48, device: str | None = None, name: str = "full", command: str = "",
+        max_facts: int | None = None) -> list[ModelScores]:  # fmt: skip
     """Evaluate the ablations then the full model on the same items; write the report
-    (Markdown) and ``<out>.json`` (metrics and every prediction)."""
+    (Markdown) and ``<out>.json`` (metrics and every prediction). ``max_facts``: the facts
+    budget of every model (default: each model's own)."""
     from train.data import MotionDataset
 
     path = heldout_path(data)
@@ -756,12 +772,15 @@ def run(checkpoint: str, data: str, out: str, ablations: Sequence[tuple] = (), *
     for n, ckpt, *_ in models:
         if not (Path(ckpt) / "config.json").is_file():
             raise ValueError(f"{n}: {ckpt} is not a saved LLaMo model (no config.json)")
+    budgets = {n: facts_budget(c, max_facts) for n, c, *_ in models}
     scores = [evaluate_checkpoint(n, c, items, dataset, max_new_tokens=max_new_tokens,
-                                  device=device, facts=f, blank_motion=b, flat_tokens=t)
+                                  device=device, facts=f, blank_motion=b, flat_tokens=t,
+                                  max_facts=budgets[n])
               for n, c, f, b, t in models]  # fmt: skip
     recipes = {n: model_kind(Path(c)) + ("; motion replaced by a fixed pose at test time" if b else "")
                + ("; each clip's mean motion token at every viewpoint" if t else "")
-               + ("; analytics facts in the prompt" if f else "") for n, c, f, b, t in models}  # fmt: skip
+               + (f"; analytics facts in the prompt (at most {budgets[n]} lines)" if f else "")
+               for n, c, f, b, t in models}  # fmt: skip
     report = format_report(scores, items, command=command, data=str(path), recipes=recipes)
     out_path = Path(out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -799,8 +818,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="only these question types (e.g. rep_count)")  # fmt: skip
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--device", help="cpu or cuda (default: cuda when present)")
+    parser.add_argument("--max-facts", type=int, default=None, metavar="N",
+                        help="with @facts: at most N facts lines in the prompt (default: each "
+                             "model's max_prompt_facts, as the app gives it)")  # fmt: skip
     args = parser.parse_args(argv)
-    for flag in ("limit", "per_type"):
+    for flag in ("limit", "per_type", "max_facts"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             parser.error(f"--{flag.replace('_', '-')}: must be >= 1")
     command = "python -m train.evaluate " + " ".join(
@@ -809,7 +831,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         scores = run(args.checkpoint, args.data, args.out, args.ablation, limit=args.limit,
                      per_type=args.per_type, types=args.types, max_new_tokens=args.max_new_tokens,
-                     device=args.device, command=command, name=args.name)  # fmt: skip
+                     device=args.device, command=command, name=args.name,
+                     max_facts=args.max_facts)  # fmt: skip
     except (ValueError, argparse.ArgumentTypeError) as err:
         parser.error(str(err))
     for s in scores:

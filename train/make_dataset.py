@@ -23,7 +23,7 @@ from tqdm import tqdm
 from core.analytics import analyze_motion
 from core.analytics.report import MotionReport
 from core.errors import InputError
-from core.llamo.prompts import facts_context
+from core.llamo.prompts import MAX_PROMPT_FACTS, facts_context
 from core.motion import Motion
 from core.motion_io import load_motion, save_motion
 from train.data import Sample, write_jsonl
@@ -67,10 +67,10 @@ SPLITS: dict[str, SplitSpec] = {
 }
 
 
-def prompt_facts(motion: Motion) -> str | None:
+def prompt_facts(motion: Motion, max_facts: int = MAX_PROMPT_FACTS) -> str | None:
     """The analytics facts block the app would put in the prompt for this motion."""
     report = prompt_report(motion)
-    return None if report is None else report_context(report)
+    return None if report is None else report_context(report, max_facts)
 
 
 def prompt_report(motion: Motion) -> MotionReport | None:
@@ -81,11 +81,12 @@ def prompt_report(motion: Motion) -> MotionReport | None:
         return None
 
 
-def report_context(report: MotionReport) -> str:
+def report_context(report: MotionReport, max_facts: int = MAX_PROMPT_FACTS) -> str:
     """A report's facts block as the app sends it: a supported activity by name, else why
-    not; trusted facts only."""
+    not; trusted facts only, at most ``max_facts`` lines."""
     guess = report.activity
-    return facts_context(guess.label if guess.supported else str(guess), report.prompt_facts())
+    label = guess.label if guess.supported else str(guess)
+    return facts_context(label, report.prompt_facts(), max_facts)
 
 
 def make_samples(
@@ -101,11 +102,13 @@ def make_samples(
     facts_frac: float = 0.5,
     slow_frac: float = 0.0,
     slow_max: float = 3.0,
+    max_facts: int = MAX_PROMPT_FACTS,
 ) -> list[Sample]:
     """``n_lines`` JSONL samples (``dialogues`` per synthesized motion) for one split; a
     ``facts_frac`` share of them carry the analytics facts for the prompt (``meta.context``);
     a ``slow_frac`` share of the motions are filmed in slow motion (played 1.5-``slow_max``
-    times slower; every answer is measured on the slowed clip)."""
+    times slower; every answer is measured on the slowed clip); ``max_facts``: the facts
+    block's line budget."""
     samples: list[Sample] = []
     bar = tqdm(total=n_lines, desc=spec.name, unit="line")
     k = 0
@@ -140,7 +143,7 @@ def make_samples(
             tqdm.write(f"skipped {path.name}: {err}")
             path.unlink()
             continue
-        context = prompt_facts(motion) if facts_frac > 0 else None
+        context = prompt_facts(motion, max_facts) if facts_frac > 0 else None
         for d in made:
             meta = {**d.meta(), "activity": activity, "split": spec.name, "space": motion.space.value,
                     "labels": s.labels.to_dict(), "slow_motion": round(slow, 3)}  # fmt: skip
@@ -156,12 +159,15 @@ def make_samples(
 
 def main(out: Path, n_train: int = 2000, n_heldout: int = 300, seed: int = 0, dialogues: int = 2,
          frac_2d: float = 0.4, facts_frac: float = 0.5, n_heldout_phrasing: int = 0,
-         slow_frac: float = 0.0, slow_max: float = 3.0) -> None:  # fmt: skip
+         slow_frac: float = 0.0, slow_max: float = 3.0,
+         max_facts: int = MAX_PROMPT_FACTS) -> None:  # fmt: skip
     """CLI entry point (see module doc)."""
     if n_train < 0 or n_heldout < 0:
         raise SystemExit("error: --n-train and --n-heldout must be >= 0")
     if not 0.0 <= slow_frac <= 1.0 or slow_max < 1.5:
         raise SystemExit("error: --slow-frac must be in [0, 1] and --slow-max at least 1.5")
+    if max_facts < 1:
+        raise SystemExit("error: --max-facts must be >= 1")
     out = Path(out)
     (out / "motions").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -171,10 +177,12 @@ def main(out: Path, n_train: int = 2000, n_heldout: int = 300, seed: int = 0, di
         if n == 0 and name == "heldout_phrasing":
             continue
         samples = make_samples(SPLITS[name], n, out, rng, dialogues=dialogues, frac_2d=frac_2d,
-                               facts_frac=facts_frac, slow_frac=slow_frac, slow_max=slow_max)  # fmt: skip
+                               facts_frac=facts_frac, slow_frac=slow_frac, slow_max=slow_max,
+                               max_facts=max_facts)  # fmt: skip
         write_jsonl(out / f"{name}.jsonl", samples)
         counts[name] = len(samples)
     info = {"seed": seed, "counts": counts, "slow_frac": slow_frac, "slow_max": slow_max,
+            "max_facts": max_facts,
             "splits": {k: v.__dict__ for k, v in SPLITS.items()}}  # fmt: skip
     (out / "dataset.json").write_text(json.dumps(info, indent=1))
     print(f"wrote {counts['train']} train and {counts['heldout']} held-out lines to {out}")
@@ -208,6 +216,8 @@ def cli(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--slow-max", type=float, default=3.0, help="slow motion plays 1.5-SLOW_MAX times slower"
     )
+    ap.add_argument("--max-facts", type=int, default=MAX_PROMPT_FACTS,
+                    help="at most N facts lines in a prompt (the app's budget by default)")  # fmt: skip
     a = ap.parse_args(argv)
     main(
         a.out,
@@ -220,6 +230,7 @@ def cli(argv: list[str] | None = None) -> None:
         a.n_heldout_phrasing,
         a.slow_frac,
         a.slow_max,
+        a.max_facts,
     )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from core.checks import check_keys, require_int, require_number
 from core.llamo.features import FEATURE_SETS
+from core.llamo.prompts import MAX_PROMPT_FACTS
 
 VIDEO_ENCODERS = ("cnn", "hf")
 TIMESTAMP_MODES = ("embedding", "text")
@@ -73,6 +74,9 @@ class LLaMoConfig:
     prompt says how many groups their times form, a new group where two neighbouring times
     are more than this apart. The grounded scorer puts one cluster of viewpoints on each rep,
     and a 135M LLM does not count clusters of times on its own (MODEL_CARD, session 9).
+    ``max_prompt_facts``: the most analytics facts lines the model's prompt gets (the app's and
+    the evaluation's), the budget its training prompts had; a larger one cuts fewer lines of
+    a long report (the golf phases and swing length, the slowest rep of a long set).
     """
 
     hidden_size: int = 256
@@ -88,6 +92,7 @@ class LLaMoConfig:
     pair_angles: bool = False
     pair_gate: bool = False
     viewpoint_group_gap: float = 0.0
+    max_prompt_facts: int = MAX_PROMPT_FACTS
     segment_size: int = 8
     max_window: int = 16
     spatial_depth: int = 2
@@ -132,6 +137,7 @@ class LLaMoConfig:
             require_int(name, getattr(self, name), 1)
         require_int("enhancer_depth", self.enhancer_depth, 0)
         require_int("viewpoint_min_gap", self.viewpoint_min_gap, 0)
+        require_int("max_prompt_facts", self.max_prompt_facts, 1)
         for name in ("hidden_size", "attn_size"):
             if getattr(self, name) % self.num_heads:
                 raise ValueError(

@@ -124,9 +124,12 @@ def conversation_to_messages(
     return messages
 
 
-def facts_context(activity: str, facts: Sequence[str]) -> str:
-    """The facts block of the system prompt, exactly as the app and the training data give it."""
-    return f"Activity: {activity.replace('_', ' ')}.\n" + "\n".join(facts[:MAX_PROMPT_FACTS])
+def facts_context(activity: str, facts: Sequence[str], max_facts: int = MAX_PROMPT_FACTS) -> str:
+    """The facts block of the system prompt, exactly as the app and the training data give it:
+    the first ``max_facts`` lines (evaluations and data engine runs may try another budget)."""
+    if max_facts < 1:
+        raise ValueError(f"max_facts: must be >= 1, got {max_facts}")
+    return f"Activity: {activity.replace('_', ' ')}.\n" + "\n".join(facts[:max_facts])
 
 
 def timestamp_text(seconds: float) -> str:

@@ -291,6 +291,22 @@ def test_facts_go_into_the_prompt_unless_switched_off(monkeypatch) -> None:
     )
 
 
+def test_the_prompt_gets_as_many_facts_lines_as_the_model_was_trained_with() -> None:
+    """``LLaMoConfig.max_prompt_facts`` is the model's budget: the session's prompt block is
+    the activity line and the report's first that many trusted lines."""
+    from tests.app.tiny import tiny_model
+
+    model = tiny_model()
+    session = Coach(model).analyze(EXAMPLES / "squat_synthetic.npz")
+    trusted = session.report.prompt_facts()
+    assert len(trusted) > 3
+    for budget in (3, len(trusted)):
+        model.config.max_prompt_facts = budget
+        block = session.prompt_context().splitlines()
+        assert block[0] == "Activity: squat." and block[1:] == trusted[:budget]
+    session.close()
+
+
 def test_landmark_csv_session(coach: Coach) -> None:
     """A real 2D MediaPipe CSV (no video): facts, answer frames and pictures still work."""
     session = coach.analyze(real_path("squat_landmarks_test.csv"), activity="squat")

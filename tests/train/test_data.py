@@ -174,3 +174,19 @@ def test_make_dataset_slow_motion_clips_are_measured_slowed(tmp_path: Path) -> N
     assert moments_seen > 0
     with pytest.raises(SystemExit, match="slow-frac"):
         main(tmp_path / "bad", n_train=1, n_heldout=0, slow_frac=2.0)
+
+
+def test_make_dataset_keeps_the_facts_budget(tmp_path: Path) -> None:
+    """--max-facts N: every prompt's facts block is the activity line and at most N facts,
+    and dataset.json records N."""
+    import json
+
+    from train.make_dataset import main
+
+    main(tmp_path, n_train=6, n_heldout=0, seed=2, facts_frac=1.0, max_facts=3)
+    contexts = [x.meta.get("context") for x in load_jsonl(tmp_path / "train.jsonl")]
+    sizes = [len(c.splitlines()) for c in contexts if c is not None]
+    assert sizes and max(sizes) == 1 + 3  # the activity line, then three facts
+    assert json.loads((tmp_path / "dataset.json").read_text())["max_facts"] == 3
+    with pytest.raises(SystemExit, match="max-facts"):
+        main(tmp_path / "bad", n_train=1, n_heldout=0, max_facts=0)

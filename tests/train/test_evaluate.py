@@ -366,6 +366,41 @@ def test_facts_use_tells_the_asked_event_from_another_on_a_golf_swing() -> None:
     assert evaluate.facts_use("At the top.", top, stated) == "none"
 
 
+def test_the_facts_budget_keeps_the_reports_first_trusted_lines() -> None:
+    """``--max-facts`` and the app give the model the report's first N trusted lines, in
+    report order, after the activity line."""
+    from core.analytics import analyze_motion
+    from core.llamo.prompts import MAX_PROMPT_FACTS
+    from train.make_dataset import report_context
+    from train.synth import synthesize
+
+    motion = synthesize("golf_swing", np.random.default_rng(3), fps=30.0).motion3d
+    report = analyze_motion(motion.slow_motion(2.5))
+    lines = report.prompt_facts()
+    assert len(lines) > 12
+    for n in (3, MAX_PROMPT_FACTS, 12):
+        block = report_context(report, n).splitlines()
+        assert block[0] == "Activity: golf swing." and block[1:] == lines[:n]
+    assert report_context(report) == report_context(report, MAX_PROMPT_FACTS)
+    with pytest.raises(ValueError, match="max_facts"):
+        report_context(report, 0)
+
+
+def test_each_model_gets_its_own_facts_budget_unless_one_is_given(tmp_path: Path) -> None:
+    """A model's config names its facts budget (the shipped one predates the key: 8);
+    ``--max-facts`` overrides it for every model."""
+    import json
+
+    from core.llamo.prompts import MAX_PROMPT_FACTS
+    from core.paths import DEFAULT_MODEL_DIR
+
+    assert evaluate.facts_budget(DEFAULT_MODEL_DIR) == MAX_PROMPT_FACTS == 8
+    saved = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**saved, "max_prompt_facts": 10}))
+    assert evaluate.facts_budget(tmp_path) == 10
+    assert evaluate.facts_budget(tmp_path, 12) == 12
+
+
 def test_flatten_tokens_keeps_the_viewpoints_and_times_but_not_what_differs() -> None:
     import torch
 
