@@ -25,6 +25,7 @@ GOLF = {
     "golf_pro_dtl_broadcast.mp4": {"top": 80, "impact": 104},
 }
 QUESTIONS = {"top": "When is the top of the backswing?", "impact": "When is impact?"}
+SWING_QUESTION = "How long is my swing?"
 PUSHUPS = ("pushups_side_5reps.mp4", 5, (99, 176, 258, 369, 478))
 NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?")
 
@@ -58,9 +59,22 @@ def golf_checks(session, labels: dict[str, int], facts: bool) -> dict:
         for event in QUESTIONS:  # the asked event's time as the facts state it, or another?
             asked = session.report.golf.times[event]
             out[event]["facts_use"] = facts_use(out[event]["answer"], asked, stated)
-        out["facts"] = session.facts[:8]
+        out["prompt_facts"] = (session.prompt_context() or "").splitlines()
+        out["swing"] = swing_check(session)
     out["frames_differ"] = out["top"]["most_relevant_frame"] != out["impact"]["most_relevant_frame"]
     return out
+
+
+def swing_check(session) -> dict:
+    """With facts: "How long is my swing?" against the facts' address-to-finish time (reported,
+    not a check: the swing line reaches the prompt only when the facts budget has room)."""
+    answer = session.ask(SWING_QUESTION, max_new_tokens=24)
+    session.history.clear()
+    facts_s = round(session.report.golf.swing_s, 2)
+    said = first_seconds(answer.text)
+    in_prompt = f"Swing {facts_s:.2f} s" in (session.prompt_context() or "")
+    return {"question": SWING_QUESTION, "answer": answer.text, "said_s": said, "facts_s": facts_s,
+            "in_prompt": in_prompt, "right": said is not None and abs(said - facts_s) <= 0.05}  # fmt: skip
 
 
 def pushup_checks(session) -> dict:
