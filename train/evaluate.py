@@ -490,9 +490,9 @@ def evaluate_checkpoint(name: str, checkpoint: str | Path, items: Sequence[EvalI
                         *, max_new_tokens: int = 48, device: str | None = None,
                         facts: bool = False, blank_motion: bool = False,
                         flat_tokens: bool = False,
-                        max_facts: int = MAX_PROMPT_FACTS) -> ModelScores:  # fmt: skip
+                        max_facts: int | None = None) -> ModelScores:  # fmt: skip
     """Load one saved model, answer every item, aggregate (with token diagnostics);
-    ``flat_tokens``: see :func:`flatten_tokens`."""
+    ``flat_tokens``: see :func:`flatten_tokens`; ``max_facts``: see :func:`facts_budget`."""
     import torch
 
     from core.llamo.model import LLaMo
@@ -508,7 +508,8 @@ def evaluate_checkpoint(name: str, checkpoint: str | Path, items: Sequence[EvalI
         blank = make_blank_motion(dataset)
     with torch.no_grad():
         preds = answer_items(model, items, dataset, blank=blank, facts=facts,
-                             max_new_tokens=max_new_tokens, desc=name, max_facts=max_facts)  # fmt: skip
+                             max_new_tokens=max_new_tokens, desc=name,
+                             max_facts=facts_budget(checkpoint, max_facts))  # fmt: skip
         tokens = token_diagnostics(model, items, dataset) if blank is None else {}
     seconds = time.perf_counter() - start
     scores = score(name, str(checkpoint), preds, seconds, COUNT_QTYPES)
@@ -772,14 +773,14 @@ def run(checkpoint: str, data: str, out: str, ablations: Sequence[tuple] = (), *
     for n, ckpt, *_ in models:
         if not (Path(ckpt) / "config.json").is_file():
             raise ValueError(f"{n}: {ckpt} is not a saved LLaMo model (no config.json)")
-    budgets = {n: facts_budget(c, max_facts) for n, c, *_ in models}
     scores = [evaluate_checkpoint(n, c, items, dataset, max_new_tokens=max_new_tokens,
                                   device=device, facts=f, blank_motion=b, flat_tokens=t,
-                                  max_facts=budgets[n])
+                                  max_facts=max_facts)
               for n, c, f, b, t in models]  # fmt: skip
     recipes = {n: model_kind(Path(c)) + ("; motion replaced by a fixed pose at test time" if b else "")
                + ("; each clip's mean motion token at every viewpoint" if t else "")
-               + (f"; analytics facts in the prompt (at most {budgets[n]} lines)" if f else "")
+               + (f"; analytics facts in the prompt (at most {facts_budget(c, max_facts)} lines)"
+                  if f else "")
                for n, c, f, b, t in models}  # fmt: skip
     report = format_report(scores, items, command=command, data=str(path), recipes=recipes)
     out_path = Path(out)
