@@ -217,7 +217,8 @@ def cli(argv: list[str] | None = None) -> None:
         "--slow-max", type=float, default=3.0, help="slow motion plays 1.5-SLOW_MAX times slower"
     )
     ap.add_argument("--max-facts", type=int, default=MAX_PROMPT_FACTS,
-                    help="at most N facts lines in a prompt (the app's budget by default)")  # fmt: skip
+                    help="at most N facts lines in a prompt; a model trained on them needs "
+                         "model.max_prompt_facts: N (default: the shipped model's 8)")  # fmt: skip
     a = ap.parse_args(argv)
     main(
         a.out,
