@@ -620,12 +620,27 @@ def _examples(config: TrainConfig, name: str, key: str) -> Sequence[dict]:
             f"{key}: {path} does not exist; make it with python -m train.prepare (a club's "
             "clips) or python -m train.make_dataset (synthetic)"
         )
+    check_facts_budget(config, path)
     # Person crops only for a model that reads video: the shipped one does not.
     dataset = MotionDataset.from_jsonl(path, load_crops=config.llamo_config().use_video)
     if not dataset.load_crops and any("crops" in s.meta for s in dataset.samples):
         print(f"note: {path} names person crops (meta.crops) but the model reads no video "
               "(use_video: false); they are not used", file=sys.stderr)  # fmt: skip
     return dataset
+
+
+def check_facts_budget(config: TrainConfig, path: Path) -> None:
+    """A train.make_dataset set whose prompts have another facts budget than the model's
+    ``max_prompt_facts`` would train it on blocks the app never sends: refuse it."""
+    info = path.parent / "dataset.json"
+    built = json.loads(info.read_text()).get("max_facts") if info.is_file() else None
+    wanted = config.llamo_config().max_prompt_facts
+    if built is not None and built != wanted:
+        raise ValueError(
+            f"model.max_prompt_facts: {path} was built with up to {built} facts lines a prompt "
+            f"({info.name}), the model would get {wanted} in the app; set "
+            f"model.max_prompt_facts: {built}, or rebuild the set with --max-facts {wanted}"
+        )
 
 
 def make_blank_motion(examples: Sequence[dict], limit: int = 64) -> Motion:

@@ -517,3 +517,17 @@ def test_token_words_train_the_tokens_to_read_as_their_frames_words(
     assert after < 0.5 * before, (before, after)
     stages = [row["stage"] for row in csv.DictReader((result.out_dir / "loss.csv").open())]
     assert stages == ["words"] * 16 + ["align"]
+
+
+def test_a_set_built_with_another_facts_budget_than_the_models_is_refused(
+    assets: dict, tmp_path: Path
+) -> None:
+    """train.make_dataset's dataset.json records its facts budget; training a model whose
+    max_prompt_facts differs would teach it blocks the app never sends."""
+    train_path = tmp_path / "train.jsonl"
+    shutil.copy(assets["train"], train_path)
+    (tmp_path / "dataset.json").write_text(json.dumps({"max_facts": 3}))
+    with pytest.raises(ValueError, match="model.max_prompt_facts: .* up to 3 facts lines"):
+        finetune.load_train_examples(tiny_config(assets, f"train_data={train_path}"))
+    same = tiny_config(assets, f"train_data={train_path}", "model.max_prompt_facts=3")
+    assert len(finetune.load_train_examples(same)) == 8
