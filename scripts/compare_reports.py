@@ -4,7 +4,9 @@
 
 prints each model's correct count, the turns only one of them got right and the exact
 McNemar p (``train.evaluate.mcnemar``); for reports made with facts, the same for event-time
-answers that give another event's time than the asked one (``train.evaluate.facts_use``).
+answers that give another event's time than the asked one (``train.evaluate.facts_use``);
+for reports made without, the same for event-time answers that give the most relevant
+viewpoint's time (``train.evaluate.viewpoint_use``, recomputed, so older reports count too).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    from train.evaluate import load_predictions, mcnemar
+    from train.evaluate import HIT_GROUPS, load_predictions, mcnemar, viewpoint_use
 
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
@@ -32,6 +34,16 @@ def main(argv: list[str] | None = None) -> int:
         only_a, only_b, p = mcnemar(wrong_a, wrong_b)
         print(f"event times with facts (n={len(uses)}), another event's time: {a_name} "
               f"{sum(wrong_a)}, {b_name} {sum(wrong_b)}  only {a_name}: {only_a}  "
+              f"only {b_name}: {only_b}  exact McNemar p={p:.3f}")  # fmt: skip
+    tops = [(x, y) for x, y in zip(a, b, strict=True)
+            if x["qtype"] in HIT_GROUPS["event"] and {x.get("facts_use"), y.get("facts_use")} == {None}
+            and x.get("top_time") is not None and y.get("top_time") is not None]  # fmt: skip
+    if tops:
+        read_a, read_b = ([viewpoint_use(p["text"], p["top_time"], p["viewpoint_times"]) == "top"
+                           for p in side] for side in zip(*tops, strict=True))  # fmt: skip
+        only_a, only_b, p = mcnemar(read_a, read_b)
+        print(f"event times without facts (n={len(tops)}), the most relevant viewpoint's time: "
+              f"{a_name} {sum(read_a)}, {b_name} {sum(read_b)}  only {a_name}: {only_a}  "
               f"only {b_name}: {only_b}  exact McNemar p={p:.3f}")  # fmt: skip
     return 0
 

@@ -13,6 +13,8 @@ Metrics on the held-out split (held-out motion parameters and phrasings):
 * grounding hit rate: share of turns with moments (``"moments"`` of the gpt turn) whose most
   relevant frame (argmax of ``Answer.frame_scores``) lies in a moment's window (+- 0.1 s);
   for count questions also the share of rep bottoms with a viewpoint frame within 0.15 s;
+* event-time answers: with facts, the time given is the asked event's or another's
+  (``facts_use``); without, the most relevant viewpoint's or another's (``viewpoint_use``);
 * token diagnostics: motion-token norm / mean LLM word-embedding norm, and the mean cosine
   between different clips' mean motion tokens (near 1 = the tokens ignore the clip).
 
@@ -139,6 +141,7 @@ class Prediction:
     bottoms_covered: float | None = None  # count questions: share of bottoms seen
     viewpoint_times: list[float] = field(default_factory=list)
     facts_use: str | None = None  # event-time turns asked with facts: see ``facts_use``
+    viewpoint_use: str | None = None  # event-time turns asked without: see ``viewpoint_use``
     said: str | None = None  # choice turns: the option the answer names first
 
 
@@ -166,6 +169,20 @@ def facts_use(text: str, target: float, stated: Sequence[float]) -> str:
     if not same:
         return "own"
     return "asked" if any(abs(t - target) <= FACTS_SAME_S for t in same) else "another"
+
+
+def viewpoint_use(text: str, top_time: float, viewpoint_times: Sequence[float]) -> str:
+    """Which time an event-time answer gives when only the motion is in the prompt: "top" (the
+    most relevant viewpoint's, as the prompt writes it), "other" (another viewpoint's), "own"
+    (no viewpoint's) or "none" (no time). A model that reads its grounding writes "top"."""
+    from train.answers import read_numbers
+
+    said = read_numbers(text, "s")
+    if not said:
+        return "none"
+    written = [float(f"{t:.2f}") for t in (top_time, *viewpoint_times)]  # as the prompt's t=
+    same = [abs(t - said[0]) <= FACTS_SAME_S for t in written]
+    return "top" if same[0] else "other" if any(same) else "own"
 
 
 def accuracy_by_type(preds: Iterable[Prediction]) -> dict[str, tuple[int, int]]:
@@ -394,6 +411,8 @@ def answer_items(model, items: Sequence[EvalItem], dataset, *, blank=None, facts
         pred = judge(item, answer.text, answer, None if blank is not None else motion)
         if context and item.qtype in HIT_GROUPS["event"]:
             pred.facts_use = facts_use(answer.text, float(item.target["value"]), stated)
+        elif item.qtype in HIT_GROUPS["event"] and pred.top_time is not None:
+            pred.viewpoint_use = viewpoint_use(answer.text, pred.top_time, pred.viewpoint_times)
         preds.append(pred)
     return preds
 
@@ -633,6 +652,7 @@ def format_report(scores: Sequence[ModelScores], items: Sequence[EvalItem], *, c
     out += _table(["question type", "criterion", "n", *(s.name for s in scores)], rows)
     out += _choice_section(scores, items)
     out += _grounding_section(scores) + _counting_section(scores) + _facts_section(scores)
+    out += _viewpoint_section(scores)
     return "\n".join(out)
 
 
@@ -712,6 +732,25 @@ def _facts_section(scores: Sequence[ModelScores]) -> list[str]:
            "answer gives is the asked event's time as the facts state it, another event's "
            "time the facts state, a time the facts do not state as an event's, or none.", ""]  # fmt: skip
     return out + _table(["model", "n", *FACTS_USES], rows)
+
+
+VIEWPOINT_USES = ("top", "other", "own", "none")
+
+
+def _viewpoint_section(scores: Sequence[ModelScores]) -> list[str]:
+    rows = []
+    for s in scores:
+        uses = [p.viewpoint_use for p in s.predictions if p.viewpoint_use is not None]
+        if uses:
+            rows.append((s.name, len(uses),
+                         *(_rate(uses.count(u), len(uses)) for u in VIEWPOINT_USES)))  # fmt: skip
+    if not rows:
+        return []
+    out = ["## Event times from the viewpoints", "",
+           "Event-time questions (golf, baseball) asked without the facts: the time the answer "
+           "gives is the most relevant viewpoint's time as the prompt writes it (`t=`), "
+           "another viewpoint's, a time no viewpoint has, or none.", ""]  # fmt: skip
+    return out + _table(["model", "n", *VIEWPOINT_USES], rows)
 
 
 def load_predictions(spec: str) -> tuple[str, list[dict]]:

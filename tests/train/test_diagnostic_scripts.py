@@ -1,4 +1,5 @@
-"""Diagnostic scripts: side_probe and turns_of_type (session 20), golf_finish_probe (22)."""
+"""Diagnostic scripts: side_probe and turns_of_type (session 20), golf_finish_probe (22),
+compare_reports (26)."""
 
 from __future__ import annotations
 
@@ -95,3 +96,28 @@ def test_deepest_rep_fixed_scores_against_the_lowest_bottom(tmp_path: Path) -> N
              {"qtype": "rep_count", "sample": sample, "text": "3 reps.", "correct": True}]  # fmt: skip
     got = load_script("deepest_rep_fixed").score(preds)
     assert got == {"n": 2, "stored_right": 1, "fixed_asked": 2, "fixed_right": 1}
+
+
+def test_compare_reports_counts_answers_that_copy_the_most_relevant_viewpoints_time(
+    tmp_path: Path, capsys
+) -> None:
+    """Two reports on the same no-facts event-time turns: the line pairs the answers that give
+    the most relevant viewpoint's time (recomputed from text, top_time and viewpoint_times)."""
+    from train.evaluate import Prediction, score, scores_json
+
+    def report(name: str, texts: list[str]) -> str:
+        preds = [Prediction(f"s{i}", "golf_event_time", "When is impact?", 4.8, text,
+                            abs(float(text.split()[0]) - 4.8) <= 0.15, top_time=4.7967,
+                            viewpoint_times=[1.0333, 4.0333, 4.7967])
+                 for i, text in enumerate(texts)]  # fmt: skip
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(scores_json([score(name, "-", preds)])))
+        return f"{path}:{name}"
+
+    a = report("a", ["4.80 s.", "4.80 s.", "4.80 s.", "1.50 s."])
+    b = report("b", ["4.80 s.", "4.03 s.", "4.75 s.", "4.03 s."])
+    assert load_script("compare_reports").main([a, b]) == 0
+    out = capsys.readouterr().out
+    assert "n=4  a: 3 right  b: 2 right  only a: 1  only b: 0" in out
+    assert "event times without facts (n=4), the most relevant viewpoint's time: a 3, b 1" in out
+    assert "only a: 2  only b: 0" in out.splitlines()[1]

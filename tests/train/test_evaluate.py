@@ -366,6 +366,36 @@ def test_facts_use_tells_the_asked_event_from_another_on_a_golf_swing() -> None:
     assert evaluate.facts_use("At the top.", top, stated) == "none"
 
 
+def test_viewpoint_use_tells_the_most_relevant_viewpoints_time_from_another() -> None:
+    """Without facts, an event-time answer is read against the viewpoint times the prompt wrote
+    (two decimals), and the report counts each kind per model."""
+    from core.motion import Motion, Space
+
+    top, others = 4.7967, [1.0333, 4.0333, 4.7967, 6.9]
+    assert evaluate.viewpoint_use("At 4.80 s.", top, others) == "top"
+    assert evaluate.viewpoint_use("Impact is at 4.03 s.", top, others) == "other"
+    assert evaluate.viewpoint_use("4.43 s.", top, others) == "own"
+    assert evaluate.viewpoint_use("At impact.", top, others) == "none"
+    motion = Motion(np.zeros((60, 33, 3), np.float32), np.ones((60, 33), np.float32), 10.0,
+                    Space.WORLD_METRES)  # fmt: skip
+    scores = np.zeros(60)
+    scores[48] = 1.0  # the most relevant frame: 4.8 s
+    texts = iter(["4.80 s.", "4.00 s."])
+
+    def answer(motion, question, **_) -> Answer:
+        return Answer(next(texts), [10, 40, 48], scores, [1.0, 4.0, 4.8])
+
+    model = SimpleNamespace(config=SimpleNamespace(use_video=False), answer=answer)
+    target = {"kind": "number", "value": 4.8, "tolerance": 0.15, "unit": "s"}
+    items = [EvalItem(0, "s0", "When is impact?", [], "golf_event_time", target)] * 2
+    preds = answer_items(model, items, [{"motion": motion, "video": None}])
+    assert [p.viewpoint_use for p in preds] == ["top", "other"]
+    assert all(p.facts_use is None for p in preds)
+    report = format_report([score("m", "-", preds)], items, command="-", data="-", recipes={})
+    assert "## Event times from the viewpoints" in report
+    assert "| m | 2 | 50.0% (2) | 50.0% (2) | 0.0% (2) | 0.0% (2) |" in report
+
+
 def test_the_facts_budget_keeps_the_reports_first_trusted_lines() -> None:
     """``--max-facts`` and the app give the model the report's first N trusted lines, in
     report order, after the activity line."""
