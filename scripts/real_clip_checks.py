@@ -52,6 +52,11 @@ def golf_checks(session, labels: dict[str, int], facts: bool) -> dict:
                       "most_relevant_frame": top_frame, "true_frame": labels[event],
                       "frame_error": abs(top_frame - labels[event]),
                       "viewpoint_frames": answer.viewpoint_frames}  # fmt: skip
+        if not facts:  # the most relevant viewpoint's time, another's, or one of its own?
+            from train.evaluate import viewpoint_use
+
+            top_s = float(session.motion.timestamps[top_frame])
+            out[event]["viewpoint_use"] = viewpoint_use(answer.text, top_s, answer.timestamps)
     if facts:
         from train.evaluate import facts_use, stated_event_times
 
