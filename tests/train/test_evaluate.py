@@ -375,6 +375,9 @@ def test_viewpoint_use_tells_the_most_relevant_viewpoints_time_from_another() ->
     assert evaluate.viewpoint_use("At 4.80 s.", top, others) == "top"
     assert evaluate.viewpoint_use("Impact is at 4.03 s.", top, others) == "other"
     assert evaluate.viewpoint_use("4.43 s.", top, others) == "own"
+    assert evaluate.viewpoint_use("4.78 s.", top, others) == "top"  # within a frame, rounded
+    assert evaluate.viewpoint_use("4.05 s.", top, others) == "other"
+    assert evaluate.viewpoint_use("4.85 s.", top, others) == "own"  # over a frame away
     assert evaluate.viewpoint_use("At impact.", top, others) == "none"
     motion = Motion(np.zeros((60, 33, 3), np.float32), np.ones((60, 33), np.float32), 10.0,
                     Space.WORLD_METRES)  # fmt: skip
