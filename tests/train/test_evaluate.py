@@ -427,8 +427,11 @@ def test_each_model_gets_its_own_facts_budget_unless_one_is_given(tmp_path: Path
     from core.llamo.prompts import MAX_PROMPT_FACTS
     from core.paths import DEFAULT_MODEL_DIR
 
-    assert evaluate.facts_budget(DEFAULT_MODEL_DIR) == MAX_PROMPT_FACTS == 8
     saved = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())
+    assert evaluate.facts_budget(DEFAULT_MODEL_DIR) == saved.get("max_prompt_facts", 8)
+    older = {k: v for k, v in saved.items() if k != "max_prompt_facts"}  # saved before the key
+    (tmp_path / "config.json").write_text(json.dumps(older))
+    assert evaluate.facts_budget(tmp_path) == MAX_PROMPT_FACTS == 8
     (tmp_path / "config.json").write_text(json.dumps({**saved, "max_prompt_facts": 10}))
     assert evaluate.facts_budget(tmp_path) == 10
     assert evaluate.facts_budget(tmp_path, 12) == 12
