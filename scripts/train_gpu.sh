@@ -25,8 +25,10 @@ export HF_HUB_OFFLINE=1 OMP_NUM_THREADS=${OMP_NUM_THREADS:-16}
 start=$(date +%s)
 $PY scripts/gpu_pack.py unpack --from "$PACK" --site "$SITE"
 export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
+# the prompts get the shipped model's facts budget, as the app gives it (train.finetune checks)
+MAX_FACTS=$($PY -c "from core.paths import DEFAULT_MODEL_DIR; from train.evaluate import facts_budget; print(facts_budget(DEFAULT_MODEL_DIR))")
 [ -f "$DATA/train.jsonl" ] || timeout 240 $PY -m train.make_dataset --out "$DATA" \
-  --n-train "$N_TRAIN" --n-heldout 1 --n-heldout-phrasing 0 --seed 20
+  --n-train "$N_TRAIN" --n-heldout 1 --n-heldout-phrasing 0 --seed 20 --max-facts "$MAX_FACTS"
 left=$(( BUDGET_S - ($(date +%s) - start) ))
 echo "LLM stage budget: ${left}s"
 timeout "$left" $PY -m train.finetune --config "$CONFIG" --out "$RUN" \
