@@ -754,8 +754,8 @@ def _viewpoint_section(scores: Sequence[ModelScores]) -> list[str]:
         return []
     out = ["## Event times from the viewpoints", "",
            "Event-time questions (golf, baseball) asked without the facts: the time the answer "
-           "gives is the most relevant viewpoint's time as the prompt writes it (`t=`), "
-           "another viewpoint's, a time no viewpoint has, or none.", ""]  # fmt: skip
+           "gives is the most relevant viewpoint's time as the prompt writes it (`t=`, within "
+           f"{VIEWPOINT_SAME_S} s), another viewpoint's, a time no viewpoint has, or none.", ""]  # fmt: skip
     return out + _table(["model", "n", *VIEWPOINT_USES], rows)
 
 
