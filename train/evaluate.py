@@ -723,40 +723,39 @@ def _counting_section(scores: Sequence[ModelScores]) -> list[str]:
 
 
 FACTS_USES = ("asked", "another", "own", "none")
-
-
-def _facts_section(scores: Sequence[ModelScores]) -> list[str]:
-    rows = []
-    for s in scores:
-        uses = [p.facts_use for p in s.predictions if p.facts_use is not None]
-        if uses:
-            rows.append((s.name, len(uses), *(_rate(uses.count(u), len(uses)) for u in FACTS_USES)))
-    if not rows:
-        return []
-    out = ["## Event times with the facts in the prompt", "",
-           "Event-time questions (golf, baseball) asked with the analytics facts: the time the "
-           "answer gives is the asked event's time as the facts state it, another event's "
-           "time the facts state, a time the facts do not state as an event's, or none.", ""]  # fmt: skip
-    return out + _table(["model", "n", *FACTS_USES], rows)
-
-
 VIEWPOINT_USES = ("top", "other", "own", "none")
 
 
-def _viewpoint_section(scores: Sequence[ModelScores]) -> list[str]:
+def _use_section(scores: Sequence[ModelScores], field: str, kinds: Sequence[str],
+                 heading: str, text: str) -> list[str]:  # fmt: skip
+    """A table of how often each model's event-time answers are of each kind of ``field``
+    (``facts_use`` or ``viewpoint_use``); none when no prediction has one."""
     rows = []
     for s in scores:
-        uses = [p.viewpoint_use for p in s.predictions if p.viewpoint_use is not None]
+        uses = [getattr(p, field) for p in s.predictions if getattr(p, field) is not None]
         if uses:
-            rows.append((s.name, len(uses),
-                         *(_rate(uses.count(u), len(uses)) for u in VIEWPOINT_USES)))  # fmt: skip
+            rows.append((s.name, len(uses), *(_rate(uses.count(u), len(uses)) for u in kinds)))
     if not rows:
         return []
-    out = ["## Event times from the viewpoints", "",
-           "Event-time questions (golf, baseball) asked without the facts: the time the answer "
-           "gives is the most relevant viewpoint's time as the prompt writes it (`t=`, within "
-           f"{VIEWPOINT_SAME_S} s), another viewpoint's, a time no viewpoint has, or none.", ""]  # fmt: skip
-    return out + _table(["model", "n", *VIEWPOINT_USES], rows)
+    return [f"## {heading}", "", text, "", *_table(["model", "n", *kinds], rows)]
+
+
+def _facts_section(scores: Sequence[ModelScores]) -> list[str]:
+    return _use_section(
+        scores, "facts_use", FACTS_USES, "Event times with the facts in the prompt",
+        "Event-time questions (golf, baseball) asked with the analytics facts: the time the "
+        "answer gives is the asked event's time as the facts state it, another event's "
+        "time the facts state, a time the facts do not state as an event's, or none.",
+    )  # fmt: skip
+
+
+def _viewpoint_section(scores: Sequence[ModelScores]) -> list[str]:
+    return _use_section(
+        scores, "viewpoint_use", VIEWPOINT_USES, "Event times from the viewpoints",
+        "Event-time questions (golf, baseball) asked without the facts: the time the answer "
+        "gives is the most relevant viewpoint's time as the prompt writes it (`t=`, within "
+        f"{VIEWPOINT_SAME_S} s), another viewpoint's, a time no viewpoint has, or none.",
+    )  # fmt: skip
 
 
 def load_predictions(spec: str) -> tuple[str, list[dict]]:

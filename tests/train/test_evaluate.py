@@ -397,6 +397,11 @@ def test_viewpoint_use_tells_the_most_relevant_viewpoints_time_from_another() ->
     report = format_report([score("m", "-", preds)], items, command="-", data="-", recipes={})
     assert "## Event times from the viewpoints" in report
     assert "| m | 2 | 50.0% (2) | 50.0% (2) | 0.0% (2) | 0.0% (2) |" in report
+    assert "## Event times with the facts in the prompt" not in report  # no turn had facts
+    preds[1].viewpoint_use, preds[1].facts_use = None, "another"
+    report = format_report([score("m", "-", preds)], items, command="-", data="-", recipes={})
+    assert "| m | 1 | 100.0% (1) | 0.0% (1) | 0.0% (1) | 0.0% (1) |" in report
+    assert "| m | 1 | 0.0% (1) | 100.0% (1) | 0.0% (1) | 0.0% (1) |" in report  # facts table
 
 
 def test_the_facts_budget_keeps_the_reports_first_trusted_lines() -> None:
