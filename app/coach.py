@@ -169,23 +169,28 @@ class Session:
         last = None
         for last in self.coach.stream_answer(
             self.motion, q, video=self._video_input(), history=history,
-            context=self.prompt_context(), max_new_tokens=max_new_tokens,
+            context=self.prompt_context(q), max_new_tokens=max_new_tokens,
         ):  # fmt: skip
             self.current = last
             yield last
         if last is not None:
             self.history.append((q, last))
 
-    def prompt_context(self) -> str | None:
-        """The facts block the model's prompt gets (None when the coach sends no facts)."""
+    def prompt_context(self, question: str = "") -> str | None:
+        """The facts block the model's prompt gets for ``question`` after this session's
+        history: the report's trusted facts, then a line for each time the questions name
+        (None when the coach sends no facts)."""
         if not self.coach.facts_in_prompt:
             return None
-        from core.llamo.prompts import facts_context
+        from core.llamo.prompts import facts_context, question_times
 
         # Unsure facts stay out: the model would repeat them as if measured.
         chosen_or_known = self.activity != self.guess.label or self.guess.supported
         activity = self.activity if chosen_or_known else str(self.guess)
-        return facts_context(activity, self.report.prompt_facts(), self.coach.max_prompt_facts)
+        asked = [hq for hq, _ in self.history] + [question]
+        moments = self.report.prompt_moments(question_times(asked))
+        return facts_context(activity, self.report.prompt_facts(), self.coach.max_prompt_facts,
+                             moments, self.coach.max_prompt_moments)  # fmt: skip
 
     def _video_input(self) -> np.ndarray | None:
         """Person crops for a model that reads video (computed once per session)."""
@@ -375,6 +380,11 @@ class Coach:
 
         config = getattr(self.model, "config", None)
         return int(getattr(config, "max_prompt_facts", MAX_PROMPT_FACTS))
+
+    @property
+    def max_prompt_moments(self) -> int:
+        """How many lines about the times the questions name the model's prompt gets."""
+        return int(getattr(getattr(self.model, "config", None), "max_prompt_moments", 0))
 
     @property
     def crop_size(self) -> int:

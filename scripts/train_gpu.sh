@@ -25,10 +25,11 @@ export HF_HUB_OFFLINE=1 OMP_NUM_THREADS=${OMP_NUM_THREADS:-16}
 start=$(date +%s)
 $PY scripts/gpu_pack.py unpack --from "$PACK" --site "$SITE"
 export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
-# the prompts get the shipped model's facts budget, as the app gives it (train.finetune checks)
-MAX_FACTS=$($PY -c "from core.paths import DEFAULT_MODEL_DIR; from train.evaluate import facts_budget; print(facts_budget(DEFAULT_MODEL_DIR))")
+# the prompts get the shipped model's facts budgets, as the app gives them (train.finetune checks)
+read -r MAX_FACTS MAX_MOMENTS < <($PY -c "from core.paths import DEFAULT_MODEL_DIR as d; from train.evaluate import facts_budget as f, moments_budget as m; print(f(d), m(d))")
 [ -f "$DATA/train.jsonl" ] || timeout 240 $PY -m train.make_dataset --out "$DATA" \
-  --n-train "$N_TRAIN" --n-heldout 1 --n-heldout-phrasing 0 --seed 20 --max-facts "$MAX_FACTS"
+  --n-train "$N_TRAIN" --n-heldout 1 --n-heldout-phrasing 0 --seed 20 --max-facts "$MAX_FACTS" \
+  --max-moments "$MAX_MOMENTS"
 left=$(( BUDGET_S - ($(date +%s) - start) ))
 echo "LLM stage budget: ${left}s"
 timeout "$left" $PY -m train.finetune --config "$CONFIG" --out "$RUN" \

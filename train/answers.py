@@ -14,21 +14,17 @@ from __future__ import annotations
 
 import re
 
+from core.written_numbers import NUMBER as _NUMBER
+from core.written_numbers import UNIT_AFTER as _UNIT_AFTER
+from core.written_numbers import numbers_with_unit
+
 ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
             "tenth")  # fmt: skip
 CARDINALS = tuple(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
     "fifteen sixteen seventeen eighteen nineteen twenty".split()
 )
-# A "-" right after a digit is a range ("2.1-2.9 s"), not a minus sign.
-_NUMBER = re.compile(r"(?<![\d.])-?\d+(?:\.\d+)?")
 _UNSIGNED = r"(\d+(?:\.\d+)?)"
-_UNIT_AFTER = {
-    "deg": re.compile(r"^\s*(°|deg|degree)"),
-    "s": re.compile(r"^\s*(s\b|sec|second)"),
-    "count": re.compile(r"^\s*(?:[a-z-]+\s+){0,2}(reps?\b|repetitions?\b|times\b)", re.I),
-    "ratio": re.compile(r"^\s*(:|to)\s*1\b"),
-}
 _INDEX = re.compile(r"\brep(?:etition)?\s*(?:number\s*|#\s*)?(\d+)|\b(\d+)(?:st|nd|rd|th)\b")
 _SPAN = re.compile(
     _UNSIGNED
@@ -66,8 +62,7 @@ def read_count(text: str) -> float | None:
 
 def read_span(text: str) -> tuple[float, float] | None:
     """The answer's time span (start, end) in seconds, or None."""
-    with_unit = [abs(float(m.group())) for m in _NUMBER.finditer(text)
-                 if _UNIT_AFTER["s"].match(text[m.end() :])]  # fmt: skip
+    with_unit = [abs(v) for v in numbers_with_unit(text, "s")]
     if len(with_unit) >= 2:
         a, b = with_unit[:2]
     else:

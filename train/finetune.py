@@ -631,16 +631,20 @@ def _examples(config: TrainConfig, name: str, key: str) -> Sequence[dict]:
 
 def check_facts_budget(config: TrainConfig, path: Path) -> None:
     """A train.make_dataset set whose prompts have another facts budget than the model's
-    ``max_prompt_facts`` would train it on blocks the app never sends: refuse it."""
+    ``max_prompt_facts`` (or ``max_prompt_moments``) would train it on blocks the app never
+    sends: refuse it. Sets built before a budget was recorded are taken as they are."""
     info = path.parent / "dataset.json"
-    built = json.loads(info.read_text()).get("max_facts") if info.is_file() else None
-    wanted = config.llamo_config().max_prompt_facts
-    if built is not None and built != wanted:
-        raise ValueError(
-            f"model.max_prompt_facts: {path} was built with up to {built} facts lines a prompt "
-            f"({info.name}), the model would get {wanted} in the app; set "
-            f"model.max_prompt_facts: {built}, or rebuild the set with --max-facts {wanted}"
-        )
+    built = json.loads(info.read_text()) if info.is_file() else {}
+    model = config.llamo_config()
+    for key, field_name, flag in (("max_facts", "max_prompt_facts", "--max-facts"),
+                                  ("max_moments", "max_prompt_moments", "--max-moments")):  # fmt: skip
+        have, wanted = built.get(key), getattr(model, field_name)
+        if have is not None and have != wanted:
+            raise ValueError(
+                f"model.{field_name}: {path} was built with {flag} {have} ({info.name}), the "
+                f"model would get {wanted} in the app; set model.{field_name}: {have}, or "
+                f"rebuild the set with {flag} {wanted}"
+            )
 
 
 def make_blank_motion(examples: Sequence[dict], limit: int = 64) -> Motion:

@@ -21,21 +21,21 @@ from core.analytics import (
     EXERCISES,
     GOLF_EVENTS,
     GOLF_PHASES,
+    LEADING_FOOT_ACTIVITIES,
     BaseballSwingPhases,
     GolfSwingEvents,
     Rep,
     RepCount,
     baseball_swing_phases,
     count_reps,
-    front_foot,
     golf_swing_events,
     guess_activity,
     joint_angles,
+    leading_foot,
 )
 from core.errors import InputError
 from core.motion import Motion, Space
 from core.skeleton import ANGLE_PARTS
-from core.skeleton import Joint as J
 from train.answers import ORDINALS, read_choice, read_numbers, read_span
 from train.synth import FAULTS, SynthLabels
 
@@ -165,27 +165,9 @@ def measure(
             facts.baseball = baseball_swing_phases(motion)
         except InputError:  # no clear swing in this view: just skip the swing questions
             facts.baseball = None
-    if activity in ("lunge", "walking"):  # the only activities with a clearly leading foot
-        facts.feet = np.where(_feet_apart(motion), front_foot(motion), "")
+    if activity in LEADING_FOOT_ACTIVITIES:
+        facts.feet = leading_foot(motion)
     return facts
-
-
-def _feet_apart(motion: Motion) -> np.ndarray:
-    """(T,) True where the ankles are clearly split front-to-back (3D: >= 0.15 m along the
-    facing direction; 2D: horizontal gap >= 40 % of the torso, which assumes a side view)."""
-    p = motion.positions()
-    gap = p[:, J.LEFT_ANKLE] - p[:, J.RIGHT_ANKLE]
-    if motion.dims == 3:
-        across = p[:, J.LEFT_HIP] - p[:, J.RIGHT_HIP]
-        facing = np.cross(across, [0.0, 1.0, 0.0])
-        facing /= np.linalg.norm(facing, axis=1, keepdims=True)
-        ahead = np.abs(np.sum(gap * facing, axis=1))
-        return np.nan_to_num(ahead) >= 0.15
-    torso = np.linalg.norm(
-        p[:, [J.LEFT_SHOULDER, J.RIGHT_SHOULDER]].mean(1) - p[:, [J.LEFT_HIP, J.RIGHT_HIP]].mean(1),
-        axis=1,
-    )
-    return np.nan_to_num(np.abs(gap[:, 0])) >= 0.4 * np.nan_to_num(torso, nan=np.inf)
 
 
 # -- question makers ---------------------------------------------------------------------

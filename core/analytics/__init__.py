@@ -13,7 +13,14 @@ from .activity import (
     ActivityGuess,
     guess_activity,
 )
-from .angles import CameraExtremes, camera_extremes, front_foot, joint_angles
+from .angles import (
+    LEADING_FOOT_ACTIVITIES,
+    CameraExtremes,
+    camera_extremes,
+    front_foot,
+    joint_angles,
+    leading_foot,
+)
 from .baseball import BASEBALL_EVENTS, BaseballParams, BaseballSwingPhases, baseball_swing_phases
 from .facts import TRUST_THRESHOLD, Fact
 from .golf import (
@@ -32,11 +39,12 @@ from .report import AngleSummary, MotionReport, analyze_motion
 from .reps import EXERCISES, ExerciseProfile, Rep, RepCount, RepParams, count_reps, squat_stage
 
 __all__ = [
-    "ACTIVITIES", "BASEBALL_EVENTS", "EXERCISES", "GOLF_EVENTS", "GOLF_PHASES", "NOT_SUPPORTED",
+    "ACTIVITIES", "BASEBALL_EVENTS", "EXERCISES", "GOLF_EVENTS", "GOLF_PHASES",
+    "LEADING_FOOT_ACTIVITIES", "NOT_SUPPORTED",
     "SUPPORTED_ACTIVITIES", "TRUST_THRESHOLD", "UNSURE", "ActivityGuess", "AngleSummary",
     "BaseballParams", "BaseballSwingPhases", "CameraExtremes", "ExerciseProfile", "Fact",
     "GolfDBTempoStats", "GolfParams", "GolfSwingEvents", "MotionReport", "Rep", "RepCount",
     "RepParams", "analyze_motion", "baseball_swing_phases", "camera_extremes", "count_reps",
     "detect_view", "find_swings", "front_foot", "golf_swing_events", "golfdb_tempo_stats",
-    "guess_activity", "joint_angles", "slow_motion_factor", "squat_stage",
+    "guess_activity", "joint_angles", "leading_foot", "slow_motion_factor", "squat_stage",
 ]  # fmt: skip

@@ -226,6 +226,36 @@ def front_foot(track_or_motion: PoseTrack | Motion) -> np.ndarray:
     return np.where(np.isnan(ahead), "", np.where(ahead > 0, "left", "right"))
 
 
+# The only activities with a clearly leading foot (a lunge's front leg, a walking stride).
+LEADING_FOOT_ACTIVITIES = ("lunge", "walking")
+
+
+def feet_apart(motion: Motion) -> np.ndarray:
+    """(T,) True where the ankles are clearly split front-to-back (3D: >= 0.15 m along the
+    facing direction; 2D: horizontal gap >= 40 % of the torso, which assumes a side view)."""
+    p = motion.positions()
+    gap = p[:, Joint.LEFT_ANKLE] - p[:, Joint.RIGHT_ANKLE]
+    if motion.dims == 3:
+        across = p[:, Joint.LEFT_HIP] - p[:, Joint.RIGHT_HIP]
+        facing = np.cross(across, [0.0, 1.0, 0.0])
+        facing /= np.linalg.norm(facing, axis=1, keepdims=True)
+        ahead = np.abs(np.sum(gap * facing, axis=1))
+        return np.nan_to_num(ahead) >= 0.15
+    torso = np.linalg.norm(
+        p[:, [Joint.LEFT_SHOULDER, Joint.RIGHT_SHOULDER]].mean(1)
+        - p[:, [Joint.LEFT_HIP, Joint.RIGHT_HIP]].mean(1),
+        axis=1,
+    )
+    return np.nan_to_num(np.abs(gap[:, 0])) >= 0.4 * np.nan_to_num(torso, nan=np.inf)
+
+
+def leading_foot(track_or_motion: PoseTrack | Motion) -> np.ndarray:
+    """(T,) ``"left"`` or ``"right"`` where that foot is clearly ahead (:func:`feet_apart`),
+    else ``""``."""
+    motion = to_motion(track_or_motion)
+    return np.where(feet_apart(motion), front_foot(motion), "")
+
+
 @dataclass(frozen=True)
 class CameraExtremes:
     """Per frame, the joint nearest to and furthest from the camera (3D only)."""

@@ -17,12 +17,12 @@ from core.skeleton import JOINT_ANGLES
 from core.skeleton import Joint as J
 
 from .baseball import BaseballSwingPhases
-from .golf import REAL_DOWNSWING_S, GolfSwingEvents
+from .golf import GOLF_PHASES, REAL_DOWNSWING_S, GolfSwingEvents
 from .reps import RepCount
 
 TRUST_THRESHOLD = 0.5
 UNSURE_MARK = " (unsure)"
-FACT_KINDS = ("activity", "view", "event", "tempo", "reps", "angle", "limit", "note")
+FACT_KINDS = ("activity", "view", "event", "tempo", "reps", "angle", "limit", "note", "moment")
 ANGLE_WORDS = {
     "lead_elbow_at_top": "the lead arm at the top",
     "shoulder_turn_at_top": "the shoulder turn",
@@ -178,3 +178,64 @@ def angle_confidence(track_or_motion: PoseTrack | Motion, name: str) -> float:
         return 0.8  # another skeleton (e.g. SMPL-22 from a motion file): no visibility per joint
     seen = (motion.visibility[:, joints] >= 0.5).all(axis=1)
     return round(float(seen.mean()), 3)
+
+
+# -- the moment a question names ("Which foot is forward at 1.8 s?") --------------------------
+# The golf events the facts state; a moment is placed between two of them.
+MOMENT_GOLF_EVENTS = ("address", "top", "impact", "finish")
+
+
+def _between(marks: list[tuple[str, float]], t: float, unit: str = ".2f") -> str:
+    """Where ``t`` lies among named instants: "between the top (1.43 s) and the impact (1.80 s)"."""
+    marks = sorted(marks, key=lambda m: m[1])
+    before = [m for m in marks if m[1] <= t]
+    after = [m for m in marks if m[1] > t]
+    if not before:
+        return f"before the {after[0][0]} ({after[0][1]:{unit}} s)"
+    if not after:
+        return f"after the {before[-1][0]} ({before[-1][1]:{unit}} s)"
+    (a, ta), (b, tb) = before[-1], after[0]
+    return f"between the {a} ({ta:{unit}} s) and the {b} ({tb:{unit}} s)"
+
+
+def golf_moment(ev: GolfSwingEvents, t: float) -> Fact:
+    """The swing phase at ``t`` and the events around it."""
+    times = ev.times
+    marks = [(e.replace("_", " "), times[e]) for e in MOMENT_GOLF_EVENTS if e in times]
+    phase = [name for name, a, b in GOLF_PHASES if a in times and b in times
+             and times[a] <= t < times[b]]  # fmt: skip
+    text = (f"the {phase[0]}, " if phase else "") + _between(marks, t)
+    return Fact(text, ev.confidence.get("events", 0.8), "moment", t)
+
+
+def baseball_moment(ph: BaseballSwingPhases, t: float) -> Fact:
+    """The swing's phases around ``t``."""
+    marks = [(e.replace("_", " "), s) for e, s in ph.times.items()]
+    return Fact(_between(marks, t), ph.confidence.get("phases", 0.7), "moment", t)
+
+
+def rep_moment(rc: RepCount, t: float, sure: float = 0.8) -> Fact:
+    """Which rep ``t`` falls in and whether before or after its deepest point, else the reps
+    around it (sure as ``rep_facts``)."""
+    for n, r in enumerate(rc.reps, start=1):
+        if r.start_s <= t <= r.end_s:
+            peak = r.start_s + (r.peak_frame - r.start) / rc.fps
+            side = "before" if t < peak else "after"
+            return Fact(f"rep {n} of {rc.count} ({r.start_s:.1f}-{r.end_s:.1f} s), {side} its "
+                        f"deepest point ({peak:.1f} s)", sure, "moment", t)  # fmt: skip
+    starts = [(f"start of rep {n}", r.start_s) for n, r in enumerate(rc.reps, start=1)]
+    ends = [(f"end of rep {n}", r.end_s) for n, r in enumerate(rc.reps, start=1)]
+    return Fact(_between(starts + ends, t, ".1f") + ", not in a rep", sure, "moment", t)
+
+
+def foot_moment(side: str, t: float) -> Fact:
+    """The foot that leads at ``t`` (``side``: "left" or "right", from ``angles.leading_foot``)."""
+    return Fact(f"{side} foot forward", 1.0, "moment", t)
+
+
+def moment_fact(t: float, parts: list[Fact]) -> Fact | None:
+    """One line "At 1.80 s: ...; ..." from the parts, as sure as the least sure of them."""
+    if not parts:
+        return None
+    text = f"At {t:.2f} s: " + "; ".join(p.text for p in parts) + "."
+    return Fact(text, min(p.confidence for p in parts), "moment", t)

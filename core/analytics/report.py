@@ -9,6 +9,7 @@ a confidence (see ``facts.py``). ``facts`` lists them as text with unsure ones m
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,9 +18,21 @@ from core.errors import InputError
 from core.motion import Motion, PoseTrack
 
 from .activity import ACTIVITIES, ActivityGuess, guess_activity
-from .angles import body_of, joint_angles
+from .angles import LEADING_FOOT_ACTIVITIES, body_of, joint_angles, leading_foot
 from .baseball import BaseballSwingPhases, baseball_swing_phases
-from .facts import TRUST_THRESHOLD, Fact, angle_confidence, baseball_facts, golf_facts, rep_facts
+from .facts import (
+    TRUST_THRESHOLD,
+    Fact,
+    angle_confidence,
+    baseball_facts,
+    baseball_moment,
+    foot_moment,
+    golf_facts,
+    golf_moment,
+    moment_fact,
+    rep_facts,
+    rep_moment,
+)
 from .golf import GolfSwingEvents, golf_swing_events
 from .reps import EXERCISES, RepCount, count_reps
 
@@ -80,6 +93,10 @@ class MotionReport:
     reps: RepCount | None = None
     angles: dict[str, AngleSummary] = field(default_factory=dict)
     fact_items: list[Fact] = field(default_factory=list)
+    fps: float = 30.0
+    start_s: float = 0.0
+    # (T,) ``leading_foot`` ("left", "right", "" = neither) where the activity has one
+    feet: np.ndarray | None = None
 
     @property
     def facts(self) -> list[str]:
@@ -89,6 +106,41 @@ class MotionReport:
     def prompt_facts(self, threshold: float = TRUST_THRESHOLD) -> list[str]:
         """The facts sure enough for the model's prompt (unsure ones left out)."""
         return [f.text for f in self.fact_items if f.confidence >= threshold]
+
+    def moment_facts(self, times: Sequence[float]) -> list[Fact]:
+        """A line for each time (seconds), saying what the analysis found there: the swing
+        phase and the events around it, the rep, the leading foot."""
+        out = []
+        for t in times:
+            fact = self._moment(float(t))
+            if fact is not None:
+                out.append(fact)
+        return out
+
+    def prompt_moments(
+        self, times: Sequence[float], threshold: float = TRUST_THRESHOLD
+    ) -> list[str]:
+        """``moment_facts`` sure enough for the model's prompt."""
+        return [f.text for f in self.moment_facts(times) if f.confidence >= threshold]
+
+    def _moment(self, t: float) -> Fact | None:
+        end = self.start_s + self.duration_s
+        if not self.start_s <= t <= end:
+            where = "before the start" if t < self.start_s else "after the end"
+            return Fact(f"At {t:.2f} s: {where} of the clip ({self.start_s:.2f}-{end:.2f} s).",
+                        1.0, "moment", t)  # fmt: skip
+        parts = []
+        if self.golf is not None:
+            parts.append(golf_moment(self.golf, t))
+        if self.baseball is not None:
+            parts.append(baseball_moment(self.baseball, t))
+        if self.reps is not None and self.reps.reps:
+            parts.append(rep_moment(self.reps, t))
+        if self.feet is not None and len(self.feet):
+            i = min(max(round((t - self.start_s) * self.fps), 0), len(self.feet) - 1)
+            if self.feet[i]:  # said only where one foot is clearly ahead
+                parts.append(foot_moment(str(self.feet[i]), t))
+        return moment_fact(t, parts)
 
     def __str__(self) -> str:
         return f"{self.activity}; " + (self.facts[1] if len(self.facts) > 1 else "no further facts")
@@ -171,5 +223,7 @@ def analyze_motion(
     names = KEY_ANGLES.get(guess.label, DEFAULT_KEY_ANGLES)
     angles = summarize_angles(joint_angles(track_or_motion), names, body.fps, body.start_time)
     facts += _angle_facts(track_or_motion, angles, parts.get("golf"))
+    # a golfer's or a batter's split stance is not a leading foot: said only where one leads
+    feet = leading_foot(track_or_motion) if guess.label in LEADING_FOOT_ACTIVITIES else None
     return MotionReport(guess, duration, parts.get("golf"), parts.get("baseball"),
-                        parts.get("reps"), angles, facts)  # fmt: skip
+                        parts.get("reps"), angles, facts, body.fps, body.start_time, feet)  # fmt: skip

@@ -77,6 +77,8 @@ class LLaMoConfig:
     ``max_prompt_facts``: the most analytics facts lines the model's prompt gets (the app's and
     the evaluation's), the budget its training prompts had; a larger one cuts fewer lines of
     a long report (the golf phases and swing length, the slowest rep of a long set).
+    ``max_prompt_moments``: after those, the most lines about the times the questions name
+    ("At 1.80 s: the downswing, ..."; 0: none): set where the model was shown to read them.
     """
 
     hidden_size: int = 256
@@ -93,6 +95,7 @@ class LLaMoConfig:
     pair_gate: bool = False
     viewpoint_group_gap: float = 0.0
     max_prompt_facts: int = MAX_PROMPT_FACTS
+    max_prompt_moments: int = 0
     segment_size: int = 8
     max_window: int = 16
     spatial_depth: int = 2
@@ -138,6 +141,7 @@ class LLaMoConfig:
         require_int("enhancer_depth", self.enhancer_depth, 0)
         require_int("viewpoint_min_gap", self.viewpoint_min_gap, 0)
         require_int("max_prompt_facts", self.max_prompt_facts, 1)
+        require_int("max_prompt_moments", self.max_prompt_moments, 0)
         for name in ("hidden_size", "attn_size"):
             if getattr(self, name) % self.num_heads:
                 raise ValueError(

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core.written_numbers import numbers_with_unit
+
 MOTION_PLACEHOLDER = "<motion>"
 # Analytics facts given to the model (the app's prompt and the training data's): the timed
 # facts (events, reps) come first; more lines cost prompt tokens (about 11 s of CPU prefill for
@@ -124,12 +126,32 @@ def conversation_to_messages(
     return messages
 
 
-def facts_context(activity: str, facts: Sequence[str], max_facts: int = MAX_PROMPT_FACTS) -> str:
+def facts_context(
+    activity: str,
+    facts: Sequence[str],
+    max_facts: int = MAX_PROMPT_FACTS,
+    moments: Sequence[str] = (),
+    max_moments: int = 0,
+) -> str:
     """The facts block of the system prompt, exactly as the app and the training data give it:
-    the first ``max_facts`` lines (evaluations and data engine runs may try another budget)."""
+    the first ``max_facts`` lines (evaluations and data engine runs may try another budget),
+    then the last ``max_moments`` of ``moments``, the analytics' lines about the times the
+    questions name (outside the facts budget: the user asked about them)."""
     if max_facts < 1:
         raise ValueError(f"max_facts: must be >= 1, got {max_facts}")
-    return f"Activity: {activity.replace('_', ' ')}.\n" + "\n".join(facts[:max_facts])
+    if max_moments < 0:
+        raise ValueError(f"max_moments: must be >= 0, got {max_moments}")
+    lines = list(facts[:max_facts]) + (list(moments)[-max_moments:] if max_moments else [])
+    return f"Activity: {activity.replace('_', ' ')}.\n" + "\n".join(lines)
+
+
+def question_times(questions: Sequence[str]) -> list[float]:
+    """The times the questions name in seconds ("at 1.8 s", "the 2 second mark"), in order,
+    each once."""
+    out: list[float] = []
+    for q in questions:
+        out += [t for t in numbers_with_unit(q, "s") if t >= 0 and t not in out]
+    return out
 
 
 def timestamp_text(seconds: float) -> str:

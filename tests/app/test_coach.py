@@ -307,6 +307,35 @@ def test_the_prompt_gets_as_many_facts_lines_as_the_model_was_trained_with() -> 
     session.close()
 
 
+def test_the_prompt_states_the_times_the_questions_name_for_a_model_that_reads_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``LLaMoConfig.max_prompt_moments``: after the facts, the analytics' line for each time the
+    session's questions name, the current question's last; a model without it gets none."""
+    from tests.app.tiny import tiny_model
+
+    model = tiny_model()
+    seen: list = []
+    real = model.stream_answer
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("context"))
+        yield from real(*args, **kwargs)
+
+    monkeypatch.setattr(model, "stream_answer", spy)
+    session = Coach(model).analyze(EXAMPLES / "squat_synthetic.npz")
+    plain = session.prompt_context()
+    session.ask("Which rep is at 2.5 s?", max_new_tokens=2)
+    assert seen[-1] == plain  # max_prompt_moments 0: the facts alone
+    model.config.max_prompt_moments = 3
+    session.ask("And at 4 seconds?", max_new_tokens=2)
+    block = seen[-1].splitlines()
+    assert block[: len(plain.splitlines())] == plain.splitlines()
+    assert block[len(plain.splitlines()) :] == session.report.prompt_moments([2.5, 4.0])
+    assert block[-1].startswith("At 4.00 s: ") and "rep" in block[-1]
+    session.close()
+
+
 def test_landmark_csv_session(coach: Coach) -> None:
     """A real 2D MediaPipe CSV (no video): facts, answer frames and pictures still work."""
     session = coach.analyze(real_path("squat_landmarks_test.csv"), activity="squat")

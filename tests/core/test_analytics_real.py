@@ -284,3 +284,31 @@ def test_slow_motion_threshold_separates_golfdb_swings() -> None:
     real_ok = np.mean([not c for s, c in called if not s])
     slow_ok = np.mean([c for s, c in called if s])
     assert real_ok >= 0.98 and slow_ok >= 0.95, (real_ok, slow_ok)
+
+
+def test_the_moment_a_question_names_on_real_clips(
+    golf_track: PoseTrack, real_tracks: dict[str, PoseTrack]
+) -> None:
+    """ "What phase is shown at 4.37 s?" The line for a time between the labelled top and
+    impact says the downswing, between address and top the backswing; at each labelled push-up
+    bottom it names that rep and a deepest point within 0.3 s; outside a clip it says so."""
+    report = analyze_motion(golf_track)
+    ev = GOLF["events"]
+
+    def line(rep, frame: float) -> str:
+        (fact,) = rep.moment_facts([rep.start_s + frame / rep.fps])
+        return fact.text
+
+    assert "the downswing" in line(report, (ev["top"] + ev["impact"]) / 2)
+    assert "the backswing" in line(report, (ev["address"] + ev["top"]) / 2)
+    assert "before the address" in line(report, ev["address"] - 30)
+    assert "after the finish" in line(report, ev["finish"] + 30)
+    assert "after the end of the clip" in line(report, 10 * golf_track.num_frames)
+    pushups = analyze_motion(real_tracks["pushups_side_5reps.mp4"])
+    bottoms = CLIPS["pushups_side_5reps.mp4"]["rep_extremes"]
+    for k, bottom in enumerate(bottoms, start=1):
+        text = line(pushups, bottom)
+        assert f"rep {k} of 5" in text, text
+        deepest = float(text.split("deepest point (")[1].split(" s)")[0])
+        assert abs(deepest - bottom / pushups.fps) <= 0.3, text
+    assert "not in a rep" in line(pushups, 560)  # kneeling after the set (SOURCES.md)

@@ -404,6 +404,36 @@ def test_viewpoint_use_tells_the_most_relevant_viewpoints_time_from_another() ->
     assert "| m | 1 | 0.0% (1) | 100.0% (1) | 0.0% (1) | 0.0% (1) |" in report  # facts table
 
 
+def test_each_turn_gets_the_lines_about_the_times_its_dialogue_named_so_far() -> None:
+    """With facts and ``max_moments``, a turn's facts block ends with the analytics' line for
+    each time named by the dialogue's questions up to it (as the app's session does)."""
+    from core.analytics import analyze_motion
+    from train.make_dataset import report_context
+    from train.synth import synthesize
+
+    motion = synthesize("golf_swing", np.random.default_rng(3), fps=30.0).motion3d
+    seen: list = []
+
+    def answer(motion, question, *, context=None, **_) -> Answer:
+        seen.append(context)
+        return Answer("The backswing.", [0], np.zeros(motion.num_frames), [0.0])
+
+    model = SimpleNamespace(config=SimpleNamespace(use_video=False), answer=answer)
+    target = {"kind": "choice", "value": "backswing", "tolerance": 0.0, "unit": "",
+              "choices": ["setup", "backswing", "downswing", "follow-through"]}  # fmt: skip
+    first = "What phase is shown at 1.20 s?"
+    items = [EvalItem(0, "s0", first, [], "golf_phase", target),
+             EvalItem(0, "s0", "And at 1.50 s?", [(first, "The backswing.")], "golf_phase", target)]  # fmt: skip
+    dataset = [{"motion": motion, "video": None}]
+    answer_items(model, items, dataset, facts=True, max_facts=10, max_moments=3)
+    answer_items(model, items[1:], dataset, facts=True, max_facts=10, max_moments=0)
+    report = analyze_motion(motion)
+    plain = report_context(report, 10)
+    assert seen[0] == plain + "\n" + report.prompt_moments([1.2])[0]
+    assert seen[1] == "\n".join([plain, *report.prompt_moments([1.2, 1.5])])
+    assert seen[2] == plain and seen[1].splitlines()[-1].startswith("At 1.50 s: ")
+
+
 def test_the_facts_budget_keeps_the_reports_first_trusted_lines() -> None:
     """``--max-facts`` and the app give the model the report's first N trusted lines, in
     report order, after the activity line."""
@@ -440,6 +470,12 @@ def test_each_model_gets_its_own_facts_budget_unless_one_is_given(tmp_path: Path
     (tmp_path / "config.json").write_text(json.dumps({**saved, "max_prompt_facts": 10}))
     assert evaluate.facts_budget(tmp_path) == 10
     assert evaluate.facts_budget(tmp_path, 12) == 12
+    # the lines about the asked times: none for a model saved before the key
+    older = {k: v for k, v in saved.items() if k != "max_prompt_moments"}
+    (tmp_path / "config.json").write_text(json.dumps(older))
+    assert evaluate.moments_budget(tmp_path) == 0 and evaluate.moments_budget(tmp_path, 3) == 3
+    (tmp_path / "config.json").write_text(json.dumps({**saved, "max_prompt_moments": 2}))
+    assert evaluate.moments_budget(tmp_path) == 2 and evaluate.moments_budget(tmp_path, 0) == 0
 
 
 def test_flatten_tokens_keeps_the_viewpoints_and_times_but_not_what_differs() -> None:

@@ -522,12 +522,16 @@ def test_token_words_train_the_tokens_to_read_as_their_frames_words(
 def test_a_set_built_with_another_facts_budget_than_the_models_is_refused(
     assets: dict, tmp_path: Path
 ) -> None:
-    """train.make_dataset's dataset.json records its facts budget; training a model whose
-    max_prompt_facts differs would teach it blocks the app never sends."""
+    """train.make_dataset's dataset.json records its facts budgets; training a model whose
+    max_prompt_facts or max_prompt_moments differs would teach it blocks the app never sends."""
     train_path = tmp_path / "train.jsonl"
     shutil.copy(assets["train"], train_path)
-    (tmp_path / "dataset.json").write_text(json.dumps({"max_facts": 3}))
-    with pytest.raises(ValueError, match="model.max_prompt_facts: .* up to 3 facts lines"):
+    (tmp_path / "dataset.json").write_text(json.dumps({"max_facts": 3, "max_moments": 2}))
+    with pytest.raises(ValueError, match="model.max_prompt_facts: .* built with --max-facts 3"):
         finetune.load_train_examples(tiny_config(assets, f"train_data={train_path}"))
-    same = tiny_config(assets, f"train_data={train_path}", "model.max_prompt_facts=3")
+    facts = tiny_config(assets, f"train_data={train_path}", "model.max_prompt_facts=3")
+    with pytest.raises(ValueError, match="model.max_prompt_moments: .* built with --max-moments 2"):
+        finetune.load_train_examples(facts)
+    same = tiny_config(assets, f"train_data={train_path}", "model.max_prompt_facts=3",
+                       "model.max_prompt_moments=2")  # fmt: skip
     assert len(finetune.load_train_examples(same)) == 8

@@ -1,0 +1,32 @@
+"""The prompt registry's text helpers: the times a question names and the facts block."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.llamo.prompts import facts_context, question_times
+
+
+def test_question_times_reads_the_times_people_write_and_nothing_else() -> None:
+    asked = [
+        "At 1.8 s, is my left or right foot forward?",
+        "What swing phase is shown at 2.05 s?",
+        "At the 3 second mark, which foot is further forward?",
+        "How long did my second repetition last?",  # "second" with no number: no time
+        "Is my knee angle 95° at the top?",  # degrees, not seconds
+        "Does impact come before or after 1.8 s?",  # named before: kept once
+    ]
+    assert question_times(asked) == [1.8, 2.05, 3.0]
+    assert question_times(["Between 1.2 s and 3.4 sec, how many reps?"]) == [1.2, 3.4]
+
+
+def test_facts_block_keeps_the_last_moment_lines_outside_the_facts_budget() -> None:
+    facts = [f"fact {i}" for i in range(12)]
+    moments = ["At 1.00 s: a.", "At 2.00 s: b.", "At 3.00 s: c."]
+    block = facts_context("golf_swing", facts, 10, moments, 2).splitlines()
+    assert block == ["Activity: golf swing.", *facts[:10], "At 2.00 s: b.", "At 3.00 s: c."]
+    assert facts_context("golf_swing", facts, 10, moments, 0) == facts_context(
+        "golf_swing", facts, 10
+    )
+    with pytest.raises(ValueError, match="max_moments"):
+        facts_context("golf_swing", facts, 10, moments, -1)
