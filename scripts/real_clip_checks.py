@@ -26,6 +26,7 @@ GOLF = {
 }
 QUESTIONS = {"top": "When is the top of the backswing?", "impact": "When is impact?"}
 SWING_QUESTION = "How long is my swing?"
+PHASE_QUESTION = "What swing phase is shown at {t:.2f} s?"
 PUSHUPS = ("pushups_side_5reps.mp4", 5, (99, 176, 258, 369, 478))
 NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?")
 
@@ -66,6 +67,7 @@ def golf_checks(session, labels: dict[str, int], facts: bool) -> dict:
             out[event]["facts_use"] = facts_use(out[event]["answer"], asked, stated)
         out["prompt_facts"] = (session.prompt_context() or "").splitlines()
         out["swing"] = swing_check(session)
+        out["phase"] = phase_check(session, labels)
     out["frames_differ"] = out["top"]["most_relevant_frame"] != out["impact"]["most_relevant_frame"]
     return out
 
@@ -80,6 +82,24 @@ def swing_check(session) -> dict:
     in_prompt = f"Swing {facts_s:.2f} s" in (session.prompt_context() or "")
     return {"question": SWING_QUESTION, "answer": answer.text, "said_s": said, "facts_s": facts_s,
             "in_prompt": in_prompt, "right": said is not None and abs(said - facts_s) <= 0.05}  # fmt: skip
+
+
+def phase_check(session, labels: dict[str, int]) -> dict:
+    """With facts: "What swing phase is shown at T?" for T halfway between the labelled top and
+    impact (the downswing). Reported, not one of the issue's checks: the prompt states the
+    analytics' phase at T only for a model with ``max_prompt_moments``."""
+    from core.analytics import GOLF_PHASES
+    from train.answers import read_choice
+
+    t = session.motion.start_time + (labels["top"] + labels["impact"]) / 2 / session.motion.fps
+    question = PHASE_QUESTION.format(t=t)
+    answer = session.ask(question, max_new_tokens=24)
+    context = session.prompt_context(question) or ""
+    session.history.clear()
+    said = read_choice(answer.text, tuple(p[0] for p in GOLF_PHASES), {})
+    moment = [line for line in context.splitlines() if line.startswith(f"At {t:.2f} s: ")]
+    return {"question": question, "answer": answer.text, "said": said, "true": "downswing",
+            "moment_line": moment[0] if moment else None, "right": said == "downswing"}  # fmt: skip
 
 
 def pushup_checks(session) -> dict:

@@ -185,17 +185,17 @@ def angle_confidence(track_or_motion: PoseTrack | Motion, name: str) -> float:
 MOMENT_GOLF_EVENTS = ("address", "top", "impact", "finish")
 
 
-def _between(marks: list[tuple[str, float]], t: float, unit: str = ".2f") -> str:
+def _between(marks: list[tuple[str, float]], t: float, fmt: str = ".2f") -> str:
     """Where ``t`` lies among named instants: "between the top (1.43 s) and the impact (1.80 s)"."""
     marks = sorted(marks, key=lambda m: m[1])
     before = [m for m in marks if m[1] <= t]
     after = [m for m in marks if m[1] > t]
     if not before:
-        return f"before the {after[0][0]} ({after[0][1]:{unit}} s)"
+        return f"before the {after[0][0]} ({after[0][1]:{fmt}} s)"
     if not after:
-        return f"after the {before[-1][0]} ({before[-1][1]:{unit}} s)"
+        return f"after the {before[-1][0]} ({before[-1][1]:{fmt}} s)"
     (a, ta), (b, tb) = before[-1], after[0]
-    return f"between the {a} ({ta:{unit}} s) and the {b} ({tb:{unit}} s)"
+    return f"between the {a} ({ta:{fmt}} s) and the {b} ({tb:{fmt}} s)"
 
 
 def golf_moment(ev: GolfSwingEvents, t: float) -> Fact:

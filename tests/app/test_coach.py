@@ -257,10 +257,8 @@ def test_load_without_default_model_falls_back_with_a_warning(monkeypatch, tmp_p
     assert coach.ensure_model() is model  # loaded once, shared
 
 
-def test_facts_go_into_the_prompt_unless_switched_off(monkeypatch) -> None:
-    from tests.app.tiny import tiny_model
-
-    model = tiny_model()
+def contexts_given(model, monkeypatch: pytest.MonkeyPatch) -> list:
+    """The facts block (``context``) of every answer ``model`` is asked for, in order."""
     seen: list = []
     real = model.stream_answer
 
@@ -269,6 +267,14 @@ def test_facts_go_into_the_prompt_unless_switched_off(monkeypatch) -> None:
         yield from real(*args, **kwargs)
 
     monkeypatch.setattr(model, "stream_answer", spy)
+    return seen
+
+
+def test_facts_go_into_the_prompt_unless_switched_off(monkeypatch) -> None:
+    from tests.app.tiny import tiny_model
+
+    model = tiny_model()
+    seen = contexts_given(model, monkeypatch)
     path = EXAMPLES / "squat_synthetic.npz"
     for flag in (False, True):
         local = Coach(model, facts_in_prompt=flag)
@@ -315,14 +321,7 @@ def test_the_prompt_states_the_times_the_questions_name_for_a_model_that_reads_t
     from tests.app.tiny import tiny_model
 
     model = tiny_model()
-    seen: list = []
-    real = model.stream_answer
-
-    def spy(*args, **kwargs):
-        seen.append(kwargs.get("context"))
-        yield from real(*args, **kwargs)
-
-    monkeypatch.setattr(model, "stream_answer", spy)
+    seen = contexts_given(model, monkeypatch)
     session = Coach(model).analyze(EXAMPLES / "squat_synthetic.npz")
     plain = session.prompt_context()
     session.ask("Which rep is at 2.5 s?", max_new_tokens=2)
