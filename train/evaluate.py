@@ -351,13 +351,18 @@ COUNT_QTYPES = ("rep_count",)
 
 
 # -- running models -------------------------------------------------------------------------------
+def _saved_setting(checkpoint: str | Path, key: str, default: int) -> int:
+    """One integer of a saved model's ``config.json`` (``default`` for models saved before it)."""
+    config = json.loads((Path(checkpoint) / "config.json").read_text())
+    return int(config.get(key, default))
+
+
 def facts_budget(checkpoint: str | Path, max_facts: int | None = None) -> int:
     """The facts lines a model's prompt gets: ``max_facts`` when given, else its config's
     ``max_prompt_facts`` (the app's budget for it)."""
     if max_facts is not None:
         return max_facts
-    config = json.loads((Path(checkpoint) / "config.json").read_text())
-    return int(config.get("max_prompt_facts", MAX_PROMPT_FACTS))
+    return _saved_setting(checkpoint, "max_prompt_facts", MAX_PROMPT_FACTS)
 
 
 def moments_budget(checkpoint: str | Path, max_moments: int | None = None) -> int:
@@ -365,8 +370,7 @@ def moments_budget(checkpoint: str | Path, max_moments: int | None = None) -> in
     given, else its config's ``max_prompt_moments`` (the app's, 0 for older models)."""
     if max_moments is not None:
         return max_moments
-    config = json.loads((Path(checkpoint) / "config.json").read_text())
-    return int(config.get("max_prompt_moments", 0))
+    return _saved_setting(checkpoint, "max_prompt_moments", 0)
 
 
 def model_kind(checkpoint: Path) -> str:
