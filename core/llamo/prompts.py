@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.written_numbers import numbers_with_unit
+from core.written_numbers import moments_in_seconds
 
 MOTION_PLACEHOLDER = "<motion>"
 # Analytics facts given to the model (the app's prompt and the training data's): the timed
@@ -146,11 +146,11 @@ def facts_context(
 
 
 def question_times(questions: Sequence[str]) -> list[float]:
-    """The times the questions name in seconds ("at 1.8 s", "the 2 second mark"), in order,
-    each once."""
+    """The moments the questions name in seconds ("at 1.8 s", "the 2 second mark"), in order,
+    each once; lengths ("longer than 1 s") are not moments."""
     out: list[float] = []
     for q in questions:
-        out += [t for t in numbers_with_unit(q, "s") if t >= 0 and t not in out]
+        out += [t for t in moments_in_seconds(q) if t >= 0 and t not in out]
     return out
 
 

@@ -332,6 +332,8 @@ def test_the_prompt_states_the_times_the_questions_name_for_a_model_that_reads_t
     assert block[: len(plain.splitlines())] == plain.splitlines()
     assert block[len(plain.splitlines()) :] == session.report.prompt_moments([2.5, 4.0])
     assert block[-1].startswith("At 4.00 s: ") and "rep" in block[-1]
+    session.ask("Does a rep take longer than 3 s?", max_new_tokens=2)  # a length, no moment
+    assert seen[-1] == seen[-2]
     session.close()
 
 

@@ -20,6 +20,23 @@ def test_question_times_reads_the_times_people_write_and_nothing_else() -> None:
     assert question_times(["Between 1.2 s and 3.4 sec, how many reps?"]) == [1.2, 3.4]
 
 
+def test_question_times_leave_out_lengths() -> None:
+    lengths = [
+        "Is my backswing longer than 1 s?",
+        "Does rep 2 take more than 2.5 seconds?",
+        "Do I hold the bottom for 2 s?",
+        "Does the downswing take about 0.3 s?",
+        "Is that a 3 second hold?",
+    ]
+    assert question_times(lengths) == []
+    moments = [
+        "Is the contact earlier or later than 1.3 s?",  # a data-engine template
+        "Which leg is in front around 1.8 s?",
+        "Is there a 2 s pause after 4.5 s?",
+    ]
+    assert question_times(moments) == [1.3, 1.8, 4.5]
+
+
 def test_facts_block_keeps_the_last_moment_lines_outside_the_facts_budget() -> None:
     facts = [f"fact {i}" for i in range(12)]
     moments = ["At 1.00 s: a.", "At 2.00 s: b.", "At 3.00 s: c."]
