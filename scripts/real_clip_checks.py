@@ -6,7 +6,8 @@ on them.
 
 Labels (SOURCES.md, 0-based frames): golf_swing_dtl top 118 (3.94 s), impact 144 (4.80 s);
 golf_pro_dtl_broadcast top 80 (+-3), impact 104 (+-2); pushups_side_5reps 5 reps, bottoms
-about 99, 176, 258, 369, 478.
+about 99, 176, 258, 369, 478. With facts it also asks, reported beside the checks, the
+golf phase at a time and the push-up rep at each labelled bottom.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ QUESTIONS = {"top": "When is the top of the backswing?", "impact": "When is impa
 SWING_QUESTION = "How long is my swing?"
 PHASE_QUESTION = "What swing phase is shown at {t:.2f} s?"
 PUSHUPS = ("pushups_side_5reps.mp4", 5, (99, 176, 258, 369, 478))
+REP_AT_QUESTION = "Which rep am I in at {t:.1f} s?"
 NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?")
 
 
@@ -114,6 +116,26 @@ def pushup_checks(session) -> dict:
             "viewpoint_frames": frames, "bottoms_seen": int(sum(seen))}  # fmt: skip
 
 
+def rep_at_checks(session) -> dict:
+    """With facts: "Which rep am I in at T?" at each labelled bottom (rep k holds bottom k).
+    Reported, not one of the issue's checks: the prompt states the analytics' rep at T only
+    for a model with ``max_prompt_moments``."""
+    _, _, bottoms = PUSHUPS
+    asked = []
+    for k, frame in enumerate(bottoms, start=1):
+        t = round(session.motion.start_time + frame / session.motion.fps, 1)  # as asked
+        question = REP_AT_QUESTION.format(t=t)
+        answer = session.ask(question, max_new_tokens=16)
+        context = session.prompt_context(question) or ""
+        session.history.clear()
+        said = NUMBER.search(answer.text)
+        moment = [line for line in context.splitlines() if line.startswith(f"At {t:.2f} s: ")]
+        asked.append({"question": question, "answer": answer.text, "true": k,
+                      "said": int(float(said.group())) if said else None,
+                      "moment_line": moment[0] if moment else None})  # fmt: skip
+    return {"asked": asked, "right": sum(a["said"] == a["true"] for a in asked)}
+
+
 def event_head_checks(folder: Path, config_path: Path) -> dict:
     """The pretrained encoder's event head on the golf clips' 3D poses (top, impact)."""
     from core.pose import estimate_pose
@@ -162,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
                 result = golf_checks(session, GOLF[clip], facts)
             else:
                 result = pushup_checks(session)
+                if facts:
+                    result["rep_at"] = rep_at_checks(session)
             report.setdefault(key, {})[clip] = result
         session.close()
     coach.close()
