@@ -322,6 +322,19 @@ def _rep_span(f: Facts, rng: np.random.Generator) -> Made:
     return _rep_vals(f, k), Target("span", [round(rep.start_s, 2), round(rep.end_s, 2)], 0.35, "s")
 
 
+def _rep_at(f: Facts, rng: np.random.Generator) -> Made:
+    """Which rep a named time falls in. The time stays 0.3 s inside the rep, so a small timing
+    slip cannot put it in the pause before or after."""
+    k = _pick_rep(f, rng)
+    if k is None:
+        return None
+    rep = f.reps[k]
+    if rep.end_s - rep.start_s <= 0.6:
+        return None
+    vals = _rep_vals(f, k) | {"time": float(rng.uniform(rep.start_s + 0.3, rep.end_s - 0.3))}
+    return vals, Target("number", float(k + 1), 0.0, "index")
+
+
 def _rep_duration(f: Facts, rng: np.random.Generator) -> Made:
     k = _pick_rep(f, rng)
     if k is None:
@@ -708,6 +721,18 @@ QA_TYPES: dict[str, QAType] = {
             "In which rep did I move the slowest?",
             "Which rep lasted the longest?",
             "Point out my slowest repetition.",
+        ),
+        {"": ("Rep {k}, {start:.1f} s to {end:.1f} s.",)},
+    ),
+    "rep_at": QAType(
+        _rep_at,
+        (
+            "Which rep am I in at {time:.1f} s?",
+            "At {time:.1f} s, which repetition is it?",
+            "Which rep is happening at {time:.1f} s?",
+            "What rep number am I on at {time:.1f} s?",
+            "Around {time:.1f} s, which rep is that?",
+            "Looking at {time:.1f} s, which rep is it?",
         ),
         {"": ("Rep {k}, {start:.1f} s to {end:.1f} s.",)},
     ),

@@ -195,8 +195,9 @@ def test_make_dataset_keeps_the_facts_budget(tmp_path: Path) -> None:
 def test_make_dataset_states_the_times_the_questions_name(tmp_path: Path) -> None:
     """--max-moments N: a prompt whose questions name times ends with the analytics' line for
     each of them, and those lines agree with the turns' targets (the foot asked about, the swing
-    phase); without it no prompt has them, and dataset.json records N."""
+    phase, the rep); without it no prompt has them, and dataset.json records N."""
     import json
+    from collections import Counter
 
     import numpy as np
 
@@ -207,20 +208,25 @@ def test_make_dataset_states_the_times_the_questions_name(tmp_path: Path) -> Non
     samples = make_samples(SPLITS["heldout"], 60, tmp_path, np.random.default_rng(5),
                            activities=("lunge", "walking", "golf_swing"), facts_frac=1.0,
                            max_moments=3)  # fmt: skip
-    agree, asked = 0, 0
+    agree, asked, kinds = 0, 0, Counter()
     for x in samples:
         context = x.meta["context"].splitlines()
         human = [t["value"] for t in x.conversations if t["from"] == "human"]
         lines = [c for c in context if c.startswith("At ") and " s: " in c]
         assert len(lines) <= len(question_times(human))
         for q, qtype, target in zip(human, x.meta["qtypes"], x.meta["targets"], strict=True):
-            if qtype not in ("front_foot", "golf_phase"):
+            if qtype not in ("front_foot", "golf_phase", "rep_at"):
                 continue
             (t,) = question_times([q])
             line = next((c for c in lines if c.startswith(f"At {t:.2f} s: ")), "")
-            asked += 1
-            agree += f"{target['value']} foot forward" in line or f"the {target['value']}," in line
-    assert asked >= 10 and agree >= 0.7 * asked, (agree, asked)
+            asked, kinds[qtype] = asked + 1, kinds[qtype] + 1
+            said = {
+                "front_foot": "{} foot forward",
+                "golf_phase": "the {},",
+                "rep_at": "rep {:.0f} of",
+            }
+            agree += said[qtype].format(target["value"]) in line
+    assert len(kinds) == 3 and agree >= 0.7 * asked, (agree, asked, kinds)
     main(tmp_path / "set", n_train=0, n_heldout=4, seed=5, facts_frac=1.0, max_moments=3)
     assert json.loads((tmp_path / "set" / "dataset.json").read_text())["max_moments"] == 3
     main(tmp_path / "none", n_train=0, n_heldout=20, seed=5, facts_frac=1.0)
