@@ -217,7 +217,8 @@ def _print_warnings(session) -> None:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    """Stream the answer to stdout, then list the viewpoint frames with their times."""
+    """Stream the answer to stdout, then the analytics' line about each time the question
+    names, then the viewpoint frames with their times."""
     check_args(args)
     coach = _coach(args)
     session = _analyze(coach, args)
@@ -234,6 +235,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
             print(answer.text[shown:], end="", flush=True)
             shown = len(answer.text)
         print()
+        measured = session.measured(args.question)
+        if measured:
+            print("\nMeasured at the times you named:")
+            print("\n".join(f"  {line}" for line in measured))
         print("\nViewpoint frames (the moments the model looked at):")
         for m in session.moments(answer):
             print(f"  {m.label}")

@@ -176,6 +176,14 @@ class Session:
         if last is not None:
             self.history.append((q, last))
 
+    def measured(self, question: str) -> list[str]:
+        """The analytics' lines about the moments ``question`` names ("At 4.37 s: the
+        downswing, ..."), trusted ones only: shown beside the answer, so the user can check
+        the model's words against the measurement."""
+        from core.llamo.prompts import question_times
+
+        return self.report.prompt_moments(question_times([question]))
+
     def prompt_context(self, question: str = "") -> str | None:
         """The facts block the model's prompt gets for ``question`` after this session's
         history: the report's trusted facts, then a line for each time the questions name

@@ -134,11 +134,15 @@ def analyze(
 
 
 def chat_messages(session: Session, pending: str | None = None, partial: str = "") -> list[dict]:
-    """The Chatbot's messages from the session history (plus a turn being written)."""
+    """The Chatbot's messages from the session history (plus a turn being written); an
+    answer to a question that names a time ends with the analytics' line about it."""
     msgs: list[dict] = []
     for question, answer in session.history:
+        measured = session.measured(question)
+        text = answer.text.strip() or "(no answer)"
+        text += f"\n\n*Measured:* {' '.join(measured)}" if measured else ""
         msgs.append({"role": "user", "content": question})
-        msgs.append({"role": "assistant", "content": answer.text.strip() or "(no answer)"})
+        msgs.append({"role": "assistant", "content": text})
     if pending is not None:
         msgs.append({"role": "user", "content": pending})
         msgs.append({"role": "assistant", "content": partial or "..."})

@@ -35,6 +35,8 @@ class ReportSource(Protocol):
 
     def moments(self, answer: Answer) -> list[Moment]: ...
 
+    def measured(self, question: str) -> list[str]: ...
+
     def thumbnails(self, frames: list[int], size: int = ...) -> list[np.ndarray]: ...
 
 
@@ -46,13 +48,15 @@ def _jpeg_bytes(image: np.ndarray) -> bytes:
 
 
 def _turns(session: ReportSource) -> list[dict]:
-    """One dict per Q&A turn: question, answer text, key frames with JPEG bytes."""
+    """One dict per Q&A turn: question, answer text, the measured lines about the times the
+    question names, key frames with JPEG bytes."""
     turns = []
     for question, answer in session.history:
         keys = session.moments(answer)
         images = session.thumbnails([m.peak_frame for m in keys], size=THUMB_SIZE)
         frames = [(m, _jpeg_bytes(img)) for m, img in zip(keys, images, strict=True)]
-        turns.append({"question": question, "answer": answer.text.strip(), "frames": frames})
+        turns.append({"question": question, "answer": answer.text.strip(), "frames": frames,
+                      "measured": " ".join(session.measured(question))})  # fmt: skip
     return turns
 
 
@@ -67,6 +71,7 @@ def render_markdown(session: ReportSource, frames_dir: Path) -> str:
         lines.append("No questions were asked.")
     for i, turn in enumerate(_turns(session), start=1):
         lines += [f"### Q{i}. {turn['question']}", "", turn["answer"] or "(empty answer)", ""]
+        lines += [f"*Measured:* {turn['measured']}", ""] if turn["measured"] else []
         if turn["frames"]:
             frames_dir.mkdir(parents=True, exist_ok=True)
             lines.append("Frames the model looked at:")
@@ -91,6 +96,8 @@ def render_html(session: ReportSource) -> str:
     for i, turn in enumerate(_turns(session), start=1):
         body.append(f"<h3>Q{i}. {esc(turn['question'])}</h3>")
         body.append(f"<p>{esc(turn['answer']) or '(empty answer)'}</p>")
+        if turn["measured"]:
+            body.append(f"<p><em>Measured:</em> {esc(turn['measured'])}</p>")
         figs = "".join(
             f'<figure><img alt="{esc(m.label)}" src="data:image/jpeg;base64,'
             f'{base64.b64encode(jpeg).decode()}"><figcaption>{esc(m.label)}</figcaption></figure>'

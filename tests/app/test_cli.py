@@ -64,6 +64,18 @@ def test_ask_prints_answer_and_viewpoint_frames(monkeypatch, capsys, tmp_path: P
     assert report.is_file() and "How many reps?" in report.read_text()
 
 
+def test_ask_about_a_named_time_prints_the_measurement(monkeypatch, capsys) -> None:
+    monkeypatch.setattr(Coach, "load", classmethod(lambda cls, *a, **k: tiny_coach()))
+    assert (
+        cli.main(["ask", str(SQUAT), "Which rep am I in at 2.5 s?", "--max-new-tokens", "2"]) == 0
+    )
+    out = capsys.readouterr().out
+    measured = out.split("\nMeasured at the times you named:\n")[1].split("\n\nViewpoint")[0]
+    assert re.fullmatch(r"  At 2\.50 s: rep 1 of \d .*", measured)
+    assert cli.main(["ask", str(SQUAT), "How many reps?", "--max-new-tokens", "2"]) == 0
+    assert "Measured" not in capsys.readouterr().out
+
+
 @pytest.mark.slow
 def test_launcher_answers_with_the_default_model(tmp_path: Path) -> None:
     """``python app.py ask``: the real launcher, the default (or fallback) model, a real file."""

@@ -334,6 +334,8 @@ def test_the_prompt_states_the_times_the_questions_name_for_a_model_that_reads_t
     assert block[-1].startswith("At 4.00 s: ") and "rep" in block[-1]
     session.ask("Does a rep take longer than 3 s?", max_new_tokens=2)  # a length, no moment
     assert seen[-1] == seen[-2]
+    assert session.measured("And at 4 seconds?") == block[-1:]  # shown beside the answer
+    assert session.measured("Does a rep take longer than 3 s?") == []
     session.close()
 
 

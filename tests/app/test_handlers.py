@@ -128,6 +128,24 @@ def test_export_html_and_markdown_zip(coach: Coach, golf: tuple) -> None:
     assert session.history[0][0] in text
 
 
+def test_an_answer_about_a_named_time_shows_the_measurement(coach: Coach) -> None:
+    """The chat and both reports end such an answer with the analytics' line about the time;
+    other answers are the model's words alone."""
+    session = handlers.analyze(coach, None, None, str(SQUAT_NPZ), "auto")[0]
+    try:
+        drain(handlers.ask(coach, session, "Which rep am I in at 2.5 s?"))
+        drain(handlers.ask(coach, session, "How many reps?"))
+        (line,) = session.measured("Which rep am I in at 2.5 s?")
+        assert line.startswith("At 2.50 s: rep 1 of ")
+        timed, plain = handlers.chat_messages(session)[1::2]
+        assert timed["content"] == f"{session.history[0][1].text.strip()}\n\n*Measured:* {line}"
+        assert plain["content"] == session.history[1][1].text.strip()
+        html = Path(handlers.export(session, "HTML (one file, pictures inside)")).read_text()
+        assert html.count("<em>Measured:</em>") == 1 and line in html
+    finally:
+        handlers.close_session(session)
+
+
 # -- user mistakes become gr.Error with a clear message ---------------------------------------
 def test_nothing_chosen_or_two_inputs(coach: Coach) -> None:
     with pytest.raises(gr.Error, match="Analyze a clip first"):
