@@ -13,6 +13,7 @@ import multiprocessing as mp
 import os
 import queue as queue_mod
 import signal
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 _PRELOAD = ["core.pose.estimate", "core.pose.overlay", "mediapipe"]
 _POLL_S = 0.5
+_STOP_S = 10.0  # a terminated worker closes its overlay encoder first (well under a second)
 
 
 def _context() -> mp.context.BaseContext:
@@ -111,12 +113,27 @@ def detect_in_workers(
             else:
                 raise RuntimeError(f"pose worker {k} failed: {payload}")
     finally:
-        for p in started:
-            if p.is_alive():
-                p.terminate()
-            p.join()
-        out.close()
+        stop_workers(started, out)
     return [results[k] for k in range(len(chunks))]
+
+
+def stop_workers(
+    procs: list[mp.process.BaseProcess], out: mp.Queue, wait_s: float = _STOP_S
+) -> None:
+    """Terminate ``procs`` (each closes its overlay encoder on SIGTERM) and wait for them; one
+    still running after ``wait_s`` (stuck in native code, where the handler cannot run) is
+    killed, so a stop never hangs. ``out`` is not read: a worker killed mid-message would
+    leave a reader waiting for the rest forever."""
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    deadline = time.monotonic() + wait_s
+    for p in procs:
+        p.join(timeout=max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            p.kill()
+            p.join()
+    out.close()
 
 
 def _check_alive(procs: list, results: dict, exited: set[int]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import time
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -223,6 +224,26 @@ def test_two_workers_give_the_one_worker_track() -> None:
     px = np.abs(one.motion2d.joints - two.motion2d.joints) * np.array(one.frame_size)
     print(f"golf: 1 vs 2 workers, mean landmark difference {px.mean():.4f} px")
     assert px.mean() < 0.5
+
+
+def _ignore_sigterm_and_wait() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    time.sleep(60)
+
+
+def test_stopping_workers_never_hangs() -> None:
+    """A worker that cannot act on SIGTERM (stuck in native code) is killed after the wait,
+    so stopping an analysis always ends; one that can exits at once."""
+    from core.pose import workers
+
+    ctx = workers._context()
+    out = ctx.Queue()
+    stuck = ctx.Process(target=_ignore_sigterm_and_wait, daemon=True)
+    stuck.start()
+    time.sleep(0.5)  # its handler is set
+    t0 = time.monotonic()
+    workers.stop_workers([stuck], out, wait_s=1.0)
+    assert 1.0 <= time.monotonic() - t0 < 10 and stuck.exitcode == -signal.SIGKILL
 
 
 def test_a_terminated_worker_finishes_its_overlay_before_it_exits(tmp_path: Path) -> None:
