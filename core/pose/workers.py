@@ -122,8 +122,8 @@ def stop_workers(
 ) -> None:
     """Terminate ``procs`` (each closes its overlay encoder on SIGTERM) and wait for them; one
     still running after ``wait_s`` (stuck in native code, where the handler cannot run) is
-    killed, so a stop never hangs. ``out`` is not read: a worker killed mid-message would
-    leave a reader waiting for the rest forever."""
+    killed, so the stop does not wait on it forever. ``out`` is not read: a worker killed
+    mid-message would leave a reader waiting for the rest forever."""
     for p in procs:
         if p.is_alive():
             p.terminate()

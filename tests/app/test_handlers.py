@@ -142,6 +142,9 @@ def test_an_answer_about_a_named_time_shows_the_measurement(coach: Coach) -> Non
         assert plain["content"] == session.history[1][1].text.strip()
         html = Path(handlers.export(session, "HTML (one file, pictures inside)")).read_text()
         assert html.count("<em>Measured:</em>") == 1 and line in html
+        with zipfile.ZipFile(handlers.export(session, "Markdown (.zip with pictures)")) as z:
+            md = z.read(next(n for n in z.namelist() if n.endswith(".md"))).decode()
+        assert md.count("*Measured:*") == 1 and f"*Measured:* {line}" in md
     finally:
         handlers.close_session(session)
 
