@@ -96,12 +96,16 @@ def phase_check(session, labels: dict[str, int]) -> dict:
     t = session.motion.start_time + (labels["top"] + labels["impact"]) / 2 / session.motion.fps
     question = PHASE_QUESTION.format(t=t)
     answer = session.ask(question, max_new_tokens=24)
-    context = session.prompt_context(question) or ""
     session.history.clear()
     said = read_choice(answer.text, tuple(p[0] for p in GOLF_PHASES), {})
-    moment = [line for line in context.splitlines() if line.startswith(f"At {t:.2f} s: ")]
     return {"question": question, "answer": answer.text, "said": said, "true": "downswing",
-            "moment_line": moment[0] if moment else None, "right": said == "downswing"}  # fmt: skip
+            "moment_line": prompt_moment(session, question), "right": said == "downswing"}  # fmt: skip
+
+
+def prompt_moment(session, question: str) -> str | None:
+    """The analytics' line about the time ``question`` names, if the model's prompt has it."""
+    prompt = (session.prompt_context(question) or "").splitlines()
+    return next((line for line in session.measured(question) if line in prompt), None)
 
 
 def pushup_checks(session) -> dict:
@@ -126,13 +130,11 @@ def rep_at_checks(session) -> dict:
         t = round(session.motion.start_time + frame / session.motion.fps, 1)  # as asked
         question = REP_AT_QUESTION.format(t=t)
         answer = session.ask(question, max_new_tokens=16)
-        context = session.prompt_context(question) or ""
         session.history.clear()
         said = NUMBER.search(answer.text)
-        moment = [line for line in context.splitlines() if line.startswith(f"At {t:.2f} s: ")]
         asked.append({"question": question, "answer": answer.text, "true": k,
                       "said": int(float(said.group())) if said else None,
-                      "moment_line": moment[0] if moment else None})  # fmt: skip
+                      "moment_line": prompt_moment(session, question)})  # fmt: skip
     return {"asked": asked, "right": sum(a["said"] == a["true"] for a in asked)}
 
 
