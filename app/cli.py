@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, NoReturn
 from tqdm import tqdm
 
 from core.errors import InputError, ModelFilesError
+from core.termination import Termination
 
 if TYPE_CHECKING:  # imported inside the commands, so `--help` and parse errors stay instant
     from app.coach import Coach
@@ -33,13 +34,16 @@ DEFAULT_PORT = 7860
 
 
 class TqdmProgress:
-    """A ``ProgressFn`` (fraction, description) drawn as a tqdm bar on stderr."""
+    """A ``ProgressFn`` (fraction, description) drawn as a tqdm bar on stderr; each report is
+    also where ``termination`` stops the run if the SIGTERM's first ``SystemExit`` was lost."""
 
-    def __init__(self) -> None:
+    def __init__(self, termination: Termination) -> None:
+        self.termination = termination
         self.bar = tqdm(total=100, unit="%", file=sys.stderr, leave=False,
                         bar_format="{desc:<40.40} {percentage:3.0f}%|{bar}| {elapsed}")  # fmt: skip
 
     def __call__(self, fraction: float, desc: str) -> None:
+        self.termination.check()
         self.bar.set_description_str(desc, refresh=False)
         self.bar.update(max(0.0, round(100 * fraction, 1) - self.bar.n))
 
@@ -113,8 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _analyze(coach, args: argparse.Namespace):  # -> app.coach.Session
-    bar = TqdmProgress()
+def _analyze(coach, args: argparse.Namespace, termination: Termination):  # -> app.coach.Session
+    bar = TqdmProgress(termination)
     try:
         return coach.analyze(args.clip, progress=bar, activity=args.activity)
     finally:
@@ -193,11 +197,11 @@ def _check_llm_path(path: Path) -> None:
         )
 
 
-def cmd_analyze(args: argparse.Namespace) -> int:
+def cmd_analyze(args: argparse.Namespace, termination: Termination) -> int:
     """Print the summary and facts; no language model is loaded."""
     check_args(args)
     coach = _coach(args)
-    session = _analyze(coach, args)
+    session = _analyze(coach, args, termination)
     try:
         print(session.summary())
         for fact in session.facts:
@@ -216,15 +220,15 @@ def _print_warnings(session) -> None:
         print(f"warning: {note}", file=sys.stderr)
 
 
-def cmd_ask(args: argparse.Namespace) -> int:
+def cmd_ask(args: argparse.Namespace, termination: Termination) -> int:
     """Stream the answer to stdout, then the analytics' line about each time the question
     names, then the viewpoint frames with their times."""
     check_args(args)
     coach = _coach(args)
-    session = _analyze(coach, args)
+    session = _analyze(coach, args, termination)
     try:
         _print_warnings(session)
-        bar = TqdmProgress()
+        bar = TqdmProgress(termination)
         coach.ensure_model(bar)
         bar.close()
         print(f"model: {coach.model_label}", file=sys.stderr)
@@ -232,6 +236,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             print(f"warning: {coach.warning}", file=sys.stderr)
         shown, answer = 0, None
         for answer in session.ask_stream(args.question, max_new_tokens=args.max_new_tokens):
+            termination.check()
             print(answer.text[shown:], end="", flush=True)
             shown = len(answer.text)
         print()
@@ -280,10 +285,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     noise.set_verbose(bool(getattr(args, "verbose", False)))
     # The default SIGTERM kills without running finally/atexit (temp dirs would stay behind).
-    previous = signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    command = {"ask": cmd_ask, "analyze": cmd_analyze}.get(args.command, cmd_ui)
+    termination = Termination()
+    previous = termination.install()
+    command = {"ask": cmd_ask, "analyze": cmd_analyze}.get(args.command)
     try:
-        return command(args)
+        # The web app's main thread only waits on the server: it has no progress to check at.
+        return cmd_ui(args) if command is None else command(args, termination)
     except (InputError, ModelFilesError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

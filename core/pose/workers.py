@@ -12,7 +12,6 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue as queue_mod
-import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING
 from core.errors import InputError
 from core.noise import verbose
 from core.pose.video import VideoInfo
+from core.termination import Termination
 
 if TYPE_CHECKING:
     from core.pose.estimate import OverlaySegment
@@ -45,31 +45,49 @@ def warm_up() -> None:
     forkserver.ensure_running()
 
 
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
-
-
 def _worker(out: mp.Queue, k: int, info: VideoInfo, model: str, opts: dict, start: int,
             stop: int, overlay: OverlaySegment | None, loud: bool) -> None:  # fmt: skip
     """Estimate frames ``[start, stop)`` (writing ``overlay`` if given) and put
-    ``("done", k, Candidates)`` on ``out``."""
+    ``("done", k, Candidates)`` on ``out``; on SIGTERM, clean up and exit at once."""
+    stopping = Termination()
+    try:
+        # terminate() must run _detect_frames' cleanup: killed outright, a worker would leave
+        # its overlay encoder (ffmpeg) writing into the caller's folder after the caller
+        # deleted it.
+        stopping.install()
+        _estimate(out, k, info, model, opts, (start, stop), overlay, loud, stopping)
+    except SystemExit as exiting:
+        # The cleanup ran as SystemExit unwound. Python's own exit would now wait for every
+        # non-daemon thread: MediaPipe runs its C calls on a ThreadPoolExecutor thread, and a
+        # SIGTERM landing while that thread starts leaves it running, unknown to its
+        # executor, so the worker never exited (py-spy, session 29).
+        os._exit(exiting.code if isinstance(exiting.code, int) else 1)
+
+
+def _estimate(out: mp.Queue, k: int, info: VideoInfo, model: str, opts: dict,
+              span: tuple[int, int], overlay: OverlaySegment | None, loud: bool,
+              stopping: Termination) -> None:  # fmt: skip
+    """``_worker``'s work: the chunk's candidates, or the error, as one message on ``out``."""
     from core.pose.estimate import _detect_frames
 
-    # terminate() must run _detect_frames' cleanup: killed outright, a worker would leave its
-    # overlay encoder (ffmpeg) writing into the caller's folder after the caller deleted it.
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if not loud:  # C++ log lines bypass Python; this process prints nothing else
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)
+
+    def on_frames(i: int) -> None:
+        stopping.check()  # a first SystemExit may have been lost
+        out.put(("frames", k, i))
+
     try:
-        cands = _detect_frames(info, Path(model), start=start, stop=stop, overlay=overlay,
-                               on_frames=lambda i: out.put(("frames", k, i)), **opts)  # fmt: skip
+        cands = _detect_frames(info, Path(model), start=span[0], stop=span[1], overlay=overlay,
+                               on_frames=on_frames, **opts)  # fmt: skip
     except InputError as err:
         out.put(("input-error", k, str(err)))
         return
     except (OSError, RuntimeError, ValueError) as err:
         out.put(("error", k, f"{type(err).__name__}: {err}"))
         return
+    stopping.check()
     out.put(("done", k, cands))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,9 @@ import pytest
 
 from app import cli
 from app.coach import Coach
+from core.termination import Termination
 from tests.app.tiny import tiny_coach
+from tests.core.test_termination import _SignalInDel
 
 ROOT = Path(__file__).resolve().parents[2]
 SQUAT = ROOT / "examples" / "inputs" / "squat_synthetic.npz"
@@ -89,3 +92,20 @@ def test_launcher_answers_with_the_default_model(tmp_path: Path) -> None:
     assert re.search(r"[\d.]+ s \(frame \d+\)", proc.stdout)
     answer = proc.stdout.split("\nViewpoint frames")[0].strip()
     assert answer  # some text was generated
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the lost one
+def test_a_lost_sigterm_stops_the_cli_at_its_next_progress_report() -> None:
+    """The CLI once finished its analysis after a SIGTERM whose SystemExit was lost."""
+    termination = Termination()
+    previous = termination.install()
+    bar = cli.TqdmProgress(termination)
+    try:
+        bar(0.1, "Estimating pose")
+        _SignalInDel()  # the SIGTERM lands where Python ignores the handler's exception
+        with pytest.raises(SystemExit) as stop:
+            bar(0.2, "Estimating pose")
+        assert stop.value.code == 128 + signal.SIGTERM
+    finally:
+        bar.close()
+        signal.signal(signal.SIGTERM, previous)

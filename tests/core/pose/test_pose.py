@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -244,6 +247,86 @@ def test_stopping_workers_never_hangs() -> None:
     t0 = time.monotonic()
     workers.stop_workers([stuck], out, wait_s=1.0)
     assert 1.0 <= time.monotonic() - t0 < 10 and stuck.exitcode == -signal.SIGKILL
+
+
+def _leave_a_thread_then_wait(info: object, model_path: Path, *, on_frames, **_: object) -> None:
+    """Stands in for ``_detect_frames``: leaves a non-daemon thread that nothing stops, as a
+    SIGTERM landing while MediaPipe's dispatcher starts its executor thread does."""
+    threading.Thread(target=threading.Event().wait, name="left-behind").start()
+    on_frames(1)
+    for _ in range(600):  # short waits, as a frame's work is: a SIGTERM another thread took
+        time.sleep(0.1)  # reaches the handler when this one next runs Python
+
+
+def _worker_that_leaves_a_thread(out: object) -> None:
+    from core.pose import workers
+
+    pose._detect_frames = _leave_a_thread_then_wait  # in this worker process only
+    workers._worker(out, 0, None, "unused", {}, 0, 10, None, False)
+
+
+def test_a_terminated_worker_exits_although_a_library_thread_is_left() -> None:
+    """A worker whose library left a thread running exits on SIGTERM at once: Python's own
+    exit would wait for that thread forever (seen with py-spy, 6 in 1,200 stopped analyses)."""
+    from core.pose import workers
+
+    ctx = workers._context()
+    out = ctx.Queue()
+    proc = ctx.Process(target=_worker_that_leaves_a_thread, args=(out,), daemon=True)
+    proc.start()
+    assert out.get(timeout=60)[0] == "frames"  # the thread is left, the worker is waiting
+    proc.terminate()
+    proc.join(timeout=5)
+    stuck = proc.is_alive()
+    if stuck:
+        proc.kill()
+        proc.join()
+    assert not stuck and proc.exitcode == 128 + signal.SIGTERM
+
+
+def _lose_the_first_stop_then_work(
+    info: object, model_path: Path, *, on_frames, **_: object
+) -> None:
+    """Stands in for ``_detect_frames``: it starts a process (as it starts ffmpeg) and, while
+    an at-fork hook runs, says it is ready; the SIGTERM then lands in the hook, where Python
+    ignores the exception (as in ``logging``'s hook); then it goes on working."""
+
+    def ready_in_hook() -> None:
+        on_frames(1)
+        time.sleep(3)
+
+    os.register_at_fork(after_in_parent=ready_in_hook)
+    # preexec_fn runs the at-fork hooks, as imageio-ffmpeg's os.setpgrp does for the encoder
+    subprocess.run(["true"], check=True, preexec_fn=os.setpgrp)
+    for i in range(2, 600):
+        time.sleep(0.05)
+        on_frames(i)
+
+
+def _worker_that_loses_the_first_stop(out: object) -> None:
+    from core.pose import workers
+
+    pose._detect_frames = _lose_the_first_stop_then_work  # in this worker process only
+    workers._worker(out, 0, None, "unused", {}, 0, 10, None, False)
+
+
+def test_a_terminated_worker_exits_although_its_first_stop_is_lost() -> None:
+    """SIGTERM's SystemExit can be lost (raised inside a callback whose exceptions Python
+    ignores); the worker still stops at its next progress report."""
+    from core.pose import workers
+
+    ctx = workers._context()
+    out = ctx.Queue()
+    proc = ctx.Process(target=_worker_that_loses_the_first_stop, args=(out,), daemon=True)
+    proc.start()
+    assert out.get(timeout=60)[0] == "frames"  # in the hook
+    proc.terminate()
+    proc.join(timeout=8)
+    stuck = proc.is_alive()
+    if stuck:
+        proc.kill()
+        proc.join()
+    assert not stuck and proc.exitcode == 128 + signal.SIGTERM
 
 
 def test_a_terminated_worker_finishes_its_overlay_before_it_exits(tmp_path: Path) -> None:
