@@ -14,7 +14,7 @@ from app import cli
 from app.coach import Coach
 from core.termination import Termination
 from tests.app.tiny import tiny_coach
-from tests.core.test_termination import _SignalInDel
+from tests.core.test_termination import SignalInDel
 
 ROOT = Path(__file__).resolve().parents[2]
 SQUAT = ROOT / "examples" / "inputs" / "squat_synthetic.npz"
@@ -102,7 +102,7 @@ def test_a_lost_sigterm_stops_the_cli_at_its_next_progress_report() -> None:
     bar = cli.TqdmProgress(termination)
     try:
         bar(0.1, "Estimating pose")
-        _SignalInDel()  # the SIGTERM lands where Python ignores the handler's exception
+        SignalInDel()  # the SIGTERM lands where Python ignores the handler's exception
         with pytest.raises(SystemExit) as stop:
             bar(0.2, "Estimating pose")
         assert stop.value.code == 128 + signal.SIGTERM

@@ -10,7 +10,7 @@ import pytest
 from core.termination import Termination
 
 
-class _SignalInDel:
+class SignalInDel:
     """Raises SIGTERM inside ``__del__``, where Python ignores the handler's exception (like
     the at-fork hook that lost a pose worker's stop)."""
 
@@ -39,7 +39,7 @@ def test_sigterm_raises_system_exit_at_once(termination: Termination) -> None:
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the lost one
 def test_a_lost_sigterm_stops_at_the_next_check(termination: Termination) -> None:
     termination.check()  # no signal yet: nothing happens
-    _SignalInDel()  # collected at once; its SystemExit is printed as ignored, not raised
+    SignalInDel()  # collected at once; its SystemExit is printed as ignored, not raised
     with pytest.raises(SystemExit) as stop:
         termination.check()
     assert stop.value.code == 128 + signal.SIGTERM
