@@ -74,8 +74,12 @@ def _estimate(out: mp.Queue, k: int, info: VideoInfo, model: str, opts: dict,
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)
 
+    caller = mp.parent_process()
+
     def on_frames(i: int) -> None:
         stopping.check()  # a first SystemExit may have been lost
+        if caller is not None and not caller.is_alive():  # killed, or stopped as this started
+            raise SystemExit(1)
         out.put(("frames", k, i))
 
     try:

@@ -323,6 +323,60 @@ def test_a_terminated_worker_exits_although_its_first_stop_is_lost() -> None:
     assert _terminated_when_ready(_worker_that_loses_the_first_stop, 8.0) == 128 + signal.SIGTERM
 
 
+def _keep_reporting(info: object, model_path: Path, *, on_frames, **_: object) -> None:
+    for i in range(1, 600):
+        on_frames(i)
+        time.sleep(0.05)
+
+
+def _worker_that_keeps_reporting(out: object) -> None:
+    from core.pose import workers
+
+    pose._detect_frames = _keep_reporting  # in this worker process only
+    workers._worker(out, 0, None, "unused", {}, 0, 10, None, False)
+
+
+def _start_a_worker_then_vanish(pids: object) -> None:
+    """A caller that starts a worker and is gone without stopping it, as a killed app is."""
+    from core.pose import workers
+
+    ctx = workers._context()
+    out = ctx.Queue()
+    proc = ctx.Process(target=_worker_that_keeps_reporting, args=(out,), daemon=True)
+    proc.start()
+    assert out.get(timeout=60)[0] == "frames"
+    pids.put(proc.pid)
+    time.sleep(0.5)  # the pid reaches the test
+    os._exit(0)
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_worker_whose_caller_is_gone_stops() -> None:
+    """A worker stops at its next progress report once its caller is gone (killed, or stopped
+    while this worker started), instead of estimating on for nobody."""
+    from core.pose import workers
+
+    ctx = workers._context()
+    pids = ctx.Queue()
+    caller = ctx.Process(target=_start_a_worker_then_vanish, args=(pids,))
+    caller.start()
+    pid = pids.get(timeout=60)
+    caller.join(timeout=30)
+    deadline = time.monotonic() + 5
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = _running(pid)
+    if left:
+        os.kill(pid, signal.SIGKILL)
+    assert caller.exitcode == 0 and not left
+
+
 def test_a_terminated_worker_finishes_its_overlay_before_it_exits(tmp_path: Path) -> None:
     """terminate() (the app stopping mid-analysis) runs the worker's cleanup: its encoder has
     closed the overlay file when the worker is gone, so no ffmpeg writes into the session
