@@ -5,7 +5,8 @@ over and over, and count the runs that have not exited a few seconds later ("slo
 
 Run two at once to load both cores, as session 29 did (docs/issue10/session29/RULE.md §1).
 With ``--py-spy`` every process of a slow run has its stack printed while it is stuck. Each
-run gets its own temporary and cache folders, and a run that leaves files there is reported.
+run gets its own temporary and cache folders; once every process it started has ended, the
+files left there are reported.
 """
 
 from __future__ import annotations
@@ -38,15 +39,30 @@ def _dump(py_spy: str) -> None:
         subprocess.run([py_spy, "dump", "--pid", line.split()[0]], check=False)
 
 
-def one_run(clip: Path, delay: float, slow_after: float, py_spy: str | None) -> tuple[str, int]:
-    """(what happened, files left behind) for one SIGTERM ``delay`` s into the work."""
+def _group_gone(pgid: int, wait_s: float = 30.0) -> float:
+    """When the process group ``pgid`` had no process left (``time.monotonic()``)."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.02)
+    return time.monotonic()
+
+
+def one_run(
+    clip: Path, delay: float, slow_after: float, py_spy: str | None
+) -> tuple[str, list[str]]:
+    """(what happened, the files it left behind) for one SIGTERM ``delay`` s into the work."""
     tmp = Path(tempfile.mkdtemp(prefix="sigterm-stress-"))
     root = tmp / "tmp"
     root.mkdir()
     env = {**os.environ, "TMPDIR": str(root), "LLAMO_CACHE_DIR": str(tmp / "cache")}
     cmd = [sys.executable, "-m", "app.cli", "analyze", str(clip)]
+    # its own process group: the files are counted once every process it started has ended
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)  # fmt: skip
+                            stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
     start = time.monotonic()
     while not any(root.iterdir()) and time.monotonic() - start < 60 and proc.poll() is None:
         time.sleep(0.05)  # its work has begun once it made its temporary folder
@@ -66,7 +82,8 @@ def one_run(clip: Path, delay: float, slow_after: float, py_spy: str | None) -> 
             proc.kill()
             proc.wait()
             what = "SLOW: no exit within 30 s, killed"
-    left = len(list(root.iterdir()))
+    what += f", its processes gone {_group_gone(proc.pid) - sent:.1f} s after the SIGTERM"
+    left = sorted(str(f.relative_to(root)) for f in root.rglob("*"))
     shutil.rmtree(tmp, ignore_errors=True)
     return what, left
 
@@ -85,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         delay = rng.uniform(0.0, 2.0)
         what, left = one_run(args.clip, delay, args.slow_after, args.py_spy)
         slow += what.startswith("SLOW")
-        print(f"{args.seed} {i} delay {delay:.2f}: {what}, left {left}", flush=True)
+        print(f"{args.seed} {i} delay {delay:.2f}: {what}, left {len(left)} {left[:8]}", flush=True)
     print(f"slow exits: {slow} of {args.runs}")
     return 0
 
