@@ -26,8 +26,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from core.paths import REAL_DATA_DIR
+
 ROOT = Path(__file__).resolve().parents[1]
-REAL = ROOT.parent / "shared" / "data" / "real"
+REAL = REAL_DATA_DIR
 CLIPS = [REAL / "golf_swing_dtl.mp4", REAL / "pushups_side_5reps.mp4"]
 QUESTION = "When is the top of the backswing?"
 MOMENT_QUESTION = "What swing phase is shown at 1.5 s?"

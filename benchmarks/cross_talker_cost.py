@@ -32,8 +32,9 @@ from core.llamo.inputs import prepare_motion  # noqa: E402
 from core.llamo.llm import load_llm  # noqa: E402
 from core.llamo.model import LLaMo  # noqa: E402
 from core.motion import Motion  # noqa: E402
+from core.paths import REAL_DATA_DIR
 
-CLIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "golf_swing_dtl.mp4"
+CLIP = REAL_DATA_DIR / "golf_swing_dtl.mp4"
 QUESTION = "What happens at the top of the backswing?"
 
 

@@ -20,8 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from core.paths import REAL_DATA_DIR
+
 ROOT = Path(__file__).resolve().parents[1]
-CLIP = ROOT.parent / "shared" / "data" / "real" / "pushups_side_5reps.mp4"
+CLIP = REAL_DATA_DIR / "pushups_side_5reps.mp4"
 
 
 def _children() -> dict[int, list[int]]:

@@ -22,6 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from core.paths import REAL_DATA_DIR
 from core.pose.estimate import (  # noqa: E402
     CHUNK_OVERLAP_S,
     default_workers,
@@ -30,7 +31,7 @@ from core.pose.estimate import (  # noqa: E402
 )
 from core.pose.video import probe_video  # noqa: E402
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+REAL = REAL_DATA_DIR
 DEFAULT_VIDEOS = [REAL / "golf_swing_dtl.mp4", REAL / "pushups_side_5reps.mp4"]
 
 

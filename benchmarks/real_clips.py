@@ -25,9 +25,10 @@ if str(ROOT) not in sys.path:
 from core.analytics import MotionReport, analyze_motion, count_reps  # noqa: E402
 from core.errors import InputError  # noqa: E402
 from core.motion import PoseTrack  # noqa: E402
+from core.paths import REAL_DATA_DIR  # noqa: E402
 
 LABELS = ROOT / "tests" / "data" / "real_clips_labels.json"
-CLIPS = ROOT.parent / "shared" / "data" / "real"
+CLIPS = REAL_DATA_DIR
 
 
 @dataclass

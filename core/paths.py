@@ -1,4 +1,5 @@
-"""Where the project keeps caches and finds its shipped files."""
+"""Where the project keeps caches and finds its shipped files (and, for development, the
+shared real clips)."""
 
 from __future__ import annotations
 
@@ -18,3 +19,6 @@ def cache_dir(sub: str = "") -> Path:
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 DEFAULT_MODEL_DIR = PACKAGE_ROOT / "weights" / "default"
+# The real clips and labels beside the checkout (../shared/data/real, SOURCES.md there): for
+# tests, benchmarks and evaluation scripts only; the app never reads them.
+REAL_DATA_DIR = PACKAGE_ROOT.parents[1] / "shared" / "data" / "real"

@@ -20,7 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
+from core.paths import REAL_DATA_DIR
+
+REAL = REAL_DATA_DIR
 GOLF = {
     "golf_swing_dtl.mp4": {"top": 118, "impact": 144},
     "golf_pro_dtl_broadcast.mp4": {"top": 80, "impact": 104},

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from core.paths import REAL_DATA_DIR
+
 pytest_plugins = ["tests.conftest_tracks"]
 
-REAL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
+REAL_DIR = REAL_DATA_DIR
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
 

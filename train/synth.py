@@ -28,10 +28,11 @@ from scipy.ndimage import uniform_filter1d
 
 from core.analytics.golf import GOLF_EVENTS
 from core.motion import Motion, Space
+from core.paths import REAL_DATA_DIR
 from core.skeleton import MIRROR_INDEX, NUM_JOINTS, Joint
 
 J = Joint
-GOLFDB_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "golfdb_events.csv"
+GOLFDB_CSV = REAL_DATA_DIR / "golfdb_events.csv"
 GOLFDB_FPS = 30.0
 # Median GolfDB event offsets from address (frames at 30 fps, 758 non-slow swings); used only
 # when the CSV is absent (a fresh clone), so the synthesizer still runs.
