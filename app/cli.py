@@ -242,7 +242,7 @@ def cmd_ask(args: argparse.Namespace, termination: Termination) -> int:
         print()
         measured = session.measured(args.question)
         if measured:
-            print("\nMeasured at the times you named:")
+            print("\nMeasured for what you named:")
             print("\n".join(f"  {line}" for line in measured))
         print("\nViewpoint frames (the moments the model looked at):")
         for m in session.moments(answer):

@@ -177,28 +177,32 @@ class Session:
             self.history.append((q, last))
 
     def measured(self, question: str) -> list[str]:
-        """The analytics' lines about the moments ``question`` names ("At 4.37 s: the
-        downswing, ..."), trusted ones only: shown beside the answer, so the user can check
-        the model's words against the measurement."""
-        from core.llamo.prompts import question_times
+        """The analytics' lines about the joints and the moments ``question`` names ("Left
+        knee: 143 to 161 deg ...", "At 4.37 s: the downswing, ..."), trusted ones only: shown
+        beside the answer, so the user can check the model's words against the measurement."""
+        from core.llamo.prompts import question_joints, question_times
 
-        return self.report.prompt_moments(question_times([question]))
+        return (self.report.prompt_joints(question_joints([question]))
+                + self.report.prompt_moments(question_times([question])))  # fmt: skip
 
     def prompt_context(self, question: str = "") -> str | None:
         """The facts block the model's prompt gets for ``question`` after this session's
-        history: the report's trusted facts, then a line for each time the questions name
-        (None when the coach sends no facts)."""
+        history: the report's trusted facts, then the range line of each joint and a line for
+        each time the questions name (None when the coach sends no facts)."""
         if not self.coach.facts_in_prompt:
             return None
-        from core.llamo.prompts import facts_context, question_times
+        from core.llamo.prompts import facts_context, question_joints, question_times
 
         # Unsure facts stay out: the model would repeat them as if measured.
         chosen_or_known = self.activity != self.guess.label or self.guess.supported
         activity = self.activity if chosen_or_known else str(self.guess)
         asked = [hq for hq, _ in self.history] + [question]
-        moments = self.report.prompt_moments(question_times(asked))
-        return facts_context(activity, self.report.prompt_facts(), self.coach.max_prompt_facts,
-                             moments, self.coach.max_prompt_moments)  # fmt: skip
+        budget = self.coach.prompt_budget
+        return facts_context(activity, self.report.prompt_facts(), budget["max_prompt_facts"],
+                             self.report.prompt_moments(question_times(asked)),
+                             budget["max_prompt_moments"],
+                             self.report.prompt_joints(question_joints(asked)),
+                             budget["max_prompt_joints"])  # fmt: skip
 
     def _video_input(self) -> np.ndarray | None:
         """Person crops for a model that reads video (computed once per session)."""
@@ -382,17 +386,15 @@ class Coach:
         return bool(getattr(getattr(self.model, "config", None), "use_video", False))
 
     @property
-    def max_prompt_facts(self) -> int:
-        """How many facts lines the model's prompt gets: the budget it was trained with."""
+    def prompt_budget(self) -> dict[str, int]:
+        """How many facts lines, and lines about the joints and the times the questions name,
+        the model's prompt gets: the budgets it was trained (or shown to read them) with."""
         from core.llamo.prompts import MAX_PROMPT_FACTS
 
         config = getattr(self.model, "config", None)
-        return int(getattr(config, "max_prompt_facts", MAX_PROMPT_FACTS))
-
-    @property
-    def max_prompt_moments(self) -> int:
-        """How many lines about the times the questions name the model's prompt gets."""
-        return int(getattr(getattr(self.model, "config", None), "max_prompt_moments", 0))
+        defaults = {"max_prompt_facts": MAX_PROMPT_FACTS, "max_prompt_moments": 0,
+                    "max_prompt_joints": 0}  # fmt: skip
+        return {k: int(getattr(config, k, v)) for k, v in defaults.items()}
 
     @property
     def crop_size(self) -> int:

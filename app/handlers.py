@@ -135,7 +135,7 @@ def analyze(
 
 def chat_messages(session: Session, pending: str | None = None, partial: str = "") -> list[dict]:
     """The Chatbot's messages from the session history (plus a turn being written); an
-    answer to a question that names a time ends with the analytics' line about it."""
+    answer to a question that names a joint or a time ends with the analytics' line about it."""
     msgs: list[dict] = []
     for question, answer in session.history:
         measured = session.measured(question)

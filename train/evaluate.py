@@ -373,6 +373,14 @@ def moments_budget(checkpoint: str | Path, max_moments: int | None = None) -> in
     return _saved_setting(checkpoint, "max_prompt_moments", 0)
 
 
+def joints_budget(checkpoint: str | Path, max_joints: int | None = None) -> int:
+    """The range lines of the questions' named joints a model's prompt gets: ``max_joints``
+    when given, else its config's ``max_prompt_joints`` (the app's, 0 for older models)."""
+    if max_joints is not None:
+        return max_joints
+    return _saved_setting(checkpoint, "max_prompt_joints", 0)
+
+
 def model_kind(checkpoint: Path) -> str:
     """How a checkpoint was trained, from its ``train_config.yaml`` (for the report)."""
     import yaml
@@ -399,26 +407,29 @@ def item_facts(
     max_facts: int = MAX_PROMPT_FACTS,
     questions: Sequence[str] = (),
     max_moments: int = 0,
+    max_joints: int = 0,
 ) -> tuple[str | None, list[float]]:
     """The analytics facts the app would send for this sample's motion (at most
-    ``max_facts`` lines, then a line for each of the last ``max_moments`` times the
-    ``questions`` so far name), and the event times they state (cached)."""
+    ``max_facts`` lines, then the range lines of the last ``max_joints`` joints and a line for
+    each of the last ``max_moments`` times the ``questions`` so far name), and the event times
+    they state (cached)."""
     from train.make_dataset import prompt_report, report_context
 
-    key = (id(dataset), index, max_facts, tuple(questions), max_moments)
+    key = (id(dataset), index, max_facts, tuple(questions), max_moments, max_joints)
     if key not in _FACTS:
         report = prompt_report(dataset[index]["motion"])
         if report is None:
             _FACTS[key] = (None, [])
         else:
-            context = report_context(report, max_facts, questions, max_moments)
+            context = report_context(report, max_facts, questions, max_moments, max_joints)
             _FACTS[key] = (context, stated_event_times(report, context))
     return _FACTS[key]
 
 
 def answer_items(model, items: Sequence[EvalItem], dataset, *, blank=None, facts: bool = False,
                  max_new_tokens: int = 48, desc: str = "eval",
-                 max_facts: int = MAX_PROMPT_FACTS, max_moments: int = 0) -> list[Prediction]:  # fmt: skip
+                 max_facts: int = MAX_PROMPT_FACTS, max_moments: int = 0,
+                 max_joints: int = 0) -> list[Prediction]:  # fmt: skip
     """Greedy answers of ``model`` to every item, judged (``facts``: analytics facts in the
     prompt; a text-only model still gets the real clip's facts)."""
     from tqdm.auto import tqdm
@@ -429,8 +440,8 @@ def answer_items(model, items: Sequence[EvalItem], dataset, *, blank=None, facts
         motion = blank if blank is not None else example["motion"]
         video = example["video"] if model.config.use_video and blank is None else None
         asked = [q for q, _ in item.history] + [item.question]
-        context, stated = (item_facts(dataset, item.index, max_facts, asked, max_moments)
-                           if facts else (None, []))  # fmt: skip
+        context, stated = (item_facts(dataset, item.index, max_facts, asked, max_moments,
+                                      max_joints) if facts else (None, []))  # fmt: skip
         extra = {"context": context} if facts else {}
         answer = model.answer(motion, item.question, video=video, history=item.history,
                               max_new_tokens=max_new_tokens, **extra)  # fmt: skip
@@ -536,10 +547,11 @@ def evaluate_checkpoint(name: str, checkpoint: str | Path, items: Sequence[EvalI
                         facts: bool = False, blank_motion: bool = False,
                         flat_tokens: bool = False,
                         max_facts: int | None = None,
-                        max_moments: int | None = None) -> ModelScores:  # fmt: skip
+                        max_moments: int | None = None,
+                        max_joints: int | None = None) -> ModelScores:  # fmt: skip
     """Load one saved model, answer every item, aggregate (with token diagnostics);
-    ``flat_tokens``: see :func:`flatten_tokens`; ``max_facts``, ``max_moments``: see
-    :func:`facts_budget`, :func:`moments_budget`."""
+    ``flat_tokens``: see :func:`flatten_tokens`; ``max_facts``, ``max_moments``,
+    ``max_joints``: see :func:`facts_budget`, :func:`moments_budget`, :func:`joints_budget`."""
     import torch
 
     from core.llamo.model import LLaMo
@@ -557,7 +569,8 @@ def evaluate_checkpoint(name: str, checkpoint: str | Path, items: Sequence[EvalI
         preds = answer_items(model, items, dataset, blank=blank, facts=facts,
                              max_new_tokens=max_new_tokens, desc=name,
                              max_facts=facts_budget(checkpoint, max_facts),
-                             max_moments=moments_budget(checkpoint, max_moments))  # fmt: skip
+                             max_moments=moments_budget(checkpoint, max_moments),
+                             max_joints=joints_budget(checkpoint, max_joints))  # fmt: skip
         tokens = token_diagnostics(model, items, dataset) if blank is None else {}
     seconds = time.perf_counter() - start
     scores = score(name, str(checkpoint), preds, seconds, COUNT_QTYPES)
@@ -823,10 +836,12 @@ def _ablation(text: str) -> tuple[str, str, bool, bool, bool]:
 def run(checkpoint: str, data: str, out: str, ablations: Sequence[tuple] = (), *,
         limit: int | None = None, per_type: int | None = None, types: Sequence[str] = (),
         max_new_tokens: int = 48, device: str | None = None, name: str = "full", command: str = "",
-        max_facts: int | None = None, max_moments: int | None = None) -> list[ModelScores]:  # fmt: skip
+        max_facts: int | None = None, max_moments: int | None = None,
+        max_joints: int | None = None) -> list[ModelScores]:  # fmt: skip
     """Evaluate the ablations then the full model on the same items; write the report
     (Markdown) and ``<out>.json`` (metrics and every prediction). ``max_facts``,
-    ``max_moments``: the facts budgets of every model (default: each model's own)."""
+    ``max_moments``, ``max_joints``: the facts budgets of every model (default: each
+    model's own)."""
     from train.data import MotionDataset
 
     path = heldout_path(data)
@@ -842,12 +857,14 @@ def run(checkpoint: str, data: str, out: str, ablations: Sequence[tuple] = (), *
             raise ValueError(f"{n}: {ckpt} is not a saved LLaMo model (no config.json)")
     scores = [evaluate_checkpoint(n, c, items, dataset, max_new_tokens=max_new_tokens,
                                   device=device, facts=f, blank_motion=b, flat_tokens=t,
-                                  max_facts=max_facts, max_moments=max_moments)
+                                  max_facts=max_facts, max_moments=max_moments,
+                                  max_joints=max_joints)
               for n, c, f, b, t in models]  # fmt: skip
     recipes = {n: model_kind(Path(c)) + ("; motion replaced by a fixed pose at test time" if b else "")
                + ("; each clip's mean motion token at every viewpoint" if t else "")
                + (f"; analytics facts in the prompt (at most {facts_budget(c, max_facts)} lines"
-                  f" and {moments_budget(c, max_moments)} about the asked times)" if f else "")
+                  f", {joints_budget(c, max_joints)} about the asked joints and"
+                  f" {moments_budget(c, max_moments)} about the asked times)" if f else "")
                for n, c, f, b, t in models}  # fmt: skip
     report = format_report(scores, items, command=command, data=str(path), recipes=recipes)
     out_path = Path(out)
@@ -892,12 +909,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-moments", type=int, default=None, metavar="N",
                         help="with @facts: at most N lines about the times the questions name "
                              "(default: each model's max_prompt_moments; 0: none)")  # fmt: skip
+    parser.add_argument("--max-joints", type=int, default=None, metavar="N",
+                        help="with @facts: at most N range lines of the joints the questions "
+                             "name (default: each model's max_prompt_joints; 0: none)")  # fmt: skip
     args = parser.parse_args(argv)
     for flag in ("limit", "per_type", "max_facts"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             parser.error(f"--{flag.replace('_', '-')}: must be >= 1")
-    if args.max_moments is not None and args.max_moments < 0:
-        parser.error("--max-moments: must be >= 0")
+    for flag in ("max_moments", "max_joints"):
+        if getattr(args, flag) is not None and getattr(args, flag) < 0:
+            parser.error(f"--{flag.replace('_', '-')}: must be >= 0")
     command = "python -m train.evaluate " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
     )
@@ -905,7 +926,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         scores = run(args.checkpoint, args.data, args.out, args.ablation, limit=args.limit,
                      per_type=args.per_type, types=args.types, max_new_tokens=args.max_new_tokens,
                      device=args.device, command=command, name=args.name,
-                     max_facts=args.max_facts, max_moments=args.max_moments)  # fmt: skip
+                     max_facts=args.max_facts, max_moments=args.max_moments,
+                     max_joints=args.max_joints)  # fmt: skip
     except (ValueError, argparse.ArgumentTypeError) as err:
         parser.error(str(err))
     for s in scores:

@@ -631,13 +631,14 @@ def _examples(config: TrainConfig, name: str, key: str) -> Sequence[dict]:
 
 def check_facts_budget(config: TrainConfig, path: Path) -> None:
     """A train.make_dataset set whose prompts have another facts budget than the model's
-    ``max_prompt_facts`` (or ``max_prompt_moments``) would train it on blocks the app never
-    sends: refuse it. Sets built before a budget was recorded are taken as they are."""
+    ``max_prompt_facts`` (``max_prompt_moments``, ``max_prompt_joints``) would train it on
+    blocks the app never sends: refuse it. Sets built before a budget was recorded are taken as they are."""
     info = path.parent / "dataset.json"
     built = json.loads(info.read_text()) if info.is_file() else {}
     model = config.llamo_config()
     for key, field_name, flag in (("max_facts", "max_prompt_facts", "--max-facts"),
-                                  ("max_moments", "max_prompt_moments", "--max-moments")):  # fmt: skip
+                                  ("max_moments", "max_prompt_moments", "--max-moments"),
+                                  ("max_joints", "max_prompt_joints", "--max-joints")):  # fmt: skip
         have, wanted = built.get(key), getattr(model, field_name)
         if have is not None and have != wanted:
             raise ValueError(

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from core.analytics import analyze_motion
 from core.analytics.report import MotionReport
 from core.errors import InputError
-from core.llamo.prompts import MAX_PROMPT_FACTS, facts_context, question_times
+from core.llamo.prompts import MAX_PROMPT_FACTS, facts_context, question_joints, question_times
 from core.motion import Motion
 from core.motion_io import load_motion, save_motion
 from train.data import Sample, write_jsonl
@@ -81,14 +81,18 @@ def report_context(
     max_facts: int = MAX_PROMPT_FACTS,
     questions: Sequence[str] = (),
     max_moments: int = 0,
+    max_joints: int = 0,
 ) -> str:
     """A report's facts block as the app sends it: a supported activity by name, else why
-    not; trusted facts only, at most ``max_facts`` lines; then a line for each of the last
-    ``max_moments`` times the ``questions`` name."""
+    not; trusted facts only, at most ``max_facts`` lines; then the range line of each of the
+    last ``max_joints`` joints and a line for each of the last ``max_moments`` times the
+    ``questions`` name."""
     guess = report.activity
     label = guess.label if guess.supported else str(guess)
     moments = report.prompt_moments(question_times(questions))
-    return facts_context(label, report.prompt_facts(), max_facts, moments, max_moments)
+    joints = report.prompt_joints(question_joints(questions))
+    return facts_context(label, report.prompt_facts(), max_facts, moments, max_moments, joints,
+                         max_joints)  # fmt: skip
 
 
 def make_samples(
@@ -106,6 +110,7 @@ def make_samples(
     slow_max: float = 3.0,
     max_facts: int = MAX_PROMPT_FACTS,
     max_moments: int = 0,
+    max_joints: int = 0,
 ) -> list[Sample]:
     """``n_lines`` JSONL samples (``dialogues`` per synthesized motion) for one split; a
     ``facts_frac`` share of them carry the analytics facts for the prompt (``meta.context``);
@@ -152,7 +157,8 @@ def make_samples(
                     "labels": s.labels.to_dict(), "slow_motion": round(slow, 3)}  # fmt: skip
             if report is not None and rng.random() < facts_frac:
                 asked = [t["value"] for t in d.conversations() if t["from"] == "human"]
-                meta["context"] = report_context(report, max_facts, asked, max_moments)
+                meta["context"] = report_context(report, max_facts, asked, max_moments,
+                                                 max_joints)  # fmt: skip
             samples.append(Sample(d.conversations(), motion=path, meta=meta))
             bar.update(1)
             if len(samples) == n_lines:
@@ -164,7 +170,8 @@ def make_samples(
 def main(out: Path, n_train: int = 2000, n_heldout: int = 300, seed: int = 0, dialogues: int = 2,
          frac_2d: float = 0.4, facts_frac: float = 0.5, n_heldout_phrasing: int = 0,
          slow_frac: float = 0.0, slow_max: float = 3.0,
-         max_facts: int = MAX_PROMPT_FACTS, max_moments: int = 0) -> None:  # fmt: skip
+         max_facts: int = MAX_PROMPT_FACTS, max_moments: int = 0,
+         max_joints: int = 0) -> None:  # fmt: skip
     """CLI entry point (see module doc)."""
     if n_train < 0 or n_heldout < 0:
         raise SystemExit("error: --n-train and --n-heldout must be >= 0")
@@ -172,8 +179,8 @@ def main(out: Path, n_train: int = 2000, n_heldout: int = 300, seed: int = 0, di
         raise SystemExit("error: --slow-frac must be in [0, 1] and --slow-max at least 1.5")
     if max_facts < 1:
         raise SystemExit("error: --max-facts must be >= 1")
-    if max_moments < 0:
-        raise SystemExit("error: --max-moments must be >= 0")
+    if max_moments < 0 or max_joints < 0:
+        raise SystemExit("error: --max-moments and --max-joints must be >= 0")
     out = Path(out)
     (out / "motions").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -184,11 +191,12 @@ def main(out: Path, n_train: int = 2000, n_heldout: int = 300, seed: int = 0, di
             continue
         samples = make_samples(SPLITS[name], n, out, rng, dialogues=dialogues, frac_2d=frac_2d,
                                facts_frac=facts_frac, slow_frac=slow_frac, slow_max=slow_max,
-                               max_facts=max_facts, max_moments=max_moments)  # fmt: skip
+                               max_facts=max_facts, max_moments=max_moments,
+                               max_joints=max_joints)  # fmt: skip
         write_jsonl(out / f"{name}.jsonl", samples)
         counts[name] = len(samples)
     info = {"seed": seed, "counts": counts, "slow_frac": slow_frac, "slow_max": slow_max,
-            "max_facts": max_facts, "max_moments": max_moments,
+            "max_facts": max_facts, "max_moments": max_moments, "max_joints": max_joints,
             "splits": {k: v.__dict__ for k, v in SPLITS.items()}}  # fmt: skip
     (out / "dataset.json").write_text(json.dumps(info, indent=1))
     print(f"wrote {counts['train']} train and {counts['heldout']} held-out lines to {out}")
@@ -228,6 +236,10 @@ def cli(argv: list[str] | None = None) -> None:
     ap.add_argument("--max-moments", type=int, default=0,
                     help="at most N lines about the times the questions name (3 reads every "
                          "turn's); a model trained on them needs model.max_prompt_moments: N")  # fmt: skip
+    ap.add_argument("--max-joints", type=int, default=0,
+                    help="at most N range lines of the joints the questions name, where the "
+                         "facts lines lack them; a model trained on them needs "
+                         "model.max_prompt_joints: N")  # fmt: skip
     a = ap.parse_args(argv)
     main(
         a.out,
@@ -242,6 +254,7 @@ def cli(argv: list[str] | None = None) -> None:
         a.slow_max,
         a.max_facts,
         a.max_moments,
+        a.max_joints,
     )
 
 

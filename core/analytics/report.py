@@ -10,12 +10,13 @@ a confidence (see ``facts.py``). ``facts`` lists them as text with unsure ones m
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from core.errors import InputError
 from core.motion import Motion, PoseTrack
+from core.skeleton import JOINT_ANGLES
 
 from .activity import ACTIVITIES, ActivityGuess, guess_activity
 from .angles import LEADING_FOOT_ACTIVITIES, body_of, joint_angles, leading_foot
@@ -97,6 +98,8 @@ class MotionReport:
     start_s: float = 0.0
     # (T,) ``leading_foot`` ("left", "right", "" = neither) where the activity has one
     feet: np.ndarray | None = None
+    # the range line of every ``JOINT_ANGLES`` joint, key or not, for the questions that name one
+    joint_items: dict[str, Fact] = field(default_factory=dict)
 
     @property
     def facts(self) -> list[str]:
@@ -122,6 +125,12 @@ class MotionReport:
     ) -> list[str]:
         """``moment_facts`` sure enough for the model's prompt."""
         return [f.text for f in self.moment_facts(times) if f.confidence >= threshold]
+
+    def prompt_joints(self, names: Sequence[str], threshold: float = TRUST_THRESHOLD) -> list[str]:
+        """The range lines of the ``names``d joints ("left_knee"), in order, sure ones only:
+        "Left knee: 143 to 161 deg (smallest at 2.4 s, largest at 0.4 s)." """
+        items = [self.joint_items[n] for n in names if n in self.joint_items]
+        return [f.text for f in items if f.confidence >= threshold]
 
     def _moment(self, t: float) -> Fact | None:
         end = self.start_s + self.duration_s
@@ -197,13 +206,19 @@ def _angle_facts(track_or_motion: PoseTrack | Motion, angles: dict[str, AngleSum
                  golf: GolfSwingEvents | None) -> list[Fact]:  # fmt: skip
     out = []
     for name, a in angles.items():
-        conf = angle_confidence(track_or_motion, name)
+        fact = _angle_fact(track_or_motion, a)
         if name == "x_factor":
             if golf is not None and golf.view == "down_the_line":
                 continue  # rotation is not seen down-the-line; golf_facts says so
-            conf *= 0.5  # 3D rotations from a single camera are rough
-        out.append(Fact(str(a).capitalize() + ".", conf, "angle", a.min_s))
+            fact = replace(fact, confidence=fact.confidence * 0.5)  # rough from one camera
+        out.append(fact)
     return out
+
+
+def _angle_fact(track_or_motion: PoseTrack | Motion, a: AngleSummary) -> Fact:
+    """An angle's range as a facts line, as sure as the joints it is measured on."""
+    return Fact(str(a).capitalize() + ".", angle_confidence(track_or_motion, a.name), "angle",
+                a.min_s)  # fmt: skip
 
 
 def analyze_motion(
@@ -221,9 +236,13 @@ def analyze_motion(
     found, parts = _analysis_facts(track_or_motion, guess.label)
     facts += found
     names = KEY_ANGLES.get(guess.label, DEFAULT_KEY_ANGLES)
-    angles = summarize_angles(joint_angles(track_or_motion), names, body.fps, body.start_time)
+    every = joint_angles(track_or_motion)
+    angles = summarize_angles(every, names, body.fps, body.start_time)
     facts += _angle_facts(track_or_motion, angles, parts.get("golf"))
+    joints = summarize_angles(every, tuple(JOINT_ANGLES), body.fps, body.start_time)
+    joint_items = {n: _angle_fact(track_or_motion, a) for n, a in joints.items()}
     # a golfer's or a batter's split stance is not a leading foot: said only where one leads
     feet = leading_foot(track_or_motion) if guess.label in LEADING_FOOT_ACTIVITIES else None
     return MotionReport(guess, duration, parts.get("golf"), parts.get("baseball"),
-                        parts.get("reps"), angles, facts, body.fps, body.start_time, feet)  # fmt: skip
+                        parts.get("reps"), angles, facts, body.fps, body.start_time, feet,
+                        joint_items)  # fmt: skip

@@ -27,7 +27,13 @@ META_FILE = "llamo.json"
 FORMAT = "llamo-v1"
 # Switches a trained model may be loaded with although it was saved without them: they only
 # add modules, which start at their initial values, or prompt text.
-UPGRADABLE = ("motion_update", "viewpoint_group_gap", "max_prompt_facts", "max_prompt_moments")
+UPGRADABLE = (
+    "motion_update",
+    "viewpoint_group_gap",
+    "max_prompt_facts",
+    "max_prompt_moments",
+    "max_prompt_joints",
+)
 
 
 def save_llamo(model: LLaMo, directory: str | Path, dtype: torch.dtype | None = None) -> Path:

@@ -79,6 +79,8 @@ class LLaMoConfig:
     a long report (the golf phases and swing length, the slowest rep of a long set).
     ``max_prompt_moments``: after those, the most lines about the times the questions name
     ("At 1.80 s: the downswing, ..."; 0: none): set where the model was shown to read them.
+    ``max_prompt_joints``: before those, the most range lines of the joints the questions name
+    ("Left knee: 143 to 161 deg ..."; 0: none) that the facts lines lack.
     """
 
     hidden_size: int = 256
@@ -96,6 +98,7 @@ class LLaMoConfig:
     viewpoint_group_gap: float = 0.0
     max_prompt_facts: int = MAX_PROMPT_FACTS
     max_prompt_moments: int = 0
+    max_prompt_joints: int = 0
     segment_size: int = 8
     max_window: int = 16
     spatial_depth: int = 2
@@ -142,6 +145,7 @@ class LLaMoConfig:
         require_int("viewpoint_min_gap", self.viewpoint_min_gap, 0)
         require_int("max_prompt_facts", self.max_prompt_facts, 1)
         require_int("max_prompt_moments", self.max_prompt_moments, 0)
+        require_int("max_prompt_joints", self.max_prompt_joints, 0)
         for name in ("hidden_size", "attn_size"):
             if getattr(self, name) % self.num_heads:
                 raise ValueError(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core.skeleton import JOINT_ANGLES
 from core.written_numbers import moments_in_seconds
 
 MOTION_PLACEHOLDER = "<motion>"
@@ -132,17 +133,35 @@ def facts_context(
     max_facts: int = MAX_PROMPT_FACTS,
     moments: Sequence[str] = (),
     max_moments: int = 0,
+    joints: Sequence[str] = (),
+    max_joints: int = 0,
 ) -> str:
     """The facts block of the system prompt, exactly as the app and the training data give it:
     the first ``max_facts`` lines (evaluations and data engine runs may try another budget),
-    then the last ``max_moments`` of ``moments``, the analytics' lines about the times the
-    questions name (outside the facts budget: the user asked about them)."""
+    then the last ``max_joints`` of ``joints``, the range lines of the joints the questions
+    name, that those lines lack, then the last ``max_moments`` of ``moments``, the analytics'
+    lines about the times the questions name (both outside the facts budget: the user asked
+    about them)."""
     if max_facts < 1:
         raise ValueError(f"max_facts: must be >= 1, got {max_facts}")
     if max_moments < 0:
         raise ValueError(f"max_moments: must be >= 0, got {max_moments}")
-    lines = list(facts[:max_facts]) + (list(moments)[-max_moments:] if max_moments else [])
+    if max_joints < 0:
+        raise ValueError(f"max_joints: must be >= 0, got {max_joints}")
+    lines = list(facts[:max_facts])
+    lines += [j for j in (list(joints)[-max_joints:] if max_joints else []) if j not in lines]
+    lines += list(moments)[-max_moments:] if max_moments else []
     return f"Activity: {activity.replace('_', ' ')}.\n" + "\n".join(lines)
+
+
+def question_joints(questions: Sequence[str]) -> list[str]:
+    """The joints the questions name ("my left knee" -> "left_knee"), in order, each once."""
+    out: list[str] = []
+    for q in questions:
+        low = q.lower()
+        named = sorted((low.find(n.replace("_", " ")), n) for n in JOINT_ANGLES)
+        out += [n for at, n in named if at >= 0 and n not in out]
+    return out
 
 
 def question_times(questions: Sequence[str]) -> list[float]:

@@ -73,7 +73,7 @@ def test_ask_about_a_named_time_prints_the_measurement(monkeypatch, capsys) -> N
         cli.main(["ask", str(SQUAT), "Which rep am I in at 2.5 s?", "--max-new-tokens", "2"]) == 0
     )
     out = capsys.readouterr().out
-    measured = out.split("\nMeasured at the times you named:\n")[1].split("\n\nViewpoint")[0]
+    measured = out.split("\nMeasured for what you named:\n")[1].split("\n\nViewpoint")[0]
     assert re.fullmatch(r"  At 2\.50 s: rep 1 of \d .*", measured)
     assert cli.main(["ask", str(SQUAT), "How many reps?", "--max-new-tokens", "2"]) == 0
     assert "Measured" not in capsys.readouterr().out

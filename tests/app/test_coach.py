@@ -313,6 +313,34 @@ def test_the_prompt_gets_as_many_facts_lines_as_the_model_was_trained_with() -> 
     session.close()
 
 
+def test_the_prompt_states_the_range_of_the_joints_the_questions_name_where_it_lacks_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``LLaMoConfig.max_prompt_joints``: after the facts, the range line of each joint the
+    session's questions name that the facts lack (a squat's elbows are no key angle); a joint
+    the facts summarise adds nothing; a model without it gets none."""
+    from tests.app.tiny import tiny_model
+
+    model = tiny_model()
+    seen = contexts_given(model, monkeypatch)
+    session = Coach(model).analyze(EXAMPLES / "squat_synthetic.npz")
+    plain = session.prompt_context()
+    (elbow,) = session.measured("How bent does my left elbow get?")  # shown beside the answer
+    assert elbow.startswith("Left elbow: ") and elbow not in plain
+    session.ask("How bent does my left elbow get?", max_new_tokens=2)
+    assert seen[-1] == plain  # max_prompt_joints 0: the facts alone
+    model.config.max_prompt_joints = 2
+    session.ask("And my left knee?", max_new_tokens=2)
+    (knee,) = session.measured("And my left knee?")
+    assert knee in plain.splitlines()  # a squat's key angle: in the facts already
+    assert seen[-1].splitlines() == [*plain.splitlines(), elbow]
+    session.close()
+    motion_alone = Coach(model, facts_in_prompt=False).analyze(EXAMPLES / "squat_synthetic.npz")
+    motion_alone.ask("How bent does my left elbow get?", max_new_tokens=2)
+    assert seen[-1] is None  # without facts the prompt has no block to add the line to
+    motion_alone.close()
+
+
 def test_the_prompt_states_the_times_the_questions_name_for_a_model_that_reads_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -312,3 +312,27 @@ def test_the_moment_a_question_names_on_real_clips(
         deepest = float(text.split("deepest point (")[1].split(" s)")[0])
         assert abs(deepest - bottom / pushups.fps) <= 0.3, text
     assert "not in a rep" in line(pushups, 560)  # kneeling after the set (SOURCES.md)
+
+
+def test_the_line_about_a_joint_a_question_names_on_real_clips(
+    golf_track: PoseTrack, real_tracks: dict[str, PoseTrack]
+) -> None:
+    """A golfer's hips are no key golf angle, so no facts line: the line for a question that
+    names one gives the clip's measured range and when it is reached. On the side-on push-up
+    clip the far (left) side is hidden, so its elbow gets no line; the near elbow's is its
+    facts line."""
+    report = analyze_motion(golf_track)
+    assert "left_hip" not in report.angles
+    (line,) = report.prompt_joints(["left_hip"])
+    hip = joint_angles(golf_track)["left_hip"]
+    low, high = int(np.nanargmin(hip)), int(np.nanargmax(hip))
+    at_low, at_high = (report.start_s + i / report.fps for i in (low, high))
+    assert line == (
+        f"Left hip: {hip[low]:.0f} to {hip[high]:.0f} deg "
+        f"(smallest at {at_low:.1f} s, largest at {at_high:.1f} s)."
+    )
+    assert line not in report.prompt_facts()
+    pushups = analyze_motion(real_tracks["pushups_side_5reps.mp4"])
+    assert pushups.prompt_joints(["left_elbow"]) == []
+    (near,) = pushups.prompt_joints(["right_elbow"])
+    assert near in pushups.prompt_facts() and near.startswith("Right elbow: ")

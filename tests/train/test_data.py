@@ -192,6 +192,42 @@ def test_make_dataset_keeps_the_facts_budget(tmp_path: Path) -> None:
         main(tmp_path / "bad", n_train=1, n_heldout=0, max_facts=0)
 
 
+def test_make_dataset_states_the_range_of_the_joints_the_questions_name(tmp_path: Path) -> None:
+    """--max-joints N: a prompt whose questions ask a joint's largest or smallest angle has that
+    joint's range line, and the line's extreme agrees with the turn's target; dataset.json
+    records N."""
+    import json
+    import re
+
+    import numpy as np
+
+    from core.llamo.prompts import question_joints
+    from train.make_dataset import SPLITS, main, make_samples
+
+    (tmp_path / "motions").mkdir()
+    samples = make_samples(SPLITS["heldout"], 60, tmp_path, np.random.default_rng(6),
+                           activities=("golf_swing", "squat", "push_up"), facts_frac=1.0,
+                           max_joints=2)  # fmt: skip
+    agree, asked = 0, 0
+    for x in samples:
+        context = x.meta["context"].splitlines()
+        human = [t["value"] for t in x.conversations if t["from"] == "human"]
+        for q, qtype, target in zip(human, x.meta["qtypes"], x.meta["targets"], strict=True):
+            if qtype not in ("max_angle", "min_angle"):
+                continue
+            (joint,) = question_joints([q])
+            head = joint.replace("_", " ").capitalize() + ": "
+            line = next((c for c in context if c.startswith(head)), None)
+            if line is None:  # an unsure joint (hidden from a 2D view) gets no line
+                continue
+            low, high = map(float, re.match(r".*: (-?\d+) to (-?\d+) deg", line).groups())
+            said = high if qtype == "max_angle" else low
+            asked, agree = asked + 1, agree + (abs(said - target["value"]) <= target["tolerance"])
+    assert asked >= 8 and agree >= 0.8 * asked, (agree, asked)
+    main(tmp_path / "set", n_train=0, n_heldout=4, seed=6, facts_frac=1.0, max_joints=2)
+    assert json.loads((tmp_path / "set" / "dataset.json").read_text())["max_joints"] == 2
+
+
 def test_make_dataset_states_the_times_the_questions_name(tmp_path: Path) -> None:
     """--max-moments N: a prompt whose questions name times ends with the analytics' line for
     each of them, and those lines agree with the turns' targets (the foot asked about, the swing

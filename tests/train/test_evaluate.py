@@ -476,6 +476,12 @@ def test_each_model_gets_its_own_facts_budget_unless_one_is_given(tmp_path: Path
     assert evaluate.moments_budget(tmp_path) == 0 and evaluate.moments_budget(tmp_path, 3) == 3
     (tmp_path / "config.json").write_text(json.dumps({**saved, "max_prompt_moments": 2}))
     assert evaluate.moments_budget(tmp_path) == 2 and evaluate.moments_budget(tmp_path, 0) == 0
+    # the range lines of the asked joints, likewise
+    older = {k: v for k, v in saved.items() if k != "max_prompt_joints"}
+    (tmp_path / "config.json").write_text(json.dumps(older))
+    assert evaluate.joints_budget(tmp_path) == 0 and evaluate.joints_budget(tmp_path, 2) == 2
+    (tmp_path / "config.json").write_text(json.dumps({**saved, "max_prompt_joints": 2}))
+    assert evaluate.joints_budget(tmp_path) == 2 and evaluate.joints_budget(tmp_path, 0) == 0
 
 
 def test_flatten_tokens_keeps_the_viewpoints_and_times_but_not_what_differs() -> None:

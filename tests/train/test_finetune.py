@@ -523,15 +523,21 @@ def test_a_set_built_with_another_facts_budget_than_the_models_is_refused(
     assets: dict, tmp_path: Path
 ) -> None:
     """train.make_dataset's dataset.json records its facts budgets; training a model whose
-    max_prompt_facts or max_prompt_moments differs would teach it blocks the app never sends."""
+    max_prompt_facts, max_prompt_moments or max_prompt_joints differs would teach it blocks the
+    app never sends."""
     train_path = tmp_path / "train.jsonl"
     shutil.copy(assets["train"], train_path)
-    (tmp_path / "dataset.json").write_text(json.dumps({"max_facts": 3, "max_moments": 2}))
+    built = {"max_facts": 3, "max_moments": 2, "max_joints": 1}
+    (tmp_path / "dataset.json").write_text(json.dumps(built))
     with pytest.raises(ValueError, match="model.max_prompt_facts: .* built with --max-facts 3"):
         finetune.load_train_examples(tiny_config(assets, f"train_data={train_path}"))
     facts = tiny_config(assets, f"train_data={train_path}", "model.max_prompt_facts=3")
     with pytest.raises(ValueError, match="model.max_prompt_moments: .* built with --max-moments 2"):
         finetune.load_train_examples(facts)
+    moments = tiny_config(assets, f"train_data={train_path}", "model.max_prompt_facts=3",
+                          "model.max_prompt_moments=2")  # fmt: skip
+    with pytest.raises(ValueError, match="model.max_prompt_joints: .* built with --max-joints 1"):
+        finetune.load_train_examples(moments)
     same = tiny_config(assets, f"train_data={train_path}", "model.max_prompt_facts=3",
-                       "model.max_prompt_moments=2")  # fmt: skip
+                       "model.max_prompt_moments=2", "model.max_prompt_joints=1")  # fmt: skip
     assert len(finetune.load_train_examples(same)) == 8

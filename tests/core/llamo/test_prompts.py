@@ -1,10 +1,10 @@
-"""The prompt registry's text helpers: the times a question names and the facts block."""
+"""The prompt registry's text helpers: the times and joints a question names, the facts block."""
 
 from __future__ import annotations
 
 import pytest
 
-from core.llamo.prompts import facts_context, question_times
+from core.llamo.prompts import facts_context, question_joints, question_times
 
 
 def test_question_times_reads_the_times_people_write_and_nothing_else() -> None:
@@ -47,3 +47,29 @@ def test_facts_block_keeps_the_last_moment_lines_outside_the_facts_budget() -> N
     )
     with pytest.raises(ValueError, match="max_moments"):
         facts_context("golf_swing", facts, 10, moments, -1)
+
+
+def test_question_joints_reads_the_joints_a_question_names_in_order() -> None:
+    asked = [
+        "How straight does my left knee get?",  # a data-engine template
+        "Is my right elbow bent more than my left knee?",  # the knee named before: kept once
+        "What's the minimum RIGHT HIP angle?",
+        "Which knee bends more?",  # no side: no one joint
+        "How far does my torso lean?",  # the trunk is not a joint angle
+    ]
+    assert question_joints(asked) == ["left_knee", "right_elbow", "right_hip"]
+
+
+def test_facts_block_adds_the_asked_joints_lines_it_lacks_before_the_moments() -> None:
+    facts = [f"fact {i}" for i in range(11)] + ["Left knee: 90 to 170 deg."]
+    joints = ["Left knee: 90 to 170 deg.", "Right hip: 40 to 170 deg.", "Left elbow: 5 to 9 deg."]
+    moments = ["At 1.00 s: a."]
+    block = facts_context("squat", facts, 12, moments, 1, joints, 2).splitlines()
+    # the knee's line is in the block already: only the last two named, less what is there
+    assert block[-3:] == ["Right hip: 40 to 170 deg.", "Left elbow: 5 to 9 deg.", "At 1.00 s: a."]
+    assert len(block) == 1 + 12 + 2 + 1
+    cut = facts_context("squat", facts, 10, moments, 1, joints, 3).splitlines()
+    assert cut[11:] == [*joints, "At 1.00 s: a."]  # cut by the budget: the knee's line comes back
+    assert facts_context("squat", facts, 10, (), 0, joints, 0) == facts_context("squat", facts, 10)
+    with pytest.raises(ValueError, match="max_joints"):
+        facts_context("squat", facts, 10, (), 0, joints, -1)
