@@ -266,14 +266,14 @@ def _private_temp_files() -> None:
         atexit.register(shutil.rmtree, uploads, ignore_errors=True)
 
 
-def cmd_ui(args: argparse.Namespace) -> int:
+def cmd_ui(args: argparse.Namespace, termination: Termination) -> int:
     """Serve the web app on ``--host``:``--port`` (never a public share link)."""
     _private_temp_files()
     from app.ui import launch
 
     coach = _coach(args)
     print(f"model: {coach.model_label}")
-    launch(coach, host=args.host, port=args.port)
+    launch(coach, host=args.host, port=args.port, termination=termination)
     return 0
 
 
@@ -287,10 +287,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The default SIGTERM kills without running finally/atexit (temp dirs would stay behind).
     termination = Termination()
     previous = termination.install()
-    command = {"ask": cmd_ask, "analyze": cmd_analyze}.get(args.command)
+    command = {"ask": cmd_ask, "analyze": cmd_analyze}.get(args.command, cmd_ui)
     try:
-        # The web app's main thread only waits on the server: it has no progress to check at.
-        return cmd_ui(args) if command is None else command(args, termination)
+        return command(args, termination)
     except (InputError, ModelFilesError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

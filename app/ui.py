@@ -8,6 +8,7 @@ joint-angle plot; the report export. Handlers live in ``app.handlers``; this mod
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from core.analytics import SUPPORTED_ACTIVITIES
 from core.limits import MAX_UPLOAD_BYTES
 from core.motion_io import MOTION_SUFFIXES
 from core.pose.video import VIDEO_SUFFIXES
+from core.termination import Termination
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples" / "inputs"
 ACTIVITY_CHOICES = [("auto (guess from the movement)", "auto")] + [
@@ -144,11 +146,16 @@ def _wire(coach: Coach, state: gr.State, inp: dict, overlay: gr.Video, facts: gr
 
 
 def launch(
-    coach: Coach, host: str = "127.0.0.1", port: int | None = 7860, **kwargs: Any
+    coach: Coach,
+    host: str = "127.0.0.1",
+    port: int | None = 7860,
+    termination: Termination | None = None,
+    **kwargs: Any,
 ) -> gr.Blocks:
     """Serve the page locally and return it; ``share`` is always off (nothing is tunnelled).
 
-    Blocks until Ctrl+C unless ``prevent_thread_lock=True`` is passed (tests, notebooks).
+    Blocks until Ctrl+C or SIGTERM (see :func:`serve_until_stopped`) unless
+    ``prevent_thread_lock=True`` is passed (tests, notebooks).
     """
     demo = build_ui(coach)
     demo.queue(default_concurrency_limit=2)
@@ -166,5 +173,17 @@ def launch(
     )
     print(f"LLaMo Coach is running on {demo.local_url} ({where}). Ctrl+C stops it.")
     if block:
-        demo.block_thread()
+        serve_until_stopped(demo, termination)
     return demo
+
+
+def serve_until_stopped(demo: gr.Blocks, termination: Termination | None = None) -> None:
+    """Wait while ``demo`` serves, then close it. A SIGTERM whose ``SystemExit`` was lost
+    (Python ignores one raised in a ``__del__``) stops it at the next tick of the wait."""
+    try:
+        while demo.is_running:
+            time.sleep(0.1)
+            if termination is not None:
+                termination.check()
+    finally:
+        demo.close()

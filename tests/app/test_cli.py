@@ -109,3 +109,32 @@ def test_a_lost_sigterm_stops_the_cli_at_its_next_progress_report() -> None:
     finally:
         bar.close()
         signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the lost one
+def test_a_lost_sigterm_stops_the_web_app_and_closes_its_server() -> None:
+    """The web app's main thread only waits on the server: a SIGTERM whose SystemExit was
+    lost there stops it at the next tick of that wait, and the page is no longer served."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    from app import ui
+
+    termination = Termination()
+    previous = termination.install()
+    demo = ui.launch(tiny_coach(), port=None, prevent_thread_lock=True)
+    try:
+        url = demo.local_url
+        assert urllib.request.urlopen(url, timeout=10).status == 200
+        SignalInDel()  # the SIGTERM lands where Python ignores the handler's exception
+        start = time.monotonic()
+        with pytest.raises(SystemExit) as stop:
+            ui.serve_until_stopped(demo, termination)
+        assert stop.value.code == 128 + signal.SIGTERM and time.monotonic() - start < 2
+        assert not demo.is_running
+        with pytest.raises(urllib.error.URLError):
+            urllib.request.urlopen(url, timeout=2)
+    finally:
+        demo.close()
+        signal.signal(signal.SIGTERM, previous)
