@@ -98,7 +98,8 @@ class MotionReport:
     start_s: float = 0.0
     # (T,) ``leading_foot`` ("left", "right", "" = neither) where the activity has one
     feet: np.ndarray | None = None
-    # the range line of every ``JOINT_ANGLES`` joint, key or not, for the questions that name one
+    # the range line of every ``JOINT_ANGLES`` joint and the trunk's lean, key or not, for the
+    # questions that name one
     joint_items: dict[str, Fact] = field(default_factory=dict)
 
     @property
@@ -239,7 +240,7 @@ def analyze_motion(
     every = joint_angles(track_or_motion)
     angles = summarize_angles(every, names, body.fps, body.start_time)
     facts += _angle_facts(track_or_motion, angles, parts.get("golf"))
-    joints = summarize_angles(every, tuple(JOINT_ANGLES), body.fps, body.start_time)
+    joints = summarize_angles(every, (*JOINT_ANGLES, "spine_forward"), body.fps, body.start_time)
     joint_items = {n: _angle_fact(track_or_motion, a) for n, a in joints.items()}
     # a golfer's or a batter's split stance is not a leading foot: said only where one leads
     feet = leading_foot(track_or_motion) if guess.label in LEADING_FOOT_ACTIVITIES else None

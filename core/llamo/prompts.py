@@ -7,6 +7,7 @@ tokens there, so the placeholder is never a real token of the LLM's vocabulary.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,6 +19,9 @@ MOTION_PLACEHOLDER = "<motion>"
 # facts (events, reps) come first; more lines cost prompt tokens (about 11 s of CPU prefill for
 # all of a golf report vs 3 s for none).
 MAX_PROMPT_FACTS = 8
+# The words a question names the trunk's lean with, and the analytics' angle for it.
+TRUNK_WORDS = ("trunk", "torso", "spine", "upper body", "lean", "waist")
+TRUNK_ANGLE = "spine_forward"
 
 
 @dataclass(frozen=True)
@@ -155,12 +159,15 @@ def facts_context(
 
 
 def question_joints(questions: Sequence[str]) -> list[str]:
-    """The joints the questions name ("my left knee" -> "left_knee"), in order, each once."""
+    """The joints the questions name ("my left knee" -> "left_knee"; the trunk's lean ->
+    "spine_forward"), in order, each once."""
     out: list[str] = []
     for q in questions:
         low = q.lower()
-        named = sorted((low.find(n.replace("_", " ")), n) for n in JOINT_ANGLES)
-        out += [n for at, n in named if at >= 0 and n not in out]
+        named = [(low.find(n.replace("_", " ")), n) for n in JOINT_ANGLES]
+        trunk = [m.start() for w in TRUNK_WORDS for m in re.finditer(rf"\b{w}", low)]
+        named.append((min(trunk, default=-1), TRUNK_ANGLE))
+        out += [n for at, n in sorted(named) if at >= 0 and n not in out]
     return out
 
 

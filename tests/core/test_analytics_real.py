@@ -332,6 +332,8 @@ def test_the_line_about_a_joint_a_question_names_on_real_clips(
         f"(smallest at {at_low:.1f} s, largest at {at_high:.1f} s)."
     )
     assert line not in report.prompt_facts()
+    (trunk,) = report.prompt_joints(["spine_forward"])  # a key golf angle: its facts line
+    assert trunk.startswith("Spine forward: ") and trunk in report.prompt_facts()
     pushups = analyze_motion(real_tracks["pushups_side_5reps.mp4"])
     assert pushups.prompt_joints(["left_elbow"]) == []
     (near,) = pushups.prompt_joints(["right_elbow"])

@@ -193,9 +193,9 @@ def test_make_dataset_keeps_the_facts_budget(tmp_path: Path) -> None:
 
 
 def test_make_dataset_states_the_range_of_the_joints_the_questions_name(tmp_path: Path) -> None:
-    """--max-joints N: a prompt whose questions ask a joint's largest or smallest angle has that
-    joint's range line, and the line's extreme agrees with the turn's target; dataset.json
-    records N."""
+    """--max-joints N: a prompt whose questions ask a joint's largest or smallest angle, or the
+    trunk's largest lean, has that range line, and the line's extreme agrees with the turn's
+    target; dataset.json records N."""
     import json
     import re
 
@@ -213,7 +213,7 @@ def test_make_dataset_states_the_range_of_the_joints_the_questions_name(tmp_path
         context = x.meta["context"].splitlines()
         human = [t["value"] for t in x.conversations if t["from"] == "human"]
         for q, qtype, target in zip(human, x.meta["qtypes"], x.meta["targets"], strict=True):
-            if qtype not in ("max_angle", "min_angle"):
+            if qtype not in ("max_angle", "min_angle", "max_lean"):
                 continue
             (joint,) = question_joints([q])
             head = joint.replace("_", " ").capitalize() + ": "
@@ -221,7 +221,7 @@ def test_make_dataset_states_the_range_of_the_joints_the_questions_name(tmp_path
             if line is None:  # an unsure joint (hidden from a 2D view) gets no line
                 continue
             low, high = map(float, re.match(r".*: (-?\d+) to (-?\d+) deg", line).groups())
-            said = high if qtype == "max_angle" else low
+            said = low if qtype == "min_angle" else high
             asked, agree = asked + 1, agree + (abs(said - target["value"]) <= target["tolerance"])
     assert asked >= 8 and agree >= 0.8 * asked, (agree, asked)
     main(tmp_path / "set", n_train=0, n_heldout=4, seed=6, facts_frac=1.0, max_joints=2)

@@ -55,9 +55,15 @@ def test_question_joints_reads_the_joints_a_question_names_in_order() -> None:
         "Is my right elbow bent more than my left knee?",  # the knee named before: kept once
         "What's the minimum RIGHT HIP angle?",
         "Which knee bends more?",  # no side: no one joint
-        "How far does my torso lean?",  # the trunk is not a joint angle
+        "Is the cleaning done?",  # "lean" inside a word is no lean
+        "How far does my torso lean?",  # the trunk's lean
+        "What is my maximum trunk lean?",  # named before: kept once
     ]
-    assert question_joints(asked) == ["left_knee", "right_elbow", "right_hip"]
+    assert question_joints(asked) == ["left_knee", "right_elbow", "right_hip", "spine_forward"]
+    assert question_joints(["Do I lean forward while my left knee bends?"]) == [
+        "spine_forward",
+        "left_knee",
+    ]
 
 
 def test_facts_block_adds_the_asked_joints_lines_it_lacks_before_the_moments() -> None:
