@@ -10,10 +10,12 @@ backswing?" to the first streamed answer text (first clip), on a model loaded be
 (the load is reported separately; the app starts its pose workers while it loads).
 ``moment_line_cost``: on the first clip, time to the first token of a question that names a
 time (``MOMENT_QUESTION``) with the analytics' line about that moment in its facts, over the
-same without it (alternating, ``--runs`` each; 1.0 = free); for a model whose config gives
-no moment lines, this is not measured.
+same without it (alternating, ``--runs`` each; 1.0 = free); ``joint_line_cost`` likewise for
+a question that names a joint (``JOINT_QUESTION``) and its range line. For a model whose config
+gives no such lines, or a clip whose facts hold the line already, it is not measured.
 Last line: ``RESULT analyze_s=<first clip> first_token_s=<y> realtime_min=<slowest factor>
-realtime_<clip>=<factor> ... [moment_line_cost=<ratio>]`` (medians over ``--runs``). Needs a
+realtime_<clip>=<factor> ... [moment_line_cost=<ratio>] [joint_line_cost=<ratio>]`` (medians
+over ``--runs``). Needs a
 quiet machine: the load average is printed; compare ``--threads 1`` on a shared one.
 """
 
@@ -33,6 +35,7 @@ REAL = REAL_DATA_DIR
 CLIPS = [REAL / "golf_swing_dtl.mp4", REAL / "pushups_side_5reps.mp4"]
 QUESTION = "When is the top of the backswing?"
 MOMENT_QUESTION = "What swing phase is shown at 1.5 s?"
+JOINT_QUESTION = "What is the largest angle of my left hip?"  # no key golf angle: not in the facts
 
 
 def _analyze_once(coach, clip: Path) -> tuple[float, object]:
@@ -54,22 +57,23 @@ def _first_token_s(coach, session, question: str, context: str | None) -> float:
     return elapsed
 
 
-def moment_line_cost(coach, session, runs: int) -> float | None:
-    """Median first-token seconds of ``MOMENT_QUESTION`` with its moment line over without
-    (None when the model's prompt gets no such line)."""
-    with_line = session.prompt_context(MOMENT_QUESTION)
-    without = session.prompt_context()  # no question, no history: no named time
+def named_line_cost(coach, session, question: str, runs: int) -> float | None:
+    """Median first-token seconds of ``question`` with the line about what it names (a time,
+    a joint) over without (None when the model's prompt gets no such line)."""
+    with_line = session.prompt_context(question)
+    without = session.prompt_context()  # no question, no history: nothing named
     if with_line == without:
         return None
     timed: dict[bool, list[float]] = {True: [], False: []}
     for _ in range(runs):
         for line in (True, False):
             context = with_line if line else without
-            timed[line].append(_first_token_s(coach, session, MOMENT_QUESTION, context))
+            timed[line].append(_first_token_s(coach, session, question, context))
     extra = len(with_line) - len(without)
     print(
-        f"moment line (+{extra} characters): first token {statistics.median(timed[True]):.2f} s "
-        f"with, {statistics.median(timed[False]):.2f} s without"
+        f"{question!r} (+{extra} characters): first token "
+        f"{statistics.median(timed[True]):.2f} s with the line, "
+        f"{statistics.median(timed[False]):.2f} s without"
     )
     return statistics.median(timed[True]) / statistics.median(timed[False])
 
@@ -95,7 +99,7 @@ def main() -> None:
     load_s = time.perf_counter() - t0
     print(f"torch threads: {torch.get_num_threads()}, CPU cores: {os.cpu_count()}")
     print(f"model load: {load_s:.1f} s{' (' + coach.warning + ')' if coach.warning else ''}")
-    factors, first_clip_s, first, cost = {}, [], [], None
+    factors, first_clip_s, first, costs = {}, [], [], {}
     for i, clip in enumerate(clips):
         duration = probe_video(clip).duration
         times = []
@@ -104,7 +108,8 @@ def main() -> None:
             times.append(elapsed)
             line = f"{clip.name} run {run + 1}: analyze {elapsed:.2f} s ({duration / elapsed:.2f}x real time)"
             if i == 0 and run == 0:
-                cost = moment_line_cost(coach, session, args.runs)
+                for name, question in (("moment", MOMENT_QUESTION), ("joint", JOINT_QUESTION)):
+                    costs[name] = named_line_cost(coach, session, question, args.runs)
             if i == 0:
                 t0 = time.perf_counter()
                 stream = session.ask_stream(QUESTION)
@@ -124,7 +129,8 @@ def main() -> None:
     print(
         f"RESULT analyze_s={statistics.median(first_clip_s):.2f} "
         f"first_token_s={statistics.median(first):.2f} realtime_min={min(factors.values()):.2f} "
-        f"{per_clip}" + ("" if cost is None else f" moment_line_cost={cost:.2f}")
+        f"{per_clip}"
+        + "".join(f" {name}_line_cost={c:.2f}" for name, c in costs.items() if c is not None)
     )
 
 
