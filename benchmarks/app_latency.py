@@ -15,8 +15,8 @@ a question that names a joint (``JOINT_QUESTION``) and its range line. For a mod
 gives no such lines, or a clip whose facts hold the line already, it is not measured.
 Last line: ``RESULT analyze_s=<first clip> first_token_s=<y> realtime_min=<slowest factor>
 realtime_<clip>=<factor> ... [moment_line_cost=<ratio>] [joint_line_cost=<ratio>]`` (medians
-over ``--runs``). Needs a
-quiet machine: the load average is printed; compare ``--threads 1`` on a shared one.
+over ``--runs``). Needs a quiet machine: the load average is printed; compare ``--threads 1``
+on a shared one.
 """
 
 from __future__ import annotations

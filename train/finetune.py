@@ -632,7 +632,8 @@ def _examples(config: TrainConfig, name: str, key: str) -> Sequence[dict]:
 def check_facts_budget(config: TrainConfig, path: Path) -> None:
     """A train.make_dataset set whose prompts have another facts budget than the model's
     ``max_prompt_facts`` (``max_prompt_moments``, ``max_prompt_joints``) would train it on
-    blocks the app never sends: refuse it. Sets built before a budget was recorded are taken as they are."""
+    blocks the app never sends: refuse it. Sets built before a budget was recorded are taken
+    as they are."""
     info = path.parent / "dataset.json"
     built = json.loads(info.read_text()) if info.is_file() else {}
     model = config.llamo_config()

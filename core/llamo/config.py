@@ -79,8 +79,9 @@ class LLaMoConfig:
     a long report (the golf phases and swing length, the slowest rep of a long set).
     ``max_prompt_moments``: after those, the most lines about the times the questions name
     ("At 1.80 s: the downswing, ..."; 0: none): set where the model was shown to read them.
-    ``max_prompt_joints``: before those, the most range lines of the joints the questions name
-    ("Left knee: 143 to 161 deg ..."; 0: none) that the facts lines lack.
+    ``max_prompt_joints``: before those, the most range lines of the joints (or the trunk's
+    lean) the questions name ("Left knee: 143 to 161 deg ..."; 0: none) that the facts lines
+    lack.
     """
 
     hidden_size: int = 256
