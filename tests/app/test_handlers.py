@@ -129,8 +129,8 @@ def test_export_html_and_markdown_zip(coach: Coach, golf: tuple) -> None:
 
 
 def test_an_answer_about_a_named_time_shows_the_measurement(coach: Coach) -> None:
-    """The chat and both reports end such an answer with the analytics' line about the time;
-    other answers are the model's words alone."""
+    """The chat and both reports end such an answer with the analytics' line about the time
+    (or the joint); other answers are the model's words alone."""
     session = handlers.analyze(coach, None, None, str(SQUAT_NPZ), "auto")[0]
     try:
         drain(handlers.ask(coach, session, "Which rep am I in at 2.5 s?"))
@@ -145,6 +145,10 @@ def test_an_answer_about_a_named_time_shows_the_measurement(coach: Coach) -> Non
         with zipfile.ZipFile(handlers.export(session, "Markdown (.zip with pictures)")) as z:
             md = z.read(next(n for n in z.namelist() if n.endswith(".md"))).decode()
         assert md.count("*Measured:*") == 1 and f"*Measured:* {line}" in md
+        drain(handlers.ask(coach, session, "How bent does my left elbow get?"))  # a joint
+        (joint,) = session.measured("How bent does my left elbow get?")
+        assert joint.startswith("Left elbow: ") and joint.endswith(" s).")
+        assert handlers.chat_messages(session)[-1]["content"].endswith(f"*Measured:* {joint}")
     finally:
         handlers.close_session(session)
 
