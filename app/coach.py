@@ -389,12 +389,11 @@ class Coach:
     def prompt_budget(self) -> dict[str, int]:
         """How many facts lines, and lines about the joints and the times the questions name,
         the model's prompt gets: the budgets it was trained (or shown to read them) with."""
-        from core.llamo.prompts import MAX_PROMPT_FACTS
+        from core.llamo.config import LLaMoConfig
 
         config = getattr(self.model, "config", None)
-        defaults = {"max_prompt_facts": MAX_PROMPT_FACTS, "max_prompt_moments": 0,
-                    "max_prompt_joints": 0}  # fmt: skip
-        return {k: int(getattr(config, k, v)) for k, v in defaults.items()}
+        keys = ("max_prompt_facts", "max_prompt_moments", "max_prompt_joints")
+        return {k: int(getattr(config, k, getattr(LLaMoConfig, k))) for k in keys}
 
     @property
     def crop_size(self) -> int:

@@ -351,10 +351,13 @@ COUNT_QTYPES = ("rep_count",)
 
 
 # -- running models -------------------------------------------------------------------------------
-def _saved_setting(checkpoint: str | Path, key: str, default: int) -> int:
-    """One integer of a saved model's ``config.json`` (``default`` for models saved before it)."""
+def _saved_setting(checkpoint: str | Path, key: str) -> int:
+    """One integer of a saved model's ``config.json`` (``LLaMoConfig``'s default for models
+    saved before it)."""
+    from core.llamo.config import LLaMoConfig
+
     config = json.loads((Path(checkpoint) / "config.json").read_text())
-    return int(config.get(key, default))
+    return int(config.get(key, getattr(LLaMoConfig, key)))
 
 
 def facts_budget(checkpoint: str | Path, max_facts: int | None = None) -> int:
@@ -362,7 +365,7 @@ def facts_budget(checkpoint: str | Path, max_facts: int | None = None) -> int:
     ``max_prompt_facts`` (the app's budget for it)."""
     if max_facts is not None:
         return max_facts
-    return _saved_setting(checkpoint, "max_prompt_facts", MAX_PROMPT_FACTS)
+    return _saved_setting(checkpoint, "max_prompt_facts")
 
 
 def moments_budget(checkpoint: str | Path, max_moments: int | None = None) -> int:
@@ -370,7 +373,7 @@ def moments_budget(checkpoint: str | Path, max_moments: int | None = None) -> in
     given, else its config's ``max_prompt_moments`` (the app's, 0 for older models)."""
     if max_moments is not None:
         return max_moments
-    return _saved_setting(checkpoint, "max_prompt_moments", 0)
+    return _saved_setting(checkpoint, "max_prompt_moments")
 
 
 def joints_budget(checkpoint: str | Path, max_joints: int | None = None) -> int:
@@ -378,7 +381,7 @@ def joints_budget(checkpoint: str | Path, max_joints: int | None = None) -> int:
     when given, else its config's ``max_prompt_joints`` (the app's, 0 for older models)."""
     if max_joints is not None:
         return max_joints
-    return _saved_setting(checkpoint, "max_prompt_joints", 0)
+    return _saved_setting(checkpoint, "max_prompt_joints")
 
 
 def model_kind(checkpoint: Path) -> str:
