@@ -203,11 +203,12 @@ def _analysis_facts(track_or_motion: PoseTrack | Motion, label: str) -> tuple[li
     return [], parts
 
 
-def _angle_facts(track_or_motion: PoseTrack | Motion, angles: dict[str, AngleSummary],
+def _angle_facts(angles: dict[str, AngleSummary], lines: dict[str, Fact],
                  golf: GolfSwingEvents | None) -> list[Fact]:  # fmt: skip
+    """The key ``angles``' facts lines (``lines`` holds every summarised angle's)."""
     out = []
-    for name, a in angles.items():
-        fact = _angle_fact(track_or_motion, a)
+    for name in angles:
+        fact = lines[name]
         if name == "x_factor":
             if golf is not None and golf.view == "down_the_line":
                 continue  # rotation is not seen down-the-line; golf_facts says so
@@ -237,11 +238,13 @@ def analyze_motion(
     found, parts = _analysis_facts(track_or_motion, guess.label)
     facts += found
     names = KEY_ANGLES.get(guess.label, DEFAULT_KEY_ANGLES)
-    every = joint_angles(track_or_motion)
-    angles = summarize_angles(every, names, body.fps, body.start_time)
-    facts += _angle_facts(track_or_motion, angles, parts.get("golf"))
-    joints = summarize_angles(every, (*JOINT_ANGLES, "spine_forward"), body.fps, body.start_time)
-    joint_items = {n: _angle_fact(track_or_motion, a) for n, a in joints.items()}
+    joints = (*JOINT_ANGLES, "spine_forward")  # any of them may be asked about
+    wanted = tuple(dict.fromkeys(names + joints))
+    summaries = summarize_angles(joint_angles(track_or_motion), wanted, body.fps, body.start_time)
+    lines = {n: _angle_fact(track_or_motion, a) for n, a in summaries.items()}
+    angles = {n: summaries[n] for n in names if n in summaries}
+    facts += _angle_facts(angles, lines, parts.get("golf"))
+    joint_items = {n: lines[n] for n in joints if n in lines}
     # a golfer's or a batter's split stance is not a leading foot: said only where one leads
     feet = leading_foot(track_or_motion) if guess.label in LEADING_FOOT_ACTIVITIES else None
     return MotionReport(guess, duration, parts.get("golf"), parts.get("baseball"),
