@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from core.analytics import ActivityGuess, MotionReport
     from core.analytics.facts import Fact
     from core.llamo.model import LLaMo
+    from core.llamo.prompts import PromptBudget
 
     ModelLoader = Callable[[], tuple[LLaMo, str | None]]
 
@@ -197,12 +198,9 @@ class Session:
         chosen_or_known = self.activity != self.guess.label or self.guess.supported
         activity = self.activity if chosen_or_known else str(self.guess)
         asked = [hq for hq, _ in self.history] + [question]
-        budget = self.coach.prompt_budget
-        return facts_context(activity, self.report.prompt_facts(), budget["max_prompt_facts"],
+        return facts_context(activity, self.report.prompt_facts(), self.coach.prompt_budget,
                              self.report.prompt_moments(question_times(asked)),
-                             budget["max_prompt_moments"],
-                             self.report.prompt_joints(question_joints(asked)),
-                             budget["max_prompt_joints"])  # fmt: skip
+                             self.report.prompt_joints(question_joints(asked)))  # fmt: skip
 
     def _video_input(self) -> np.ndarray | None:
         """Person crops for a model that reads video (computed once per session)."""
@@ -386,14 +384,12 @@ class Coach:
         return bool(getattr(getattr(self.model, "config", None), "use_video", False))
 
     @property
-    def prompt_budget(self) -> dict[str, int]:
+    def prompt_budget(self) -> PromptBudget:
         """How many facts lines, and lines about the joints and the times the questions name,
         the model's prompt gets: the budgets it was trained (or shown to read them) with."""
-        from core.llamo.config import LLaMoConfig
+        from core.llamo.config import budget_of
 
-        config = getattr(self.model, "config", None)
-        keys = ("max_prompt_facts", "max_prompt_moments", "max_prompt_joints")
-        return {k: int(getattr(config, k, getattr(LLaMoConfig, k))) for k in keys}
+        return budget_of(getattr(getattr(self.model, "config", None), "__dict__", {}))
 
     @property
     def crop_size(self) -> int:

@@ -35,12 +35,12 @@ import shlex
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
 
-from core.llamo.prompts import MAX_PROMPT_FACTS
+from core.llamo.prompts import PromptBudget
 from train.answers import read_count, read_span
 
 IOU_THRESHOLDS = (0.5, 0.7)
@@ -351,37 +351,16 @@ COUNT_QTYPES = ("rep_count",)
 
 
 # -- running models -------------------------------------------------------------------------------
-def _saved_setting(checkpoint: str | Path, key: str) -> int:
-    """One integer of a saved model's ``config.json`` (``LLaMoConfig``'s default for models
-    saved before it)."""
-    from core.llamo.config import LLaMoConfig
+def prompt_budget(checkpoint: str | Path, **overrides: int | None) -> PromptBudget:
+    """The facts block's budgets a saved model's prompt gets: its config's (the app's), each
+    replaced by the ``overrides`` (``max_facts=12``) given as an integer."""
+    from core.llamo.config import budget_of
 
-    config = json.loads((Path(checkpoint) / "config.json").read_text())
-    return int(config.get(key, getattr(LLaMoConfig, key)))
-
-
-def facts_budget(checkpoint: str | Path, max_facts: int | None = None) -> int:
-    """The facts lines a model's prompt gets: ``max_facts`` when given, else its config's
-    ``max_prompt_facts`` (the app's budget for it)."""
-    if max_facts is not None:
-        return max_facts
-    return _saved_setting(checkpoint, "max_prompt_facts")
+    saved = budget_of(json.loads((Path(checkpoint) / "config.json").read_text()))
+    return replace(saved, **{k: v for k, v in overrides.items() if v is not None})
 
 
-def moments_budget(checkpoint: str | Path, max_moments: int | None = None) -> int:
-    """The lines about the questions' named times a model's prompt gets: ``max_moments`` when
-    given, else its config's ``max_prompt_moments`` (the app's, 0 for older models)."""
-    if max_moments is not None:
-        return max_moments
-    return _saved_setting(checkpoint, "max_prompt_moments")
-
-
-def joints_budget(checkpoint: str | Path, max_joints: int | None = None) -> int:
-    """The range lines of the questions' named joints a model's prompt gets: ``max_joints``
-    when given, else its config's ``max_prompt_joints`` (the app's, 0 for older models)."""
-    if max_joints is not None:
-        return max_joints
-    return _saved_setting(checkpoint, "max_prompt_joints")
+BUDGET_KEYS = tuple(f.name for f in fields(PromptBudget))  # max_facts, max_moments, max_joints
 
 
 def model_kind(checkpoint: Path) -> str:
@@ -405,34 +384,27 @@ _FACTS: dict[tuple, tuple[str | None, list[float]]] = {}
 
 
 def item_facts(
-    dataset,
-    index: int,
-    max_facts: int = MAX_PROMPT_FACTS,
-    questions: Sequence[str] = (),
-    max_moments: int = 0,
-    max_joints: int = 0,
+    dataset, index: int, budget: PromptBudget = PromptBudget(), questions: Sequence[str] = ()
 ) -> tuple[str | None, list[float]]:
-    """The analytics facts the app would send for this sample's motion (at most
-    ``max_facts`` lines, then the range lines of the last ``max_joints`` joints and a line for
-    each of the last ``max_moments`` times the ``questions`` so far name), and the event times
-    they state (cached)."""
+    """The analytics facts the app would send for this sample's motion within ``budget``
+    (with the lines about the joints and times the ``questions`` so far name), and the event
+    times they state (cached)."""
     from train.make_dataset import prompt_report, report_context
 
-    key = (id(dataset), index, max_facts, tuple(questions), max_moments, max_joints)
+    key = (id(dataset), index, budget, tuple(questions))
     if key not in _FACTS:
         report = prompt_report(dataset[index]["motion"])
         if report is None:
             _FACTS[key] = (None, [])
         else:
-            context = report_context(report, max_facts, questions, max_moments, max_joints)
+            context = report_context(report, budget, questions)
             _FACTS[key] = (context, stated_event_times(report, context))
     return _FACTS[key]
 
 
 def answer_items(model, items: Sequence[EvalItem], dataset, *, blank=None, facts: bool = False,
                  max_new_tokens: int = 48, desc: str = "eval",
-                 max_facts: int = MAX_PROMPT_FACTS, max_moments: int = 0,
-                 max_joints: int = 0) -> list[Prediction]:  # fmt: skip
+                 budget: PromptBudget = PromptBudget()) -> list[Prediction]:  # fmt: skip
     """Greedy answers of ``model`` to every item, judged (``facts``: analytics facts in the
     prompt; a text-only model still gets the real clip's facts)."""
     from tqdm.auto import tqdm
@@ -443,8 +415,7 @@ def answer_items(model, items: Sequence[EvalItem], dataset, *, blank=None, facts
         motion = blank if blank is not None else example["motion"]
         video = example["video"] if model.config.use_video and blank is None else None
         asked = [q for q, _ in item.history] + [item.question]
-        context, stated = (item_facts(dataset, item.index, max_facts, asked, max_moments,
-                                      max_joints) if facts else (None, []))  # fmt: skip
+        context, stated = item_facts(dataset, item.index, budget, asked) if facts else (None, [])
         extra = {"context": context} if facts else {}
         answer = model.answer(motion, item.question, video=video, history=item.history,
                               max_new_tokens=max_new_tokens, **extra)  # fmt: skip
@@ -549,12 +520,10 @@ def evaluate_checkpoint(name: str, checkpoint: str | Path, items: Sequence[EvalI
                         *, max_new_tokens: int = 48, device: str | None = None,
                         facts: bool = False, blank_motion: bool = False,
                         flat_tokens: bool = False,
-                        max_facts: int | None = None,
-                        max_moments: int | None = None,
-                        max_joints: int | None = None) -> ModelScores:  # fmt: skip
+                        budget: dict[str, int | None] | None = None) -> ModelScores:  # fmt: skip
     """Load one saved model, answer every item, aggregate (with token diagnostics);
-    ``flat_tokens``: see :func:`flatten_tokens`; ``max_facts``, ``max_moments``,
-    ``max_joints``: see :func:`facts_budget`, :func:`moments_budget`, :func:`joints_budget`."""
+    ``flat_tokens``: see :func:`flatten_tokens`; ``budget``: overrides of the model's
+    :func:`prompt_budget`."""
     import torch
 
     from core.llamo.model import LLaMo
@@ -571,9 +540,7 @@ def evaluate_checkpoint(name: str, checkpoint: str | Path, items: Sequence[EvalI
     with torch.no_grad():
         preds = answer_items(model, items, dataset, blank=blank, facts=facts,
                              max_new_tokens=max_new_tokens, desc=name,
-                             max_facts=facts_budget(checkpoint, max_facts),
-                             max_moments=moments_budget(checkpoint, max_moments),
-                             max_joints=joints_budget(checkpoint, max_joints))  # fmt: skip
+                             budget=prompt_budget(checkpoint, **(budget or {})))  # fmt: skip
         tokens = token_diagnostics(model, items, dataset) if blank is None else {}
     seconds = time.perf_counter() - start
     scores = score(name, str(checkpoint), preds, seconds, COUNT_QTYPES)
@@ -839,12 +806,10 @@ def _ablation(text: str) -> tuple[str, str, bool, bool, bool]:
 def run(checkpoint: str, data: str, out: str, ablations: Sequence[tuple] = (), *,
         limit: int | None = None, per_type: int | None = None, types: Sequence[str] = (),
         max_new_tokens: int = 48, device: str | None = None, name: str = "full", command: str = "",
-        max_facts: int | None = None, max_moments: int | None = None,
-        max_joints: int | None = None) -> list[ModelScores]:  # fmt: skip
+        budget: dict[str, int | None] | None = None) -> list[ModelScores]:  # fmt: skip
     """Evaluate the ablations then the full model on the same items; write the report
-    (Markdown) and ``<out>.json`` (metrics and every prediction). ``max_facts``,
-    ``max_moments``, ``max_joints``: the facts budgets of every model (default: each
-    model's own)."""
+    (Markdown) and ``<out>.json`` (metrics and every prediction). ``budget``: the facts
+    budgets of every model that are given (``max_facts=12``; default: each model's own)."""
     from train.data import MotionDataset
 
     path = heldout_path(data)
@@ -860,14 +825,11 @@ def run(checkpoint: str, data: str, out: str, ablations: Sequence[tuple] = (), *
             raise ValueError(f"{n}: {ckpt} is not a saved LLaMo model (no config.json)")
     scores = [evaluate_checkpoint(n, c, items, dataset, max_new_tokens=max_new_tokens,
                                   device=device, facts=f, blank_motion=b, flat_tokens=t,
-                                  max_facts=max_facts, max_moments=max_moments,
-                                  max_joints=max_joints)
+                                  budget=budget)
               for n, c, f, b, t in models]  # fmt: skip
     recipes = {n: model_kind(Path(c)) + ("; motion replaced by a fixed pose at test time" if b else "")
                + ("; each clip's mean motion token at every viewpoint" if t else "")
-               + (f"; analytics facts in the prompt (at most {facts_budget(c, max_facts)} lines"
-                  f", {joints_budget(c, max_joints)} about the asked joints and"
-                  f" {moments_budget(c, max_moments)} about the asked times)" if f else "")
+               + (_budget_text(prompt_budget(c, **(budget or {}))) if f else "")
                for n, c, f, b, t in models}  # fmt: skip
     report = format_report(scores, items, command=command, data=str(path), recipes=recipes)
     out_path = Path(out)
@@ -875,6 +837,12 @@ def run(checkpoint: str, data: str, out: str, ablations: Sequence[tuple] = (), *
     out_path.write_text(report)
     out_path.with_suffix(".json").write_text(json.dumps(scores_json(scores), indent=1, default=str))
     return scores
+
+
+def _budget_text(budget: PromptBudget) -> str:
+    return (f"; analytics facts in the prompt (at most {budget.max_facts} lines, "
+            f"{budget.max_joints} about the asked joints and {budget.max_moments} about the "
+            "asked times)")  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -929,8 +897,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         scores = run(args.checkpoint, args.data, args.out, args.ablation, limit=args.limit,
                      per_type=args.per_type, types=args.types, max_new_tokens=args.max_new_tokens,
                      device=args.device, command=command, name=args.name,
-                     max_facts=args.max_facts, max_moments=args.max_moments,
-                     max_joints=args.max_joints)  # fmt: skip
+                     budget={k: getattr(args, k) for k in BUDGET_KEYS})  # fmt: skip
     except (ValueError, argparse.ArgumentTypeError) as err:
         parser.error(str(err))
     for s in scores:

@@ -41,7 +41,7 @@ import yaml
 from core.checks import check_keys, require_int, require_number
 from core.errors import InputError
 from core.llamo.checkpoint import UPGRADABLE
-from core.llamo.config import STAGES, LLaMoConfig
+from core.llamo.config import PROMPT_BUDGET_FIELDS, STAGES, LLaMoConfig
 from core.llamo.inputs import IGNORE_INDEX
 from core.model_info import read_model_info, write_model_info
 from core.motion import Motion
@@ -636,11 +636,9 @@ def check_facts_budget(config: TrainConfig, path: Path) -> None:
     as they are."""
     info = path.parent / "dataset.json"
     built = json.loads(info.read_text()) if info.is_file() else {}
-    model = config.llamo_config()
-    for key, field_name, flag in (("max_facts", "max_prompt_facts", "--max-facts"),
-                                  ("max_moments", "max_prompt_moments", "--max-moments"),
-                                  ("max_joints", "max_prompt_joints", "--max-joints")):  # fmt: skip
-        have, wanted = built.get(key), getattr(model, field_name)
+    budget = config.llamo_config().prompt_budget
+    for key, field_name in PROMPT_BUDGET_FIELDS.items():
+        have, wanted, flag = built.get(key), getattr(budget, key), "--" + key.replace("_", "-")
         if have is not None and have != wanted:
             raise ValueError(
                 f"model.{field_name}: {path} was built with {flag} {have} ({info.name}), the "

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,13 @@ from tqdm import tqdm
 from core.analytics import analyze_motion
 from core.analytics.report import MotionReport
 from core.errors import InputError
-from core.llamo.prompts import MAX_PROMPT_FACTS, facts_context, question_joints, question_times
+from core.llamo.prompts import (
+    MAX_PROMPT_FACTS,
+    PromptBudget,
+    facts_context,
+    question_joints,
+    question_times,
+)
 from core.motion import Motion
 from core.motion_io import load_motion, save_motion
 from train.data import Sample, write_jsonl
@@ -77,22 +83,16 @@ def prompt_report(motion: Motion) -> MotionReport | None:
 
 
 def report_context(
-    report: MotionReport,
-    max_facts: int = MAX_PROMPT_FACTS,
-    questions: Sequence[str] = (),
-    max_moments: int = 0,
-    max_joints: int = 0,
+    report: MotionReport, budget: PromptBudget = PromptBudget(), questions: Sequence[str] = ()
 ) -> str:
     """A report's facts block as the app sends it: a supported activity by name, else why
-    not; trusted facts only, at most ``max_facts`` lines; then the range line of each of the
-    last ``max_joints`` joints and a line for each of the last ``max_moments`` times the
-    ``questions`` name."""
+    not; trusted facts only, within ``budget``: the facts lines, then the range lines of the
+    joints and the lines about the times the ``questions`` name."""
     guess = report.activity
     label = guess.label if guess.supported else str(guess)
     moments = report.prompt_moments(question_times(questions))
     joints = report.prompt_joints(question_joints(questions))
-    return facts_context(label, report.prompt_facts(), max_facts, moments, max_moments, joints,
-                         max_joints)  # fmt: skip
+    return facts_context(label, report.prompt_facts(), budget, moments, joints)
 
 
 def make_samples(
@@ -108,15 +108,13 @@ def make_samples(
     facts_frac: float = 0.5,
     slow_frac: float = 0.0,
     slow_max: float = 3.0,
-    max_facts: int = MAX_PROMPT_FACTS,
-    max_moments: int = 0,
-    max_joints: int = 0,
+    budget: PromptBudget = PromptBudget(),
 ) -> list[Sample]:
     """``n_lines`` JSONL samples (``dialogues`` per synthesized motion) for one split; a
     ``facts_frac`` share of them carry the analytics facts for the prompt (``meta.context``);
     a ``slow_frac`` share of the motions are filmed in slow motion (played 1.5-``slow_max``
-    times slower; every answer is measured on the slowed clip); ``max_facts``: the facts
-    block's line budget."""
+    times slower; every answer is measured on the slowed clip); ``budget``: the facts
+    block's line budgets."""
     samples: list[Sample] = []
     bar = tqdm(total=n_lines, desc=spec.name, unit="line")
     k = 0
@@ -157,8 +155,7 @@ def make_samples(
                     "labels": s.labels.to_dict(), "slow_motion": round(slow, 3)}  # fmt: skip
             if report is not None and rng.random() < facts_frac:
                 asked = [t["value"] for t in d.conversations() if t["from"] == "human"]
-                meta["context"] = report_context(report, max_facts, asked, max_moments,
-                                                 max_joints)  # fmt: skip
+                meta["context"] = report_context(report, budget, asked)
             samples.append(Sample(d.conversations(), motion=path, meta=meta))
             bar.update(1)
             if len(samples) == n_lines:
@@ -177,10 +174,10 @@ def main(out: Path, n_train: int = 2000, n_heldout: int = 300, seed: int = 0, di
         raise SystemExit("error: --n-train and --n-heldout must be >= 0")
     if not 0.0 <= slow_frac <= 1.0 or slow_max < 1.5:
         raise SystemExit("error: --slow-frac must be in [0, 1] and --slow-max at least 1.5")
-    if max_facts < 1:
-        raise SystemExit("error: --max-facts must be >= 1")
-    if max_moments < 0 or max_joints < 0:
-        raise SystemExit("error: --max-moments and --max-joints must be >= 0")
+    try:
+        budget = PromptBudget(max_facts, max_moments, max_joints)
+    except ValueError as err:
+        raise SystemExit(f"error: --{str(err).replace('_', '-')}") from None
     out = Path(out)
     (out / "motions").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -191,13 +188,11 @@ def main(out: Path, n_train: int = 2000, n_heldout: int = 300, seed: int = 0, di
             continue
         samples = make_samples(SPLITS[name], n, out, rng, dialogues=dialogues, frac_2d=frac_2d,
                                facts_frac=facts_frac, slow_frac=slow_frac, slow_max=slow_max,
-                               max_facts=max_facts, max_moments=max_moments,
-                               max_joints=max_joints)  # fmt: skip
+                               budget=budget)  # fmt: skip
         write_jsonl(out / f"{name}.jsonl", samples)
         counts[name] = len(samples)
     info = {"seed": seed, "counts": counts, "slow_frac": slow_frac, "slow_max": slow_max,
-            "max_facts": max_facts, "max_moments": max_moments, "max_joints": max_joints,
-            "splits": {k: v.__dict__ for k, v in SPLITS.items()}}  # fmt: skip
+            **asdict(budget), "splits": {k: v.__dict__ for k, v in SPLITS.items()}}  # fmt: skip
     (out / "dataset.json").write_text(json.dumps(info, indent=1))
     print(f"wrote {counts['train']} train and {counts['heldout']} held-out lines to {out}")
 

@@ -7,12 +7,13 @@ saved next to the weights as JSON.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from core.checks import check_keys, require_int, require_number
 from core.llamo.features import FEATURE_SETS
-from core.llamo.prompts import MAX_PROMPT_FACTS
+from core.llamo.prompts import MAX_PROMPT_FACTS, PromptBudget
 
 VIDEO_ENCODERS = ("cnn", "hf")
 TIMESTAMP_MODES = ("embedding", "text")
@@ -228,6 +229,11 @@ class LLaMoConfig:
             )
         self.lora_target_modules = tuple(modules)
 
+    @property
+    def prompt_budget(self) -> PromptBudget:
+        """The facts block's budgets this model gets (``max_prompt_*``)."""
+        return budget_of(vars(self))
+
     # -- I/O -------------------------------------------------------------------------------
     def to_dict(self) -> dict:
         """Plain JSON-ready dict (tuples become lists)."""
@@ -254,3 +260,15 @@ class LLaMoConfig:
         except json.JSONDecodeError as err:
             raise ValueError(f"{path}: invalid JSON at line {err.lineno}: {err.msg}") from None
         return cls.from_dict(data)
+
+
+# PromptBudget's fields and the config fields that hold them
+PROMPT_BUDGET_FIELDS = {"max_facts": "max_prompt_facts", "max_moments": "max_prompt_moments",
+                        "max_joints": "max_prompt_joints"}  # fmt: skip
+
+
+def budget_of(config: Mapping[str, object]) -> PromptBudget:
+    """The prompt budgets a model config's values give (a saved ``config.json``, ``vars`` of a
+    config); ``LLaMoConfig``'s defaults for those it lacks (models saved before them)."""
+    return PromptBudget(**{k: int(config.get(name, getattr(LLaMoConfig, name)))  # type: ignore[arg-type]
+                           for k, name in PROMPT_BUDGET_FIELDS.items()})  # fmt: skip

@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core.checks import require_int
 from core.skeleton import JOINT_ANGLES
 from core.written_numbers import moments_in_seconds
 
@@ -131,30 +132,40 @@ def conversation_to_messages(
     return messages
 
 
+@dataclass(frozen=True)
+class PromptBudget:
+    """How many lines the facts block gives (:func:`facts_context`): at most ``max_facts`` of
+    the analytics' facts, then the range lines of the last ``max_joints`` joints and the lines
+    about the last ``max_moments`` times the questions name. One value, from the model's config
+    (``LLaMoConfig.prompt_budget``), for the app, the data engine and the evaluation."""
+
+    max_facts: int = MAX_PROMPT_FACTS
+    max_moments: int = 0
+    max_joints: int = 0
+
+    def __post_init__(self) -> None:
+        require_int("max_facts", self.max_facts, 1)
+        require_int("max_moments", self.max_moments, 0)
+        require_int("max_joints", self.max_joints, 0)
+
+
 def facts_context(
     activity: str,
     facts: Sequence[str],
-    max_facts: int = MAX_PROMPT_FACTS,
+    budget: PromptBudget = PromptBudget(),
     moments: Sequence[str] = (),
-    max_moments: int = 0,
     joints: Sequence[str] = (),
-    max_joints: int = 0,
 ) -> str:
     """The facts block of the system prompt, exactly as the app and the training data give it:
-    the first ``max_facts`` lines (evaluations and data engine runs may try another budget),
-    then the last ``max_joints`` of ``joints``, the range lines of the joints the questions
-    name, that those lines lack, then the last ``max_moments`` of ``moments``, the analytics'
-    lines about the times the questions name (both outside the facts budget: the user asked
-    about them)."""
-    if max_facts < 1:
-        raise ValueError(f"max_facts: must be >= 1, got {max_facts}")
-    if max_moments < 0:
-        raise ValueError(f"max_moments: must be >= 0, got {max_moments}")
-    if max_joints < 0:
-        raise ValueError(f"max_joints: must be >= 0, got {max_joints}")
-    lines = list(facts[:max_facts])
-    lines += [j for j in (list(joints)[-max_joints:] if max_joints else []) if j not in lines]
-    lines += list(moments)[-max_moments:] if max_moments else []
+    the first ``budget.max_facts`` lines (evaluations and data engine runs may try another
+    budget), then the last ``budget.max_joints`` of ``joints``, the range lines of the joints
+    the questions name, that those lines lack, then the last ``budget.max_moments`` of
+    ``moments``, the analytics' lines about the times the questions name (both outside the
+    facts budget: the user asked about them)."""
+    lines = list(facts[: budget.max_facts])
+    named = list(joints)[-budget.max_joints :] if budget.max_joints else []
+    lines += [j for j in named if j not in lines]
+    lines += list(moments)[-budget.max_moments :] if budget.max_moments else []
     return f"Activity: {activity.replace('_', ' ')}.\n" + "\n".join(lines)
 
 

@@ -201,13 +201,13 @@ def test_make_dataset_states_the_range_of_the_joints_the_questions_name(tmp_path
 
     import numpy as np
 
-    from core.llamo.prompts import question_joints
+    from core.llamo.prompts import PromptBudget, question_joints
     from train.make_dataset import SPLITS, main, make_samples
 
     (tmp_path / "motions").mkdir()
     samples = make_samples(SPLITS["heldout"], 60, tmp_path, np.random.default_rng(6),
                            activities=("golf_swing", "squat", "push_up"), facts_frac=1.0,
-                           max_joints=2)  # fmt: skip
+                           budget=PromptBudget(max_joints=2))  # fmt: skip
     agree, asked = 0, 0
     for x in samples:
         context = x.meta["context"].splitlines()
@@ -237,13 +237,13 @@ def test_make_dataset_states_the_times_the_questions_name(tmp_path: Path) -> Non
 
     import numpy as np
 
-    from core.llamo.prompts import question_times
+    from core.llamo.prompts import PromptBudget, question_times
     from train.make_dataset import SPLITS, main, make_samples
 
     (tmp_path / "motions").mkdir()
     samples = make_samples(SPLITS["heldout"], 60, tmp_path, np.random.default_rng(5),
                            activities=("lunge", "walking", "golf_swing"), facts_frac=1.0,
-                           max_moments=3)  # fmt: skip
+                           budget=PromptBudget(max_moments=3))  # fmt: skip
     agree, asked, kinds = 0, 0, Counter()
     for x in samples:
         context = x.meta["context"].splitlines()

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from core.answer import Answer
+from core.llamo.prompts import PromptBudget
 from tests.train.test_finetune import make_tiny_llm
 from train import evaluate
 from train.answers import read_count, read_span
@@ -425,10 +426,10 @@ def test_each_turn_gets_the_lines_about_the_times_its_dialogue_named_so_far() ->
     items = [EvalItem(0, "s0", first, [], "golf_phase", target),
              EvalItem(0, "s0", "And at 1.50 s?", [(first, "The backswing.")], "golf_phase", target)]  # fmt: skip
     dataset = [{"motion": motion, "video": None}]
-    answer_items(model, items, dataset, facts=True, max_facts=10, max_moments=3)
-    answer_items(model, items[1:], dataset, facts=True, max_facts=10, max_moments=0)
+    answer_items(model, items, dataset, facts=True, budget=PromptBudget(10, 3))
+    answer_items(model, items[1:], dataset, facts=True, budget=PromptBudget(10, 0))
     report = analyze_motion(motion)
-    plain = report_context(report, 10)
+    plain = report_context(report, PromptBudget(10))
     assert seen[0] == plain + "\n" + report.prompt_moments([1.2])[0]
     assert seen[1] == "\n".join([plain, *report.prompt_moments([1.2, 1.5])])
     assert seen[2] == plain and seen[1].splitlines()[-1].startswith("At 1.50 s: ")
@@ -447,41 +448,35 @@ def test_the_facts_budget_keeps_the_reports_first_trusted_lines() -> None:
     lines = report.prompt_facts()
     assert len(lines) > 12
     for n in (3, MAX_PROMPT_FACTS, 12):
-        block = report_context(report, n).splitlines()
+        block = report_context(report, PromptBudget(n)).splitlines()
         assert block[0] == "Activity: golf swing." and block[1:] == lines[:n]
-    assert report_context(report) == report_context(report, MAX_PROMPT_FACTS)
-    with pytest.raises(ValueError, match="max_facts"):
-        report_context(report, 0)
+    assert report_context(report) == report_context(report, PromptBudget(MAX_PROMPT_FACTS))
 
 
 def test_each_model_gets_its_own_facts_budget_unless_one_is_given(tmp_path: Path) -> None:
-    """A model's config names its facts budget (the shipped one predates the key: 8);
-    ``--max-facts`` overrides it for every model."""
+    """A model's config names its prompt budgets (a model saved before a key gets the
+    default: 8 facts lines, no joint or moment lines); ``--max-facts`` (``--max-moments``,
+    ``--max-joints``) overrides each for every model."""
     import json
 
     from core.llamo.prompts import MAX_PROMPT_FACTS
     from core.paths import DEFAULT_MODEL_DIR
 
     saved = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())
-    assert evaluate.facts_budget(DEFAULT_MODEL_DIR) == saved.get("max_prompt_facts", 8)
-    older = {k: v for k, v in saved.items() if k != "max_prompt_facts"}  # saved before the key
+    shipped = evaluate.prompt_budget(DEFAULT_MODEL_DIR)
+    assert shipped == PromptBudget(saved["max_prompt_facts"], saved["max_prompt_moments"],
+                                   saved["max_prompt_joints"])  # fmt: skip
+    older = {k: v for k, v in saved.items() if not k.startswith("max_prompt_")}  # before the keys
     (tmp_path / "config.json").write_text(json.dumps(older))
-    assert evaluate.facts_budget(tmp_path) == MAX_PROMPT_FACTS == 8
-    (tmp_path / "config.json").write_text(json.dumps({**saved, "max_prompt_facts": 10}))
-    assert evaluate.facts_budget(tmp_path) == 10
-    assert evaluate.facts_budget(tmp_path, 12) == 12
-    # the lines about the asked times: none for a model saved before the key
-    older = {k: v for k, v in saved.items() if k != "max_prompt_moments"}
-    (tmp_path / "config.json").write_text(json.dumps(older))
-    assert evaluate.moments_budget(tmp_path) == 0 and evaluate.moments_budget(tmp_path, 3) == 3
-    (tmp_path / "config.json").write_text(json.dumps({**saved, "max_prompt_moments": 2}))
-    assert evaluate.moments_budget(tmp_path) == 2 and evaluate.moments_budget(tmp_path, 0) == 0
-    # the range lines of the asked joints, likewise
-    older = {k: v for k, v in saved.items() if k != "max_prompt_joints"}
-    (tmp_path / "config.json").write_text(json.dumps(older))
-    assert evaluate.joints_budget(tmp_path) == 0 and evaluate.joints_budget(tmp_path, 2) == 2
-    (tmp_path / "config.json").write_text(json.dumps({**saved, "max_prompt_joints": 2}))
-    assert evaluate.joints_budget(tmp_path) == 2 and evaluate.joints_budget(tmp_path, 0) == 0
+    assert evaluate.prompt_budget(tmp_path) == PromptBudget(MAX_PROMPT_FACTS, 0, 0)
+    assert MAX_PROMPT_FACTS == 8
+    (tmp_path / "config.json").write_text(json.dumps({**saved, "max_prompt_facts": 10,
+                                                      "max_prompt_moments": 2}))  # fmt: skip
+    assert evaluate.prompt_budget(tmp_path) == PromptBudget(10, 2, saved["max_prompt_joints"])
+    given = evaluate.prompt_budget(tmp_path, max_facts=12, max_moments=0, max_joints=None)
+    assert given == PromptBudget(12, 0, saved["max_prompt_joints"])
+    with pytest.raises(ValueError, match="max_joints"):
+        evaluate.prompt_budget(tmp_path, max_joints=-1)
 
 
 def test_flatten_tokens_keeps_the_viewpoints_and_times_but_not_what_differs() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.llamo.prompts import facts_context, question_joints, question_times
+from core.llamo.prompts import PromptBudget, facts_context, question_joints, question_times
 
 
 def test_question_times_reads_the_times_people_write_and_nothing_else() -> None:
@@ -40,13 +40,15 @@ def test_question_times_leave_out_lengths() -> None:
 def test_facts_block_keeps_the_last_moment_lines_outside_the_facts_budget() -> None:
     facts = [f"fact {i}" for i in range(12)]
     moments = ["At 1.00 s: a.", "At 2.00 s: b.", "At 3.00 s: c."]
-    block = facts_context("golf_swing", facts, 10, moments, 2).splitlines()
+    block = facts_context("golf_swing", facts, PromptBudget(10, 2), moments).splitlines()
     assert block == ["Activity: golf swing.", *facts[:10], "At 2.00 s: b.", "At 3.00 s: c."]
-    assert facts_context("golf_swing", facts, 10, moments, 0) == facts_context(
-        "golf_swing", facts, 10
+    assert facts_context("golf_swing", facts, PromptBudget(10, 0), moments) == facts_context(
+        "golf_swing", facts, PromptBudget(10)
     )
     with pytest.raises(ValueError, match="max_moments"):
-        facts_context("golf_swing", facts, 10, moments, -1)
+        PromptBudget(10, -1)
+    with pytest.raises(ValueError, match="max_facts"):
+        PromptBudget(0)
 
 
 def test_question_joints_reads_the_joints_a_question_names_in_order() -> None:
@@ -70,12 +72,13 @@ def test_facts_block_adds_the_asked_joints_lines_it_lacks_before_the_moments() -
     facts = [f"fact {i}" for i in range(11)] + ["Left knee: 90 to 170 deg."]
     joints = ["Left knee: 90 to 170 deg.", "Right hip: 40 to 170 deg.", "Left elbow: 5 to 9 deg."]
     moments = ["At 1.00 s: a."]
-    block = facts_context("squat", facts, 12, moments, 1, joints, 2).splitlines()
+    block = facts_context("squat", facts, PromptBudget(12, 1, 2), moments, joints).splitlines()
     # the knee's line is in the block already: only the last two named, less what is there
     assert block[-3:] == ["Right hip: 40 to 170 deg.", "Left elbow: 5 to 9 deg.", "At 1.00 s: a."]
     assert len(block) == 1 + 12 + 2 + 1
-    cut = facts_context("squat", facts, 10, moments, 1, joints, 3).splitlines()
+    cut = facts_context("squat", facts, PromptBudget(10, 1, 3), moments, joints).splitlines()
     assert cut[11:] == [*joints, "At 1.00 s: a."]  # cut by the budget: the knee's line comes back
-    assert facts_context("squat", facts, 10, (), 0, joints, 0) == facts_context("squat", facts, 10)
+    plain = facts_context("squat", facts, PromptBudget(10))
+    assert facts_context("squat", facts, PromptBudget(10, 0, 0), (), joints) == plain
     with pytest.raises(ValueError, match="max_joints"):
-        facts_context("squat", facts, 10, (), 0, joints, -1)
+        PromptBudget(10, 0, -1)
