@@ -121,3 +121,34 @@ def test_compare_reports_counts_answers_that_copy_the_most_relevant_viewpoints_t
     assert "n=4  a: 3 right  b: 2 right  only a: 1  only b: 0" in out
     assert "event times without facts (n=4), the most relevant viewpoint's time: a 3, b 1" in out
     assert "only a: 2  only b: 0" in out.splitlines()[1]
+
+
+def test_all_frames_variant_keeps_the_models_encoder_and_reads_every_frame(
+    tmp_path: Path,
+) -> None:
+    """The all-frames row's start (session 31): the shipped model with AllFramesFusion loads
+    as a model, shares its motion encoder and projector, and looks at every frame."""
+    import pytest
+    import torch
+    from safetensors.torch import load_file
+
+    from core.llamo.cross_talker import AllFramesFusion
+    from core.llamo.model import LLaMo
+    from core.paths import DEFAULT_MODEL_DIR
+    from train.synth import synthesize
+
+    variant = load_script("all_frames_variant")
+    out = variant.all_frames_folder(DEFAULT_MODEL_DIR, tmp_path / "allf")
+    shipped = load_file(DEFAULT_MODEL_DIR / "motion_modules.safetensors")
+    model = LLaMo.from_pretrained(out, device="cpu")
+    assert isinstance(model.motion_modules.fusion, AllFramesFusion) and model.has_lora
+    own = model.motion_modules.state_dict()
+    for key in ("motion_encoder", "projector"):
+        shared = [k for k in shipped if k.startswith(key)]
+        assert shared and all(torch.equal(own[k].to(shipped[k].dtype), shipped[k]) for k in shared)
+    motion = synthesize("squat", np.random.default_rng(0), fps=20.0).motion3d
+    with torch.no_grad():
+        answer = model.answer(motion, "How many squats?", max_new_tokens=2)
+    assert answer.viewpoint_frames == list(range(motion.num_frames))
+    with pytest.raises(SystemExit, match="exists"):
+        variant.all_frames_folder(DEFAULT_MODEL_DIR, out)
