@@ -364,16 +364,18 @@ BUDGET_KEYS = tuple(f.name for f in fields(PromptBudget))  # max_facts, max_mome
 
 
 def model_kind(checkpoint: Path) -> str:
-    """How a checkpoint was trained, from its ``train_config.yaml`` (for the report)."""
+    """How a checkpoint was trained, from its ``train_config.yaml``, and what it is, from its
+    ``config.json`` (a model started from another takes its fusion from there; for the
+    report)."""
     import yaml
 
     path = Path(checkpoint) / "train_config.yaml"
     if not path.is_file():
         return "unknown recipe (no train_config.yaml)"
     cfg = yaml.safe_load(path.read_text())
-    model = cfg.get("model", {})
-    parts = [f"fusion={model.get('fusion', 'cross_talker')}",
-             f"timestamps={'on' if model.get('use_timestamps', True) else 'off'}"]  # fmt: skip
+    model = {**cfg.get("model", {}), **json.loads((Path(checkpoint) / "config.json").read_text())}
+    times = model.get("timestamp_mode", "text") if model.get("use_timestamps", True) else "off"
+    parts = [f"fusion={model.get('fusion', 'cross_talker')}", f"timestamps={times}"]
     if cfg.get("motion_input") == "blank":
         parts = ["text-only: every motion replaced by one fixed pose"] + parts
     steps = "+".join(f"{s['steps']} {s['name']}" for s in cfg.get("stages", []))

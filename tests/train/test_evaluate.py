@@ -570,3 +570,22 @@ def test_load_predictions_reads_one_model_of_a_report(tmp_path: Path) -> None:
         load_predictions(f"{path}:b")
     with pytest.raises(SystemExit, match="expected REPORT.json:MODEL"):
         load_predictions("r.json")
+
+
+def test_the_report_names_the_fusion_a_model_has_not_only_the_one_its_recipe_names(
+    tmp_path: Path,
+) -> None:
+    """A model started from another (the all-frames row, session 31) takes its fusion from its
+    start's config.json; its train_config.yaml names none, and the report said cross_talker."""
+    import yaml
+
+    from core.paths import DEFAULT_MODEL_DIR
+
+    saved = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**saved, "fusion": "all_frames",
+                                                      "timestamp_mode": "embedding"}))  # fmt: skip
+    recipe = {"stages": [{"name": "align", "steps": 150}, {"name": "lora", "steps": 300}]}
+    (tmp_path / "train_config.yaml").write_text(yaml.safe_dump(recipe))
+    kind = evaluate.model_kind(tmp_path)
+    assert kind == "fusion=all_frames, timestamps=embedding; 150 align+300 lora steps"
+    assert evaluate.model_kind(DEFAULT_MODEL_DIR).startswith("fusion=cross_talker, timestamps=text")
