@@ -175,7 +175,7 @@ def main(out: Path, n_train: int = 2000, n_heldout: int = 300, seed: int = 0, di
     if not 0.0 <= slow_frac <= 1.0 or slow_max < 1.5:
         raise SystemExit("error: --slow-frac must be in [0, 1] and --slow-max at least 1.5")
     try:
-        budget = PromptBudget(max_facts, max_moments, max_joints)
+        budget = PromptBudget(max_facts=max_facts, max_moments=max_moments, max_joints=max_joints)
     except ValueError as err:
         raise SystemExit(f"error: --{str(err).replace('_', '-')}") from None
     out = Path(out)

@@ -132,7 +132,7 @@ def conversation_to_messages(
     return messages
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PromptBudget:
     """How many lines the facts block gives (:func:`facts_context`): at most ``max_facts`` of
     the analytics' facts, then the range lines of the last ``max_joints`` joints and the lines

@@ -426,10 +426,14 @@ def test_each_turn_gets_the_lines_about_the_times_its_dialogue_named_so_far() ->
     items = [EvalItem(0, "s0", first, [], "golf_phase", target),
              EvalItem(0, "s0", "And at 1.50 s?", [(first, "The backswing.")], "golf_phase", target)]  # fmt: skip
     dataset = [{"motion": motion, "video": None}]
-    answer_items(model, items, dataset, facts=True, budget=PromptBudget(10, 3))
-    answer_items(model, items[1:], dataset, facts=True, budget=PromptBudget(10, 0))
+    answer_items(
+        model, items, dataset, facts=True, budget=PromptBudget(max_facts=10, max_moments=3)
+    )
+    answer_items(
+        model, items[1:], dataset, facts=True, budget=PromptBudget(max_facts=10, max_moments=0)
+    )
     report = analyze_motion(motion)
-    plain = report_context(report, PromptBudget(10))
+    plain = report_context(report, PromptBudget(max_facts=10))
     assert seen[0] == plain + "\n" + report.prompt_moments([1.2])[0]
     assert seen[1] == "\n".join([plain, *report.prompt_moments([1.2, 1.5])])
     assert seen[2] == plain and seen[1].splitlines()[-1].startswith("At 1.50 s: ")
@@ -448,9 +452,11 @@ def test_the_facts_budget_keeps_the_reports_first_trusted_lines() -> None:
     lines = report.prompt_facts()
     assert len(lines) > 12
     for n in (3, MAX_PROMPT_FACTS, 12):
-        block = report_context(report, PromptBudget(n)).splitlines()
+        block = report_context(report, PromptBudget(max_facts=n)).splitlines()
         assert block[0] == "Activity: golf swing." and block[1:] == lines[:n]
-    assert report_context(report) == report_context(report, PromptBudget(MAX_PROMPT_FACTS))
+    assert report_context(report) == report_context(
+        report, PromptBudget(max_facts=MAX_PROMPT_FACTS)
+    )
 
 
 def test_each_model_gets_its_own_facts_budget_unless_one_is_given(tmp_path: Path) -> None:
@@ -464,17 +470,24 @@ def test_each_model_gets_its_own_facts_budget_unless_one_is_given(tmp_path: Path
 
     saved = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())
     shipped = evaluate.prompt_budget(DEFAULT_MODEL_DIR)
-    assert shipped == PromptBudget(saved["max_prompt_facts"], saved["max_prompt_moments"],
-                                   saved["max_prompt_joints"])  # fmt: skip
+    assert shipped == PromptBudget(
+        max_facts=saved["max_prompt_facts"],
+        max_moments=saved["max_prompt_moments"],
+        max_joints=saved["max_prompt_joints"],
+    )
     older = {k: v for k, v in saved.items() if not k.startswith("max_prompt_")}  # before the keys
     (tmp_path / "config.json").write_text(json.dumps(older))
-    assert evaluate.prompt_budget(tmp_path) == PromptBudget(MAX_PROMPT_FACTS, 0, 0)
+    assert evaluate.prompt_budget(tmp_path) == PromptBudget(
+        max_facts=MAX_PROMPT_FACTS, max_moments=0, max_joints=0
+    )
     assert MAX_PROMPT_FACTS == 8
     (tmp_path / "config.json").write_text(json.dumps({**saved, "max_prompt_facts": 10,
                                                       "max_prompt_moments": 2}))  # fmt: skip
-    assert evaluate.prompt_budget(tmp_path) == PromptBudget(10, 2, saved["max_prompt_joints"])
+    assert evaluate.prompt_budget(tmp_path) == PromptBudget(
+        max_facts=10, max_moments=2, max_joints=saved["max_prompt_joints"]
+    )
     given = evaluate.prompt_budget(tmp_path, max_facts=12, max_moments=0, max_joints=None)
-    assert given == PromptBudget(12, 0, saved["max_prompt_joints"])
+    assert given == PromptBudget(max_facts=12, max_moments=0, max_joints=saved["max_prompt_joints"])
     with pytest.raises(ValueError, match="max_joints"):
         evaluate.prompt_budget(tmp_path, max_joints=-1)
 

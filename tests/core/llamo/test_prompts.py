@@ -40,15 +40,17 @@ def test_question_times_leave_out_lengths() -> None:
 def test_facts_block_keeps_the_last_moment_lines_outside_the_facts_budget() -> None:
     facts = [f"fact {i}" for i in range(12)]
     moments = ["At 1.00 s: a.", "At 2.00 s: b.", "At 3.00 s: c."]
-    block = facts_context("golf_swing", facts, PromptBudget(10, 2), moments).splitlines()
+    block = facts_context(
+        "golf_swing", facts, PromptBudget(max_facts=10, max_moments=2), moments
+    ).splitlines()
     assert block == ["Activity: golf swing.", *facts[:10], "At 2.00 s: b.", "At 3.00 s: c."]
-    assert facts_context("golf_swing", facts, PromptBudget(10, 0), moments) == facts_context(
-        "golf_swing", facts, PromptBudget(10)
-    )
+    assert facts_context(
+        "golf_swing", facts, PromptBudget(max_facts=10, max_moments=0), moments
+    ) == facts_context("golf_swing", facts, PromptBudget(max_facts=10))
     with pytest.raises(ValueError, match="max_moments"):
-        PromptBudget(10, -1)
+        PromptBudget(max_facts=10, max_moments=-1)
     with pytest.raises(ValueError, match="max_facts"):
-        PromptBudget(0)
+        PromptBudget(max_facts=0)
 
 
 def test_question_joints_reads_the_joints_a_question_names_in_order() -> None:
@@ -72,13 +74,22 @@ def test_facts_block_adds_the_asked_joints_lines_it_lacks_before_the_moments() -
     facts = [f"fact {i}" for i in range(11)] + ["Left knee: 90 to 170 deg."]
     joints = ["Left knee: 90 to 170 deg.", "Right hip: 40 to 170 deg.", "Left elbow: 5 to 9 deg."]
     moments = ["At 1.00 s: a."]
-    block = facts_context("squat", facts, PromptBudget(12, 1, 2), moments, joints).splitlines()
+    block = facts_context(
+        "squat", facts, PromptBudget(max_facts=12, max_moments=1, max_joints=2), moments, joints
+    ).splitlines()
     # the knee's line is in the block already: only the last two named, less what is there
     assert block[-3:] == ["Right hip: 40 to 170 deg.", "Left elbow: 5 to 9 deg.", "At 1.00 s: a."]
     assert len(block) == 1 + 12 + 2 + 1
-    cut = facts_context("squat", facts, PromptBudget(10, 1, 3), moments, joints).splitlines()
+    cut = facts_context(
+        "squat", facts, PromptBudget(max_facts=10, max_moments=1, max_joints=3), moments, joints
+    ).splitlines()
     assert cut[11:] == [*joints, "At 1.00 s: a."]  # cut by the budget: the knee's line comes back
-    plain = facts_context("squat", facts, PromptBudget(10))
-    assert facts_context("squat", facts, PromptBudget(10, 0, 0), (), joints) == plain
+    plain = facts_context("squat", facts, PromptBudget(max_facts=10))
+    assert (
+        facts_context(
+            "squat", facts, PromptBudget(max_facts=10, max_moments=0, max_joints=0), (), joints
+        )
+        == plain
+    )
     with pytest.raises(ValueError, match="max_joints"):
-        PromptBudget(10, 0, -1)
+        PromptBudget(max_facts=10, max_moments=0, max_joints=-1)
