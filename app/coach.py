@@ -178,12 +178,14 @@ class Session:
             self.history.append((q, last))
 
     def measured(self, question: str) -> list[str]:
-        """The analytics' lines about the joints and the moments ``question`` names ("Left
-        knee: 143 to 161 deg ...", "At 4.37 s: the downswing, ..."), trusted ones only: shown
-        beside the answer, so the user can check the model's words against the measurement."""
-        from core.llamo.prompts import question_joints, question_times
+        """The analytics' lines about the joints, the sides and the moments ``question`` names
+        ("Left knee: 143 to 161 deg ...", "The left knee bends more than the right knee: ...",
+        "At 4.37 s: the downswing, ..."), trusted ones only: shown beside the answer, so the
+        user can check the model's words against the measurement."""
+        from core.llamo.prompts import compared_parts, question_joints, question_times
 
         return (self.report.prompt_joints(question_joints([question]))
+                + self.report.side_lines(compared_parts([question]))
                 + self.report.prompt_moments(question_times([question])))  # fmt: skip
 
     def prompt_context(self, question: str = "") -> str | None:

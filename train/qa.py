@@ -22,6 +22,7 @@ from core.analytics import (
     GOLF_EVENTS,
     GOLF_PHASES,
     LEADING_FOOT_ACTIVITIES,
+    SIDE_MARGIN_DEG,
     BaseballSwingPhases,
     GolfSwingEvents,
     Rep,
@@ -190,7 +191,7 @@ def _bend_compare(f: Facts, rng: np.random.Generator) -> Made:
     if not all(_finite(v) for v in mins.values()):
         return None
     lo = {s: min(float(np.nanmin(v)), 180.0) for s, v in mins.items()}
-    if abs(lo["left"] - lo["right"]) < 10:  # too close to call from a pose estimate
+    if abs(lo["left"] - lo["right"]) < SIDE_MARGIN_DEG:  # too close to call from a pose estimate
         return None
     side = "left" if lo["left"] < lo["right"] else "right"
     other = "right" if side == "left" else "left"

@@ -22,7 +22,7 @@ from .angles import (
     leading_foot,
 )
 from .baseball import BASEBALL_EVENTS, BaseballParams, BaseballSwingPhases, baseball_swing_phases
-from .facts import TRUST_THRESHOLD, Fact
+from .facts import SIDE_MARGIN_DEG, TRUST_THRESHOLD, Fact
 from .golf import (
     GOLF_EVENTS,
     GOLF_PHASES,
@@ -40,7 +40,7 @@ from .reps import EXERCISES, ExerciseProfile, Rep, RepCount, RepParams, count_re
 
 __all__ = [
     "ACTIVITIES", "BASEBALL_EVENTS", "EXERCISES", "GOLF_EVENTS", "GOLF_PHASES",
-    "LEADING_FOOT_ACTIVITIES", "NOT_SUPPORTED",
+    "LEADING_FOOT_ACTIVITIES", "NOT_SUPPORTED", "SIDE_MARGIN_DEG",
     "SUPPORTED_ACTIVITIES", "TRUST_THRESHOLD", "UNSURE", "ActivityGuess", "AngleSummary",
     "BaseballParams", "BaseballSwingPhases", "CameraExtremes", "ExerciseProfile", "Fact",
     "GolfDBTempoStats", "GolfParams", "GolfSwingEvents", "MotionReport", "Rep", "RepCount",

@@ -21,6 +21,9 @@ from .golf import GOLF_PHASES, REAL_DOWNSWING_S, GolfSwingEvents
 from .reps import RepCount
 
 TRUST_THRESHOLD = 0.5
+# degrees: two sides' smallest angles closer than this are too close to call "which bends
+# more" from a pose estimate (the analytics' comparison lines, the data engine's questions)
+SIDE_MARGIN_DEG = 10.0
 UNSURE_MARK = " (unsure)"
 FACT_KINDS = ("activity", "view", "event", "tempo", "reps", "angle", "limit", "note", "moment")
 ANGLE_WORDS = {

@@ -16,12 +16,13 @@ import numpy as np
 
 from core.errors import InputError
 from core.motion import Motion, PoseTrack
-from core.skeleton import JOINT_ANGLES
+from core.skeleton import ANGLE_PARTS, JOINT_ANGLES
 
 from .activity import ACTIVITIES, ActivityGuess, guess_activity
 from .angles import LEADING_FOOT_ACTIVITIES, body_of, joint_angles, leading_foot
 from .baseball import BaseballSwingPhases, baseball_swing_phases
 from .facts import (
+    SIDE_MARGIN_DEG,
     TRUST_THRESHOLD,
     Fact,
     angle_confidence,
@@ -101,6 +102,9 @@ class MotionReport:
     # the range line of every ``JOINT_ANGLES`` joint and the trunk's lean, key or not, for the
     # questions that name one
     joint_items: dict[str, Fact] = field(default_factory=dict)
+    # per part (``ANGLE_PARTS``) which side bends more, shown beside an answer that compares
+    # the sides (not in the prompt: the model answered its side prior even with it there)
+    side_items: dict[str, Fact] = field(default_factory=dict)
 
     @property
     def facts(self) -> list[str]:
@@ -131,6 +135,12 @@ class MotionReport:
         """The range lines of the ``names``d joints ("left_knee"), in order, sure ones only:
         "Left knee: 143 to 161 deg (smallest at 2.4 s, largest at 0.4 s)." """
         items = [self.joint_items[n] for n in names if n in self.joint_items]
+        return [f.text for f in items if f.confidence >= threshold]
+
+    def side_lines(self, parts: Sequence[str], threshold: float = TRUST_THRESHOLD) -> list[str]:
+        """Which side of each part ("knee") bends more, sure ones only: "The left knee bends
+        more than the right knee: smallest 95 deg against 120 deg." """
+        items = [self.side_items[p] for p in parts if p in self.side_items]
         return [f.text for f in items if f.confidence >= threshold]
 
     def _moment(self, t: float) -> Fact | None:
@@ -217,6 +227,28 @@ def _angle_facts(angles: dict[str, AngleSummary], lines: dict[str, Fact],
     return out
 
 
+def _side_comparisons(summaries: dict[str, AngleSummary],
+                      lines: dict[str, Fact]) -> dict[str, Fact]:  # fmt: skip
+    """Per part with both sides summarised, which side bends more (the smaller smallest
+    angle), as sure as the less sure side; within ``SIDE_MARGIN_DEG``, about as much."""
+    out = {}
+    for part in ANGLE_PARTS:
+        left, right = summaries.get(f"left_{part}"), summaries.get(f"right_{part}")
+        if left is None or right is None:
+            continue
+        deep, shallow = (left, right) if left.min <= right.min else (right, left)
+        if shallow.min - deep.min < SIDE_MARGIN_DEG:
+            text = (f"The left and right {part} bend about as much: smallest {left.min:.0f} "
+                    f"deg and {right.min:.0f} deg.")  # fmt: skip
+        else:
+            sides = [a.name.split("_", 1)[0] for a in (deep, shallow)]
+            text = (f"The {sides[0]} {part} bends more than the {sides[1]} {part}: "
+                    f"smallest {deep.min:.0f} deg against {shallow.min:.0f} deg.")  # fmt: skip
+        sure = min(lines[left.name].confidence, lines[right.name].confidence)
+        out[part] = Fact(text, sure, "angle", deep.min_s)
+    return out
+
+
 def _angle_fact(track_or_motion: PoseTrack | Motion, a: AngleSummary) -> Fact:
     """An angle's range as a facts line, as sure as the joints it is measured on."""
     return Fact(str(a).capitalize() + ".", angle_confidence(track_or_motion, a.name), "angle",
@@ -249,4 +281,4 @@ def analyze_motion(
     feet = leading_foot(track_or_motion) if guess.label in LEADING_FOOT_ACTIVITIES else None
     return MotionReport(guess, duration, parts.get("golf"), parts.get("baseball"),
                         parts.get("reps"), angles, facts, body.fps, body.start_time, feet,
-                        joint_items)  # fmt: skip
+                        joint_items, _side_comparisons(summaries, lines))  # fmt: skip

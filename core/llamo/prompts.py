@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.checks import require_int
-from core.skeleton import JOINT_ANGLES
+from core.skeleton import ANGLE_PARTS, JOINT_ANGLES
 from core.written_numbers import moments_in_seconds
 
 MOTION_PLACEHOLDER = "<motion>"
@@ -179,6 +179,20 @@ def question_joints(questions: Sequence[str]) -> list[str]:
         trunk = [m.start() for w in TRUNK_WORDS for m in re.finditer(rf"\b{w}", low)]
         named.append((min(trunk, default=-1), TRUNK_ANGLE))
         out += [n for at, n in sorted(named) if at >= 0 and n not in out]
+    return out
+
+
+def compared_parts(questions: Sequence[str]) -> list[str]:
+    """The parts (``ANGLE_PARTS``: "knee", "elbow", ...) whose two sides the questions compare,
+    in order, each once: the only part a question names, with both sides ("Is my left or right
+    knee more bent?"), or "which knee", "which side's knee", "both knees"."""
+    out: list[str] = []
+    for q in questions:
+        low = q.lower()
+        named = {p: m.start() for p in ANGLE_PARTS if (m := re.search(rf"\b{p}s?\b", low))}
+        both = len(named) == 1 and all(re.search(rf"\b{s}\b", low) for s in ("left", "right"))
+        asked = [p for p in named if re.search(rf"\bwhich (side's )?{p}\b|\bboth {p}s\b", low)]
+        out += [p for p in sorted(named, key=named.get) if (both or p in asked) and p not in out]
     return out
 
 

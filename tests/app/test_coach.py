@@ -341,6 +341,30 @@ def test_the_prompt_states_the_range_of_the_joints_the_questions_name_where_it_l
     motion_alone.close()
 
 
+def test_which_side_bends_more_is_shown_beside_the_answer_not_given_to_the_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A question that compares the sides ("Which knee bends more?") gets the analytics'
+    comparison beside the answer; the prompt stays as it was (with the line there the model
+    still answered its side prior, session 31)."""
+    from tests.app.tiny import tiny_model
+
+    model = tiny_model()
+    model.config.max_prompt_joints = 2
+    seen = contexts_given(model, monkeypatch)
+    session = Coach(model).analyze(EXAMPLES / "squat_synthetic.npz")
+    plain = session.prompt_context()
+    (side,) = session.measured("Which knee bends more, the left or the right?")
+    low = {s: session.report.joint_items[f"{s}_knee"].text for s in ("left", "right")}
+    assert side.startswith(("The left knee bends more", "The right knee bends more",
+                            "The left and right knee bend about as much"))  # fmt: skip
+    assert all(line.split(": ")[1].split(" to ")[0] in side for line in low.values())
+    session.ask("Which knee bends more, the left or the right?", max_new_tokens=2)
+    assert seen[-1] == plain and side not in seen[-1]
+    assert session.measured("Do my knees cave in?") == []  # nothing compared
+    session.close()
+
+
 def test_the_prompt_states_the_times_the_questions_name_for_a_model_that_reads_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

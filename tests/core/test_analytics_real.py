@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from core.analytics import (
+    SIDE_MARGIN_DEG,
     SUPPORTED_ACTIVITIES,
     analyze_motion,
     count_reps,
@@ -338,3 +339,21 @@ def test_the_line_about_a_joint_a_question_names_on_real_clips(
     assert pushups.prompt_joints(["left_elbow"]) == []
     (near,) = pushups.prompt_joints(["right_elbow"])
     assert near in pushups.prompt_facts() and near.startswith("Right elbow: ")
+
+
+def test_which_side_bends_more_on_real_clips(
+    golf_track: PoseTrack, real_tracks: dict[str, PoseTrack]
+) -> None:
+    """golf_swing_dtl: the left knee flexes more than the right one, by more than the
+    margin; the line gives both smallest angles as the joint angles measure them. On the
+    side-on push-up clip the far (left) elbow is hidden, so the elbows get no comparison."""
+    report = analyze_motion(golf_track)
+    angles = joint_angles(golf_track)
+    lows = {s: float(np.nanmin(angles[f"{s}_knee"])) for s in ("left", "right")}
+    assert lows["right"] - lows["left"] >= SIDE_MARGIN_DEG
+    assert report.side_lines(["knee"]) == [
+        f"The left knee bends more than the right knee: smallest {lows['left']:.0f} deg "
+        f"against {lows['right']:.0f} deg."
+    ]
+    pushups = analyze_motion(real_tracks["pushups_side_5reps.mp4"])
+    assert pushups.side_lines(["elbow"]) == []

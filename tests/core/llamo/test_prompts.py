@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from core.llamo.prompts import PromptBudget, facts_context, question_joints, question_times
+from core.llamo.prompts import (
+    PromptBudget,
+    compared_parts,
+    facts_context,
+    question_joints,
+    question_times,
+)
 
 
 def test_question_times_reads_the_times_people_write_and_nothing_else() -> None:
@@ -93,3 +99,26 @@ def test_facts_block_adds_the_asked_joints_lines_it_lacks_before_the_moments() -
     )
     with pytest.raises(ValueError, match="max_joints"):
         PromptBudget(max_facts=10, max_moments=0, max_joints=-1)
+
+
+def test_compared_parts_reads_the_questions_that_compare_a_parts_two_sides() -> None:
+    compared = [  # the data engine's bend_compare templates, then a user's wording
+        "Which knee bends more, the left or the right?",
+        "Is my left or right elbow more bent?",
+        "Which side's knee flexes the most?",
+        "Comparing both elbows, which one bends deeper?",
+        "Left knee or right knee: which one closes more?",
+        "Which elbow reaches the smaller angle?",
+        "my left hip or my right hip, which is tighter",
+    ]
+    assert [compared_parts([q]) for q in compared] == [
+        ["knee"], ["elbow"], ["knee"], ["elbow"], ["knee"], ["elbow"], ["hip"]
+    ]  # fmt: skip
+    one_side = [
+        "What is the smallest angle of my left knee?",
+        "Is my right elbow bent more than my left knee?",  # two parts, one side each
+        "Do my knees cave in?",  # a part, nothing compared
+        "Which rep has sagging hips?",
+    ]
+    assert compared_parts(one_side) == []
+    assert compared_parts(compared[:3]) == ["knee", "elbow"]  # in order, each once
