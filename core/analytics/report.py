@@ -9,7 +9,7 @@ a confidence (see ``facts.py``). ``facts`` lists them as text with unsure ones m
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -84,6 +84,12 @@ class AngleSummary:
                 f"largest at {self.max_s:.1f} s)")  # fmt: skip
 
 
+def _sure_texts(facts: Iterable[Fact], threshold: float) -> list[str]:
+    """The texts of the ``facts`` at least ``threshold`` sure, in order (the prompt's and the
+    lines shown beside an answer: unsure ones left out)."""
+    return [f.text for f in facts if f.confidence >= threshold]
+
+
 @dataclass(frozen=True)
 class MotionReport:
     """Everything the analytics know about one clip; ``fact_items`` carry confidences."""
@@ -113,7 +119,7 @@ class MotionReport:
 
     def prompt_facts(self, threshold: float = TRUST_THRESHOLD) -> list[str]:
         """The facts sure enough for the model's prompt (unsure ones left out)."""
-        return [f.text for f in self.fact_items if f.confidence >= threshold]
+        return _sure_texts(self.fact_items, threshold)
 
     def moment_facts(self, times: Sequence[float]) -> list[Fact]:
         """A line for each time (seconds), saying what the analysis found there: the swing
@@ -129,19 +135,17 @@ class MotionReport:
         self, times: Sequence[float], threshold: float = TRUST_THRESHOLD
     ) -> list[str]:
         """``moment_facts`` sure enough for the model's prompt."""
-        return [f.text for f in self.moment_facts(times) if f.confidence >= threshold]
+        return _sure_texts(self.moment_facts(times), threshold)
 
     def prompt_joints(self, names: Sequence[str], threshold: float = TRUST_THRESHOLD) -> list[str]:
         """The range lines of the ``names``d joints ("left_knee"), in order, sure ones only:
         "Left knee: 143 to 161 deg (smallest at 2.4 s, largest at 0.4 s)." """
-        items = [self.joint_items[n] for n in names if n in self.joint_items]
-        return [f.text for f in items if f.confidence >= threshold]
+        return _sure_texts((self.joint_items[n] for n in names if n in self.joint_items), threshold)
 
     def side_lines(self, parts: Sequence[str], threshold: float = TRUST_THRESHOLD) -> list[str]:
         """Which side of each part ("knee") bends more, sure ones only: "The left knee bends
         more than the right knee: smallest 95 deg against 120 deg." """
-        items = [self.side_items[p] for p in parts if p in self.side_items]
-        return [f.text for f in items if f.confidence >= threshold]
+        return _sure_texts((self.side_items[p] for p in parts if p in self.side_items), threshold)
 
     def _moment(self, t: float) -> Fact | None:
         end = self.start_s + self.duration_s
