@@ -190,19 +190,18 @@ class Session:
 
     def prompt_context(self, question: str = "") -> str | None:
         """The facts block the model's prompt gets for ``question`` after this session's
-        history: the report's trusted facts, then the range line of each joint and a line for
-        each time the questions name (None when the coach sends no facts)."""
+        history: the report's trusted facts, then the lines about the joints, the compared
+        sides and the times the questions name, within the model's budget (None when the coach
+        sends no facts)."""
         if not self.coach.facts_in_prompt:
             return None
-        from core.llamo.prompts import facts_context, question_joints, question_times
+        from core.llamo.prompts import report_context
 
         # Unsure facts stay out: the model would repeat them as if measured.
         chosen_or_known = self.activity != self.guess.label or self.guess.supported
         activity = self.activity if chosen_or_known else str(self.guess)
         asked = [hq for hq, _ in self.history] + [question]
-        return facts_context(activity, self.report.prompt_facts(), self.coach.prompt_budget,
-                             self.report.prompt_moments(question_times(asked)),
-                             self.report.prompt_joints(question_joints(asked)))  # fmt: skip
+        return report_context(self.report, self.coach.prompt_budget, asked, activity=activity)
 
     def _video_input(self) -> np.ndarray | None:
         """Person crops for a model that reads video (computed once per session)."""

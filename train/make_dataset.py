@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -24,13 +23,7 @@ from tqdm import tqdm
 from core.analytics import analyze_motion
 from core.analytics.report import MotionReport
 from core.errors import InputError
-from core.llamo.prompts import (
-    MAX_PROMPT_FACTS,
-    PromptBudget,
-    facts_context,
-    question_joints,
-    question_times,
-)
+from core.llamo.prompts import MAX_PROMPT_FACTS, PromptBudget, report_context
 from core.motion import Motion
 from core.motion_io import load_motion, save_motion
 from train.data import Sample, write_jsonl
@@ -80,19 +73,6 @@ def prompt_report(motion: Motion) -> MotionReport | None:
         return analyze_motion(motion)
     except InputError:
         return None
-
-
-def report_context(
-    report: MotionReport, budget: PromptBudget = PromptBudget(), questions: Sequence[str] = ()
-) -> str:
-    """A report's facts block as the app sends it: a supported activity by name, else why
-    not; trusted facts only, within ``budget``: the facts lines, then the range lines of the
-    joints and the lines about the times the ``questions`` name."""
-    guess = report.activity
-    label = guess.label if guess.supported else str(guess)
-    moments = report.prompt_moments(question_times(questions))
-    joints = report.prompt_joints(question_joints(questions))
-    return facts_context(label, report.prompt_facts(), budget, moments, joints)
 
 
 def make_samples(
@@ -164,20 +144,56 @@ def make_samples(
     return samples
 
 
+def refresh_facts(source: Path, out: Path, budget: PromptBudget) -> dict[str, int]:
+    """``source``'s set with every facts block rebuilt within ``budget`` by today's analytics,
+    written to ``out``: the same motions (not copied), dialogues and lines with facts, so a
+    model trained further on it differs from one trained on ``source`` only by the new lines
+    (a motion the analytics can no longer read keeps its block)."""
+    from train.data import load_jsonl
+
+    source, out = Path(source), Path(out)
+    if not (source / "dataset.json").is_file():
+        raise SystemExit(f"error: --facts-of {source}: no dataset.json there; give a folder "
+                         "that train.make_dataset wrote")  # fmt: skip
+    if source.resolve() == out.resolve():
+        raise SystemExit("error: --out must differ from --facts-of (its set is read, not changed)")
+    counts: dict[str, int] = {}
+    for name in SPLITS:
+        if not (path := source / f"{name}.jsonl").is_file():
+            continue
+        samples = load_jsonl(path) if path.read_text().strip() else []  # --n-train 0: empty
+        for s in tqdm(samples, desc=f"{name} facts", unit="line"):
+            report = prompt_report(load_motion(s.motion)) if "context" in s.meta else None
+            if report is not None:
+                asked = [t["value"] for t in s.conversations if t["from"] == "human"]
+                s.meta["context"] = report_context(report, budget, asked)
+        write_jsonl(out / path.name, samples)
+        counts[name] = len(samples)
+    info = json.loads((source / "dataset.json").read_text())
+    info.update(asdict(budget), counts=counts, facts_of=str(source))
+    (out / "dataset.json").write_text(json.dumps(info, indent=1))
+    return counts
+
+
 def main(out: Path, n_train: int = 2000, n_heldout: int = 300, seed: int = 0, dialogues: int = 2,
          frac_2d: float = 0.4, facts_frac: float = 0.5, n_heldout_phrasing: int = 0,
          slow_frac: float = 0.0, slow_max: float = 3.0,
          max_facts: int = MAX_PROMPT_FACTS, max_moments: int = 0,
-         max_joints: int = 0) -> None:  # fmt: skip
+         max_joints: int = 0, max_sides: int = 0, facts_of: Path | None = None) -> None:  # fmt: skip
     """CLI entry point (see module doc)."""
     if n_train < 0 or n_heldout < 0:
         raise SystemExit("error: --n-train and --n-heldout must be >= 0")
     if not 0.0 <= slow_frac <= 1.0 or slow_max < 1.5:
         raise SystemExit("error: --slow-frac must be in [0, 1] and --slow-max at least 1.5")
     try:
-        budget = PromptBudget(max_facts=max_facts, max_moments=max_moments, max_joints=max_joints)
+        budget = PromptBudget(max_facts=max_facts, max_moments=max_moments, max_joints=max_joints,
+                              max_sides=max_sides)  # fmt: skip
     except ValueError as err:
         raise SystemExit(f"error: --{str(err).replace('_', '-')}") from None
+    if facts_of is not None:
+        counts = refresh_facts(facts_of, out, budget)
+        print(f"wrote {counts} lines with {facts_of}'s motions and dialogues to {out}")
+        return
     out = Path(out)
     (out / "motions").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -235,6 +251,13 @@ def cli(argv: list[str] | None = None) -> None:
                     help="at most N range lines of the joints the questions name, where the "
                          "facts lines lack them; a model trained on them needs "
                          "model.max_prompt_joints: N")  # fmt: skip
+    ap.add_argument("--max-sides", type=int, default=0,
+                    help="at most N lines saying which side bends more, of the parts whose "
+                         "sides the questions compare; a model trained on them needs "
+                         "model.max_prompt_sides: N")  # fmt: skip
+    ap.add_argument("--facts-of", type=Path, metavar="DIR",
+                    help="rebuild DIR's facts blocks with these --max-* budgets instead of "
+                         "synthesizing: the same motions, dialogues and lines with facts")  # fmt: skip
     a = ap.parse_args(argv)
     main(
         a.out,
@@ -250,6 +273,8 @@ def cli(argv: list[str] | None = None) -> None:
         a.max_facts,
         a.max_moments,
         a.max_joints,
+        a.max_sides,
+        a.facts_of,
     )
 
 
