@@ -33,7 +33,6 @@ UPGRADABLE = (
     "max_prompt_facts",
     "max_prompt_moments",
     "max_prompt_joints",
-    "max_prompt_sides",
 )
 
 
