@@ -191,7 +191,8 @@ def main(out: Path, n_train: int = 2000, n_heldout: int = 300, seed: int = 0, di
         raise SystemExit(f"error: --{str(err).replace('_', '-')}") from None
     if facts_of is not None:
         counts = refresh_facts(facts_of, out, budget)
-        print(f"wrote {counts} lines with {facts_of}'s motions and dialogues to {out}")
+        lines = ", ".join(f"{n} {name}" for name, n in counts.items())
+        print(f"wrote {lines} lines with {facts_of}'s motions and dialogues to {out}")
         return
     out = Path(out)
     (out / "motions").mkdir(parents=True, exist_ok=True)
