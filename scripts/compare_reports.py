@@ -1,32 +1,58 @@
 """Paired comparison of two models evaluated on the same turns by ``train.evaluate``:
 
-    python scripts/compare_reports.py A.json:MODEL B.json:MODEL
+    python scripts/compare_reports.py A.json:MODEL B.json:MODEL [A2.json:MODEL B2.json:MODEL ...]
+        [--without QTYPE ...]
 
-prints each model's correct count, the turns only one of them got right and the exact
-McNemar p (``train.evaluate.mcnemar``); for reports made with facts, the same for event-time
-answers that give another event's time than the asked one (``train.evaluate.facts_use``);
-for reports made without, the same for event-time answers that give the most relevant
-viewpoint's time (``train.evaluate.viewpoint_use``, recomputed, so older reports count too).
+prints each model's correct count, the turns only one of them got right, the exact McNemar p
+(``train.evaluate.mcnemar``) and B's accuracy minus A's with its paired 95% interval
+(``train.evaluate.paired_difference``); more pairs (other held-out sets) are pooled, and
+``--without`` leaves question types out. For reports made with facts, the same for event-time
+answers that give another event's time than the asked one (``train.evaluate.facts_use``); for
+reports made without, the same for event-time answers that give the most relevant viewpoint's
+time (``train.evaluate.viewpoint_use``, recomputed, so older reports count too).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 
-def main(argv: list[str] | None = None) -> int:
-    from train.evaluate import HIT_GROUPS, load_predictions, mcnemar, viewpoint_use
+def pooled(specs: list[str], without: list[str]) -> tuple[tuple[str, str], list[dict], list[dict]]:
+    """The model names of the first pair and both models' predictions over every pair, the
+    turns of the ``without`` question types left out."""
+    from train.evaluate import load_predictions
 
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        raise SystemExit(__doc__)
-    (a_name, a), (b_name, b) = load_predictions(args[0]), load_predictions(args[1])
-    if [p["question"] for p in a] != [p["question"] for p in b]:
-        raise SystemExit("error: the two reports were not made on the same turns")
-    only_a, only_b, p = mcnemar([x["correct"] for x in a], [x["correct"] for x in b])
-    print(f"n={len(a)}  {a_name}: {sum(x['correct'] for x in a)} right  "
-          f"{b_name}: {sum(x['correct'] for x in b)} right  only {a_name}: {only_a}  "
-          f"only {b_name}: {only_b}  exact McNemar p={p:.3f}")  # fmt: skip
+    if not specs or len(specs) % 2:
+        raise SystemExit("error: give the reports in pairs: A.json:MODEL B.json:MODEL [...]")
+    names, a, b = None, [], []
+    for spec_a, spec_b in zip(specs[::2], specs[1::2], strict=True):
+        (a_name, pa), (b_name, pb) = load_predictions(spec_a), load_predictions(spec_b)
+        if [p["question"] for p in pa] != [p["question"] for p in pb]:
+            raise SystemExit(f"error: {spec_a} and {spec_b} were not made on the same turns")
+        names = names or (a_name, b_name)
+        keep = [i for i, p in enumerate(pa) if p["qtype"] not in without]
+        a += [pa[i] for i in keep]
+        b += [pb[i] for i in keep]
+    return names, a, b
+
+
+def main(argv: list[str] | None = None) -> int:
+    from train.evaluate import HIT_GROUPS, mcnemar, paired_difference, viewpoint_use
+
+    parser = argparse.ArgumentParser(prog="compare_reports.py", description=__doc__.split(":")[0])
+    parser.add_argument("reports", nargs="*", help="A.json:MODEL B.json:MODEL, one pair a set")
+    parser.add_argument("--without", nargs="+", default=[], metavar="QTYPE",
+                        help="leave these question types out")  # fmt: skip
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    (a_name, b_name), a, b = pooled(args.reports, args.without)
+    a_right, b_right = [x["correct"] for x in a], [x["correct"] for x in b]
+    only_a, only_b, p = mcnemar(a_right, b_right)
+    print(f"n={len(a)}  {a_name}: {sum(a_right)} right  {b_name}: {sum(b_right)} right  "
+          f"only {a_name}: {only_a}  only {b_name}: {only_b}  exact McNemar p={p:.3f}")  # fmt: skip
+    diff, low, high = paired_difference(a_right, b_right)
+    print(f"{b_name} - {a_name}: {100 * diff:+.1f} points, paired 95% interval "
+          f"[{100 * low:+.1f}, {100 * high:+.1f}]")  # fmt: skip
     uses = [(x.get("facts_use"), y.get("facts_use")) for x, y in zip(a, b, strict=True)]
     uses = [(x, y) for x, y in uses if x is not None and y is not None]
     if uses:

@@ -84,6 +84,20 @@ def mcnemar(a_correct: Sequence[bool], b_correct: Sequence[bool]) -> tuple[int, 
     return only_a, only_b, min(1.0, 2 * tail)
 
 
+def paired_difference(
+    a_correct: Sequence[bool], b_correct: Sequence[bool], z: float = 1.96
+) -> tuple[float, float, float]:
+    """B's accuracy minus A's on the same turns, with its normal-approximation interval
+    (the paired, McNemar-style standard error): (difference, low, high), as fractions."""
+    only_a, only_b, _ = mcnemar(a_correct, b_correct)
+    n = len(a_correct)
+    if n == 0:
+        return float("nan"), float("nan"), float("nan")
+    diff = (only_b - only_a) / n
+    se = np.sqrt(max(only_a + only_b - (only_b - only_a) ** 2 / n, 0.0)) / n
+    return diff, diff - z * se, diff + z * se
+
+
 def in_moments(t: float, moments: Sequence[Sequence[float]], tol: float = HIT_TOLERANCE_S) -> bool:
     return any(a - tol <= t <= b + tol for a, b in moments)
 

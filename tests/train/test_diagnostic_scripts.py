@@ -1,5 +1,5 @@
 """Diagnostic scripts: side_probe and turns_of_type (session 20), golf_finish_probe (22),
-compare_reports (26)."""
+compare_reports (26, pooled sets in 33)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tests.scripts_loader import load_script
 
@@ -120,7 +121,40 @@ def test_compare_reports_counts_answers_that_copy_the_most_relevant_viewpoints_t
     out = capsys.readouterr().out
     assert "n=4  a: 3 right  b: 2 right  only a: 1  only b: 0" in out
     assert "event times without facts (n=4), the most relevant viewpoint's time: a 3, b 1" in out
-    assert "only a: 2  only b: 0" in out.splitlines()[1]
+    assert "only a: 2  only b: 0" in out.splitlines()[2]
+
+
+def test_compare_reports_pools_held_out_sets_and_leaves_question_types_out(
+    tmp_path: Path, capsys
+) -> None:
+    """Two sets pooled with bend_compare left out (session 33's rule): the counts and B's gain
+    with its paired interval cover only the kept turns of both sets."""
+    from train.evaluate import Prediction, paired_difference, score, scores_json
+
+    def report(name: str, rows: list[tuple[str, bool]]) -> str:
+        preds = [Prediction(f"s{i}", qtype, f"question {i}?", "left", "The left.", right)
+                 for i, (qtype, right) in enumerate(rows)]  # fmt: skip
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(scores_json([score(name.split("_")[0], "-", preds)])))
+        return f"{path}:{name.split('_')[0]}"
+
+    bend, phase = "bend_compare", "golf_phase"
+    pairs = [report("a_1", [(bend, False), (phase, True), (phase, False), (phase, True)]),
+             report("b_1", [(bend, True), (phase, True), (phase, True), (phase, True)]),
+             report("a_2", [(bend, False), (phase, True), (phase, True)]),
+             report("b_2", [(bend, True), (phase, False), (phase, True)])]  # fmt: skip
+    assert load_script("compare_reports").main([*pairs, "--without", bend]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("n=5  a: 4 right  b: 4 right  only a: 1  only b: 1")
+    diff, low, high = paired_difference([1, 0, 1, 1, 1], [1, 1, 1, 0, 1])
+    assert diff == 0.0 and low < 0 < high
+    assert (
+        lines[1] == f"b - a: +0.0 points, paired 95% interval [{100 * low:+.1f}, {100 * high:+.1f}]"
+    )
+    assert load_script("compare_reports").main(pairs) == 0
+    assert capsys.readouterr().out.startswith("n=7  a: 4 right  b: 6 right  only a: 1  only b: 3")
+    with pytest.raises(SystemExit, match="in pairs"):
+        load_script("compare_reports").main(pairs[:3])
 
 
 def test_all_frames_variant_keeps_the_models_encoder_and_reads_every_frame(
@@ -128,7 +162,6 @@ def test_all_frames_variant_keeps_the_models_encoder_and_reads_every_frame(
 ) -> None:
     """The all-frames row's start (session 31): the shipped model with AllFramesFusion loads
     as a model, shares its motion encoder and projector, and looks at every frame."""
-    import pytest
     import torch
     from safetensors.torch import load_file
 
