@@ -190,8 +190,9 @@ class Session:
 
     def prompt_context(self, question: str = "") -> str | None:
         """The facts block the model's prompt gets for ``question`` after this session's
-        history: the report's trusted facts, then the lines about the joints and the times the
-        questions name, within the model's budget (None when the coach sends no facts)."""
+        history: the report's trusted facts, then the lines about the joints, the compared
+        sides and the times the questions name, within the model's budget (None when the coach
+        sends no facts)."""
         if not self.coach.facts_in_prompt:
             return None
         from core.llamo.prompts import report_context

@@ -374,7 +374,7 @@ def prompt_budget(checkpoint: str | Path, **overrides: int | None) -> PromptBudg
     return replace(saved, **{k: v for k, v in overrides.items() if v is not None})
 
 
-BUDGET_KEYS = tuple(f.name for f in fields(PromptBudget))  # max_facts, max_moments, max_joints
+BUDGET_KEYS = tuple(f.name for f in fields(PromptBudget))  # max_facts, max_moments, ...
 
 
 def model_kind(checkpoint: Path) -> str:
@@ -858,8 +858,8 @@ def run(checkpoint: str, data: str, out: str, ablations: Sequence[tuple] = (), *
 
 def _budget_text(budget: PromptBudget) -> str:
     return (f"; analytics facts in the prompt (at most {budget.max_facts} lines, "
-            f"{budget.max_joints} about the asked joints and {budget.max_moments} about the "
-            "asked times)")  # fmt: skip
+            f"{budget.max_joints} about the asked joints, {budget.max_sides} about the compared "
+            f"sides and {budget.max_moments} about the asked times)")  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -900,11 +900,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-joints", type=int, default=None, metavar="N",
                         help="with @facts: at most N range lines of the joints the questions "
                              "name (default: each model's max_prompt_joints; 0: none)")  # fmt: skip
+    parser.add_argument("--max-sides", type=int, default=None, metavar="N",
+                        help="with @facts: at most N lines saying which side of a compared part "
+                             "bends more (default: each model's max_prompt_sides; 0: none)")  # fmt: skip
     args = parser.parse_args(argv)
     for flag in ("limit", "per_type", "max_facts"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             parser.error(f"--{flag.replace('_', '-')}: must be >= 1")
-    for flag in ("max_moments", "max_joints"):
+    for flag in ("max_moments", "max_joints", "max_sides"):
         if getattr(args, flag) is not None and getattr(args, flag) < 0:
             parser.error(f"--{flag.replace('_', '-')}: must be >= 0")
     command = "python -m train.evaluate " + " ".join(

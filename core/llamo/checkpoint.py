@@ -33,6 +33,7 @@ UPGRADABLE = (
     "max_prompt_facts",
     "max_prompt_moments",
     "max_prompt_joints",
+    "max_prompt_sides",
 )
 
 

@@ -82,7 +82,9 @@ class LLaMoConfig:
     ("At 1.80 s: the downswing, ..."; 0: none): set where the model was shown to read them.
     ``max_prompt_joints``: before those, the most range lines of the joints (or the trunk's
     lean) the questions name ("Left knee: 143 to 161 deg ..."; 0: none) that the facts lines
-    lack.
+    lack. ``max_prompt_sides``: after those, the most lines saying which side bends more of
+    the parts the questions compare ("The left knee bends more than the right knee: ..."; 0:
+    none): set where the model was trained on them.
     """
 
     hidden_size: int = 256
@@ -101,6 +103,7 @@ class LLaMoConfig:
     max_prompt_facts: int = MAX_PROMPT_FACTS
     max_prompt_moments: int = 0
     max_prompt_joints: int = 0
+    max_prompt_sides: int = 0
     segment_size: int = 8
     max_window: int = 16
     spatial_depth: int = 2
@@ -148,6 +151,7 @@ class LLaMoConfig:
         require_int("max_prompt_facts", self.max_prompt_facts, 1)
         require_int("max_prompt_moments", self.max_prompt_moments, 0)
         require_int("max_prompt_joints", self.max_prompt_joints, 0)
+        require_int("max_prompt_sides", self.max_prompt_sides, 0)
         for name in ("hidden_size", "attn_size"):
             if getattr(self, name) % self.num_heads:
                 raise ValueError(
@@ -264,7 +268,7 @@ class LLaMoConfig:
 
 # PromptBudget's fields and the config fields that hold them
 PROMPT_BUDGET_FIELDS = {"max_facts": "max_prompt_facts", "max_moments": "max_prompt_moments",
-                        "max_joints": "max_prompt_joints"}  # fmt: skip
+                        "max_joints": "max_prompt_joints", "max_sides": "max_prompt_sides"}  # fmt: skip
 
 
 def budget_of(config: Mapping[str, object]) -> PromptBudget:

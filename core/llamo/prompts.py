@@ -139,18 +139,22 @@ def conversation_to_messages(
 @dataclass(frozen=True, kw_only=True)
 class PromptBudget:
     """How many lines the facts block gives (:func:`facts_context`): at most ``max_facts`` of
-    the analytics' facts, then the range lines of the last ``max_joints`` joints and the lines
-    about the last ``max_moments`` times the questions name. One value, from the model's config
-    (``LLaMoConfig.prompt_budget``), for the app, the data engine and the evaluation."""
+    the analytics' facts, then the range lines of the last ``max_joints`` joints, the lines
+    saying which side bends more of the last ``max_sides`` parts whose sides the questions
+    compare, and the lines about the last ``max_moments`` times the questions name. One value,
+    from the model's config (``LLaMoConfig.prompt_budget``), for the app, the data engine and
+    the evaluation."""
 
     max_facts: int = MAX_PROMPT_FACTS
     max_moments: int = 0
     max_joints: int = 0
+    max_sides: int = 0
 
     def __post_init__(self) -> None:
         require_int("max_facts", self.max_facts, 1)
         require_int("max_moments", self.max_moments, 0)
         require_int("max_joints", self.max_joints, 0)
+        require_int("max_sides", self.max_sides, 0)
 
 
 def facts_context(
@@ -159,16 +163,19 @@ def facts_context(
     budget: PromptBudget = PromptBudget(),
     moments: Sequence[str] = (),
     joints: Sequence[str] = (),
+    sides: Sequence[str] = (),
 ) -> str:
     """The facts block of the system prompt, exactly as the app and the training data give it:
     the first ``budget.max_facts`` lines (evaluations and data engine runs may try another
     budget), then the last ``budget.max_joints`` of ``joints``, the range lines of the joints
-    the questions name, that those lines lack, then the last ``budget.max_moments`` of
-    ``moments``, the analytics' lines about the times the questions name (both outside the
-    facts budget: the user asked about them)."""
+    the questions name, that those lines lack, the last ``budget.max_sides`` of ``sides``, the
+    lines saying which side of a compared part bends more, then the last
+    ``budget.max_moments`` of ``moments``, the analytics' lines about the times the questions
+    name (all outside the facts budget: the user asked about them)."""
     lines = list(facts[: budget.max_facts])
     named = list(joints)[-budget.max_joints :] if budget.max_joints else []
     lines += [j for j in named if j not in lines]
+    lines += list(sides)[-budget.max_sides :] if budget.max_sides else []
     lines += list(moments)[-budget.max_moments :] if budget.max_moments else []
     return f"Activity: {activity.replace('_', ' ')}.\n" + "\n".join(lines)
 
@@ -218,9 +225,7 @@ def report_context(
     """A report's facts block as the model's prompt gets it (the app's chat and the data
     engine's training lines alike): ``activity`` by name (default: the report's guess when
     supported, else why not), the report's trusted facts within ``budget``, then the lines
-    about the joints and the times the ``questions`` so far name. Which side of a compared part
-    bends more is shown beside the answer only: trained on it, the model moved other answers
-    (MODEL_CARD, session 32)."""
+    about the joints, the compared sides and the times the ``questions`` so far name."""
     if activity is None:
         guess = report.activity
         activity = guess.label if guess.supported else str(guess)
@@ -230,6 +235,7 @@ def report_context(
         budget,
         moments=report.prompt_moments(question_times(questions)),
         joints=report.prompt_joints(question_joints(questions)),
+        sides=report.side_lines(compared_parts(questions)),
     )
 
 

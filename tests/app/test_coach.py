@@ -341,13 +341,13 @@ def test_the_prompt_states_the_range_of_the_joints_the_questions_name_where_it_l
     motion_alone.close()
 
 
-def test_which_side_bends_more_is_shown_beside_the_answer_not_given_to_the_model(
+def test_which_side_bends_more_is_shown_beside_the_answer_and_given_to_a_model_that_reads_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A question that compares the sides ("Which knee bends more?") gets the analytics'
-    comparison beside the answer; the prompt stays as it was (with the line there the model
-    still answered its side prior, session 31; trained on it, it moved other answers, session
-    32)."""
+    comparison beside the answer; the prompt gets it only with ``max_prompt_sides`` (an
+    untrained model still answered its side prior with the line there, session 31), after the
+    joints' range lines."""
     from tests.app.tiny import tiny_model
 
     model = tiny_model()
@@ -363,6 +363,12 @@ def test_which_side_bends_more_is_shown_beside_the_answer_not_given_to_the_model
     session.ask("Which knee bends more, the left or the right?", max_new_tokens=2)
     assert seen[-1] == plain and side not in seen[-1]
     assert session.measured("Do my knees cave in?") == []  # nothing compared
+    model.config.max_prompt_sides = 1
+    session.ask("And which elbow bends more?", max_new_tokens=2)
+    block = seen[-1].splitlines()
+    assert block[: len(plain.splitlines())] == plain.splitlines()
+    (elbows,) = session.measured("And which elbow bends more?")
+    assert block[len(plain.splitlines()) :] == [elbows]  # the last compared part's line only
     session.close()
 
 

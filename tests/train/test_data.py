@@ -228,11 +228,43 @@ def test_make_dataset_states_the_range_of_the_joints_the_questions_name(tmp_path
     assert json.loads((tmp_path / "set" / "dataset.json").read_text())["max_joints"] == 2
 
 
+def test_make_dataset_states_which_side_bends_more_where_the_questions_compare_them(
+    tmp_path: Path,
+) -> None:
+    """--max-sides N: a prompt whose questions compare a part's two sides has the analytics'
+    line saying which bends more, and the line names the turn's target side; without it no
+    prompt has one; dataset.json records N."""
+    import json
+
+    import numpy as np
+
+    from core.llamo.prompts import PromptBudget
+    from train.make_dataset import SPLITS, main, make_samples
+
+    (tmp_path / "motions").mkdir()
+    rng = np.random.default_rng(7)
+    samples = make_samples(SPLITS["heldout"], 160, tmp_path, rng, facts_frac=1.0,
+                           budget=PromptBudget(max_sides=1))  # fmt: skip
+    agree, asked = 0, 0
+    for x in samples:
+        lines = [c for c in x.meta["context"].splitlines() if " bends more than " in c]
+        assert len(lines) <= 1
+        if "bend_compare" in x.meta["qtypes"] and lines:
+            side = x.meta["targets"][x.meta["qtypes"].index("bend_compare")]["value"]
+            asked, agree = asked + 1, agree + lines[0].startswith(f"The {side} ")
+    assert asked >= 4 and agree >= 0.8 * asked, (agree, asked)
+    plain = make_samples(SPLITS["heldout"], 40, tmp_path, np.random.default_rng(7),
+                         facts_frac=1.0)  # fmt: skip
+    assert not any(" bends more than " in x.meta["context"] for x in plain)
+    main(tmp_path / "set", n_train=0, n_heldout=4, seed=6, facts_frac=1.0, max_sides=1)
+    assert json.loads((tmp_path / "set" / "dataset.json").read_text())["max_sides"] == 1
+
+
 def test_facts_of_rebuilds_a_sets_facts_blocks_and_keeps_its_motions_and_dialogues(
     tmp_path: Path,
 ) -> None:
-    """--facts-of DIR: DIR's lines with a new budget's facts blocks (here the asked joints'
-    range lines added), nothing else changed; DIR itself is read, never written."""
+    """--facts-of DIR: DIR's lines with a new budget's facts blocks (here the compared sides'
+    lines added), nothing else changed; DIR itself is read, never written."""
     import json
 
     import pytest
@@ -242,20 +274,21 @@ def test_facts_of_rebuilds_a_sets_facts_blocks_and_keeps_its_motions_and_dialogu
 
     main(tmp_path / "old", n_train=0, n_heldout=40, seed=11, facts_frac=0.7)
     before = (tmp_path / "old" / "heldout.jsonl").read_text()
-    main(tmp_path / "new", facts_of=tmp_path / "old", max_joints=2)
+    main(tmp_path / "new", facts_of=tmp_path / "old", max_sides=1)
     old, new = (load_jsonl(tmp_path / d / "heldout.jsonl") for d in ("old", "new"))
     added = 0
     for a, b in zip(old, new, strict=True):
         assert (a.motion, a.conversations) == (b.motion, b.conversations)
         assert ("context" in a.meta) == ("context" in b.meta)
-        was, now = (x.meta.get("context", "").splitlines() for x in (a, b))
-        assert now[: len(was)] == was and all(" deg (smallest at " in c for c in now[len(was) :])
-        added += len(now) - len(was)
+        lines = b.meta.get("context", "").splitlines()
+        sides = [c for c in lines if " bends more than " in c or " bend about as much" in c]
+        assert [c for c in lines if c not in sides] == a.meta.get("context", "").splitlines()
+        added += len(sides)
     assert added >= 1 and (tmp_path / "old" / "heldout.jsonl").read_text() == before
     info = json.loads((tmp_path / "new" / "dataset.json").read_text())
-    assert (info["max_joints"], info["seed"]) == (2, 11)
+    assert (info["max_sides"], info["seed"]) == (1, 11)
     with pytest.raises(SystemExit, match="--out must differ"):
-        main(tmp_path / "old", facts_of=tmp_path / "old", max_joints=2)
+        main(tmp_path / "old", facts_of=tmp_path / "old", max_sides=1)
     with pytest.raises(SystemExit, match="no dataset.json there"):
         main(tmp_path / "other", facts_of=tmp_path / "nowhere")
     assert not (tmp_path / "other").exists()  # nothing left behind

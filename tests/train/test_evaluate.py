@@ -460,8 +460,8 @@ def test_the_facts_budget_keeps_the_reports_first_trusted_lines() -> None:
 
 def test_each_model_gets_its_own_facts_budget_unless_one_is_given(tmp_path: Path) -> None:
     """A model's config names its prompt budgets (a model saved before a key gets the
-    default: 8 facts lines, no joint or moment lines); ``--max-facts`` (``--max-moments``,
-    ``--max-joints``) overrides each for every model."""
+    default: 8 facts lines, no joint, side or moment lines); ``--max-facts`` (``--max-moments``,
+    ``--max-joints``, ``--max-sides``) overrides each for every model."""
     import json
 
     from core.llamo.prompts import MAX_PROMPT_FACTS
@@ -473,19 +473,22 @@ def test_each_model_gets_its_own_facts_budget_unless_one_is_given(tmp_path: Path
         max_facts=saved["max_prompt_facts"],
         max_moments=saved["max_prompt_moments"],
         max_joints=saved["max_prompt_joints"],
+        max_sides=saved.get("max_prompt_sides", 0),
     )
     older = {k: v for k, v in saved.items() if not k.startswith("max_prompt_")}  # before the keys
     (tmp_path / "config.json").write_text(json.dumps(older))
     assert evaluate.prompt_budget(tmp_path) == PromptBudget(
-        max_facts=MAX_PROMPT_FACTS, max_moments=0, max_joints=0
+        max_facts=MAX_PROMPT_FACTS, max_moments=0, max_joints=0, max_sides=0
     )
     assert MAX_PROMPT_FACTS == 8
     (tmp_path / "config.json").write_text(json.dumps({**saved, "max_prompt_facts": 10,
-                                                      "max_prompt_moments": 2}))  # fmt: skip
+                                                      "max_prompt_moments": 2,
+                                                      "max_prompt_sides": 1}))  # fmt: skip
     assert evaluate.prompt_budget(tmp_path) == PromptBudget(
-        max_facts=10, max_moments=2, max_joints=saved["max_prompt_joints"]
+        max_facts=10, max_moments=2, max_joints=saved["max_prompt_joints"], max_sides=1
     )
-    given = evaluate.prompt_budget(tmp_path, max_facts=12, max_moments=0, max_joints=None)
+    given = evaluate.prompt_budget(tmp_path, max_facts=12, max_moments=0, max_joints=None,
+                                   max_sides=0)  # fmt: skip
     assert given == PromptBudget(max_facts=12, max_moments=0, max_joints=saved["max_prompt_joints"])
     with pytest.raises(ValueError, match="max_joints"):
         evaluate.prompt_budget(tmp_path, max_joints=-1)

@@ -59,6 +59,21 @@ def test_facts_block_keeps_the_last_moment_lines_outside_the_facts_budget() -> N
         PromptBudget(max_facts=0)
 
 
+def test_facts_block_puts_the_compared_sides_between_the_joints_and_the_moments() -> None:
+    facts = ["fact 1", "fact 2"]
+    joints, moments = ["Left knee: 90 to 170 deg."], ["At 1.00 s: a."]
+    sides = ["The left knee bends more than ...", "The right elbow bends more than ..."]
+    budget = PromptBudget(max_facts=10, max_moments=1, max_joints=1, max_sides=1)
+    block = facts_context("squat", facts, budget, moments, joints, sides).splitlines()
+    assert block[3:] == [joints[0], sides[1], moments[0]]  # the last compared part's line
+    without = PromptBudget(max_facts=10, max_moments=1, max_joints=1)
+    assert facts_context("squat", facts, without, moments, joints, sides) == facts_context(
+        "squat", facts, without, moments, joints
+    )
+    with pytest.raises(ValueError, match="max_sides"):
+        PromptBudget(max_sides=-1)
+
+
 def test_question_joints_reads_the_joints_a_question_names_in_order() -> None:
     asked = [
         "How straight does my left knee get?",  # a data-engine template
