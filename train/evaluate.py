@@ -403,8 +403,8 @@ def item_facts(
     dataset, index: int, budget: PromptBudget = PromptBudget(), questions: Sequence[str] = ()
 ) -> tuple[str | None, list[float]]:
     """The analytics facts the app would send for this sample's motion within ``budget``
-    (with the lines about the joints and times the ``questions`` so far name), and the event
-    times they state (cached)."""
+    (with the lines about the joints, the compared sides and the times the ``questions`` so
+    far name), and the event times they state (cached)."""
     from core.llamo.prompts import report_context
     from train.make_dataset import prompt_report
 
