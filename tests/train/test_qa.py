@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -85,6 +86,25 @@ def test_answers_are_measured_from_the_motion_not_the_labels() -> None:
               make_turn("bend_compare", facts_l, np.random.default_rng(i))) for i in range(8)]  # fmt: skip
     r, m = next(p for p in pairs if p[0] is not None)
     assert r is not None and m is not None and {r.target.value, m.target.value} == {"left", "right"}
+
+
+def test_no_rep_question_where_the_labels_count_other_reps() -> None:
+    """Reps the synthesizer's labels contradict (another count, or a deepest point outside
+    its labelled rep) ask no rep question: every target would be wrong. Without labels, as
+    for a real clip, the measured reps are asked."""
+    rng = np.random.default_rng(3)
+    s = synthesize("squat", rng, reps=4, faults=[])
+    labelled = s.labels.reps
+    shifted = [(b + 1, b + 2) for _, b in labelled]  # same count, every bottom outside
+    rep_types = ("rep_count", "rep_span", "rep_at", "slowest_rep", "before_after")
+    for labels in (replace(s.labels, reps=labelled[:-1]), replace(s.labels, reps=shifted)):
+        facts = measure(s.motion3d, labels)
+        assert facts.reps == [] and facts.rep_count is None
+        assert all(make_turn(q, facts, np.random.default_rng(i)) is None
+                   for q in rep_types for i in range(4))  # fmt: skip
+    for labels, activity in ((s.labels, None), (None, "squat")):
+        turn = make_turn("rep_count", measure(s.motion3d, labels, activity), rng)
+        assert turn is not None and turn.target.value == 4
 
 
 def test_left_right_answers_are_balanced() -> None:
