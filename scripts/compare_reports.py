@@ -1,12 +1,12 @@
 """Paired comparison of two models evaluated on the same turns by ``train.evaluate``:
 
     python scripts/compare_reports.py A.json:MODEL B.json:MODEL [A2.json:MODEL B2.json:MODEL ...]
-        [--without QTYPE ...]
+        [--without QTYPE ... | --only QTYPE ...]
 
 prints each model's correct count, the turns only one of them got right, the exact McNemar p
 (``train.evaluate.mcnemar``) and B's accuracy minus A's with its paired 95% interval
-(``train.evaluate.paired_difference``); more pairs (other held-out sets) are pooled, and
-``--without`` leaves question types out. For reports made with facts, the same for event-time
+(``train.evaluate.paired_difference``); more pairs (other held-out sets) are pooled,
+``--without`` leaves question types out and ``--only`` keeps only those. For reports made with facts, the same for event-time
 answers that give another event's time than the asked one (``train.evaluate.facts_use``); for
 reports made without, the same for event-time answers that give the most relevant viewpoint's
 time (``train.evaluate.viewpoint_use``, recomputed, so older reports count too).
@@ -18,9 +18,11 @@ import argparse
 import sys
 
 
-def pooled(specs: list[str], without: list[str]) -> tuple[tuple[str, str], list[dict], list[dict]]:
+def pooled(
+    specs: list[str], without: list[str], only: list[str] | None = None
+) -> tuple[tuple[str, str], list[dict], list[dict]]:
     """The model names of the first pair and both models' predictions over every pair, the
-    turns of the ``without`` question types left out."""
+    turns of the ``without`` question types left out (with ``only``, every other type's)."""
     from train.evaluate import load_predictions
 
     if not specs or len(specs) % 2:
@@ -31,7 +33,8 @@ def pooled(specs: list[str], without: list[str]) -> tuple[tuple[str, str], list[
         if [p["question"] for p in pa] != [p["question"] for p in pb]:
             raise SystemExit(f"error: {spec_a} and {spec_b} were not made on the same turns")
         names = names or (a_name, b_name)
-        keep = [i for i, p in enumerate(pa) if p["qtype"] not in without]
+        keep = [i for i, p in enumerate(pa)
+                if p["qtype"] not in without and (not only or p["qtype"] in only)]  # fmt: skip
         a += [pa[i] for i in keep]
         b += [pb[i] for i in keep]
     return names, a, b
@@ -42,10 +45,13 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="compare_reports.py", description=__doc__.split(":")[0])
     parser.add_argument("reports", nargs="*", help="A.json:MODEL B.json:MODEL, one pair a set")
-    parser.add_argument("--without", nargs="+", default=[], metavar="QTYPE",
-                        help="leave these question types out")  # fmt: skip
+    kept = parser.add_mutually_exclusive_group()
+    kept.add_argument("--without", nargs="+", default=[], metavar="QTYPE",
+                      help="leave these question types out")  # fmt: skip
+    kept.add_argument("--only", nargs="+", default=[], metavar="QTYPE",
+                      help="keep only these question types")  # fmt: skip
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    (a_name, b_name), a, b = pooled(args.reports, args.without)
+    (a_name, b_name), a, b = pooled(args.reports, args.without, args.only)
     a_right, b_right = [x["correct"] for x in a], [x["correct"] for x in b]
     only_a, only_b, p = mcnemar(a_right, b_right)
     print(f"n={len(a)}  {a_name}: {sum(a_right)} right  {b_name}: {sum(b_right)} right  "

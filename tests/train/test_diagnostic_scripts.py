@@ -127,8 +127,8 @@ def test_compare_reports_counts_answers_that_copy_the_most_relevant_viewpoints_t
 def test_compare_reports_pools_held_out_sets_and_leaves_question_types_out(
     tmp_path: Path, capsys
 ) -> None:
-    """Two sets pooled with bend_compare left out (session 33's rule): the counts and B's gain
-    with its paired interval cover only the kept turns of both sets."""
+    """Two sets pooled with bend_compare left out (session 33's rule), or alone (session 34's):
+    the counts and B's gain with its paired interval cover only the kept turns of both sets."""
     from train.evaluate import Prediction, paired_difference, score, scores_json
 
     def report(name: str, rows: list[tuple[str, bool]]) -> str:
@@ -153,6 +153,8 @@ def test_compare_reports_pools_held_out_sets_and_leaves_question_types_out(
     )
     assert load_script("compare_reports").main(pairs) == 0
     assert capsys.readouterr().out.startswith("n=7  a: 4 right  b: 6 right  only a: 1  only b: 3")
+    assert load_script("compare_reports").main([*pairs, "--only", bend]) == 0
+    assert capsys.readouterr().out.startswith("n=2  a: 0 right  b: 2 right  only a: 0  only b: 2")
     with pytest.raises(SystemExit, match="in pairs"):
         load_script("compare_reports").main(pairs[:3])
 

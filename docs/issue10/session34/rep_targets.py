@@ -1,0 +1,52 @@
+"""Session 34 §1: the rep turns of saved evaluation reports, scored apart by whether their
+clip's measured reps agree with the synthesizer's labels (sets built before a59798b asked
+rep questions of clips the analytics counted wrong):
+
+python docs/issue10/session34/rep_targets.py REPORT.json [REPORT.json ...]
+"""
+
+import json
+import sys
+from collections import Counter
+from functools import cache
+from pathlib import Path
+
+from core.analytics import EXERCISES
+from core.motion_io import load_motion
+from train.qa import measure
+from train.synth import SynthLabels
+
+REP_TYPES = ("rep_count", "rep_span", "rep_duration", "rep_at", "slowest_rep", "deepest_rep",
+             "before_after")  # fmt: skip
+
+
+@cache
+def reps_agree(sample: str) -> bool | None:
+    """None for a clip that is not an exercise; else whether its reps agree with its labels."""
+    path, line = sample.rsplit(":", 1)
+    s = json.loads(Path(path).read_text().splitlines()[int(line) - 1])
+    if s["meta"]["activity"] not in EXERCISES:
+        return None
+    motion = load_motion(Path(path).parent / s["motion"])
+    return measure(motion, SynthLabels.from_dict(s["meta"]["labels"])).rep_count is not None
+
+
+def main(reports: list[str]) -> None:
+    for report in reports:
+        for name, run in json.loads(Path(report).read_text()).items():
+            right, total, obo = Counter(), Counter(), Counter()
+            for p in run["predictions"]:
+                if p["qtype"] in REP_TYPES and (agree := reps_agree(p["sample"])) is not None:
+                    key = ("agree" if agree else "disagree", p["qtype"])
+                    total[key] += 1
+                    right[key] += bool(p["correct"])
+                    obo[key] += p["count"] is not None and abs(p["count"] - float(p["target"])) <= 1
+            cells = [f"{g} {sum(right[k] for k in total if k[0] == g)}/"
+                     f"{sum(total[k] for k in total if k[0] == g)}" for g in ("agree", "disagree")]  # fmt: skip
+            count = {g: f"{right[(g, 'rep_count')]} right, {obo[(g, 'rep_count')]} OBO of "
+                        f"{total[(g, 'rep_count')]}" for g in ("agree", "disagree")}  # fmt: skip
+            print(f"{report} | {name} | rep turns: {', '.join(cells)} | rep_count: {count}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
