@@ -6,10 +6,11 @@
 prints each model's correct count, the turns only one of them got right, the exact McNemar p
 (``train.evaluate.mcnemar``) and B's accuracy minus A's with its paired 95% interval
 (``train.evaluate.paired_difference``); more pairs (other held-out sets) are pooled,
-``--without`` leaves question types out and ``--only`` keeps only those. For reports made with facts, the same for event-time
-answers that give another event's time than the asked one (``train.evaluate.facts_use``); for
-reports made without, the same for event-time answers that give the most relevant viewpoint's
-time (``train.evaluate.viewpoint_use``, recomputed, so older reports count too).
+``--without`` leaves question types out and ``--only`` keeps only those. For reports made with
+facts, the same for event-time answers that give another event's time than the asked one
+(``train.evaluate.facts_use``); for reports made without, the same for event-time answers that
+give the most relevant viewpoint's time (``train.evaluate.viewpoint_use``, recomputed, so older
+reports count too).
 """
 
 from __future__ import annotations
