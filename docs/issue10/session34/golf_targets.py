@@ -4,13 +4,12 @@ the synthesizer's labels on a held-out set's golf clips:
 python docs/issue10/session34/golf_targets.py artifacts/synth42/heldout.jsonl [...]
 """
 
-import json
 import sys
-from pathlib import Path
 
 import numpy as np
 
 from core.motion_io import load_motion
+from train.data import load_jsonl
 from train.qa import measure
 from train.synth import SynthLabels
 
@@ -20,13 +19,12 @@ LENGTH_TOLERANCE_S, TEMPO_TOLERANCE = 0.25, 0.5  # the targets' own (train.qa)
 def main(paths: list[str]) -> None:
     for path in paths:
         seen, address, length_ok, tempo_ok = set(), [], 0, 0
-        for line in Path(path).read_text().splitlines():
-            s = json.loads(line)
-            if s["motion"] in seen or s["meta"]["activity"] != "golf_swing":
+        for s in load_jsonl(path):
+            if s.motion in seen or s.meta["activity"] != "golf_swing":
                 continue
-            seen.add(s["motion"])
-            labels = SynthLabels.from_dict(s["meta"]["labels"])
-            f = measure(load_motion(Path(path).parent / s["motion"]), labels)
+            seen.add(s.motion)
+            labels = SynthLabels.from_dict(s.meta["labels"])
+            f = measure(load_motion(s.motion), labels)
             if f.golf is None:
                 continue
             got, true = f.golf.times, {e: f.t(i) for e, i in labels.events.items()}

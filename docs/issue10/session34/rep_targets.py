@@ -13,6 +13,7 @@ from pathlib import Path
 
 from core.analytics import EXERCISES
 from core.motion_io import load_motion
+from train.data import Sample, load_jsonl
 from train.qa import measure
 from train.synth import SynthLabels
 
@@ -21,14 +22,21 @@ REP_TYPES = ("rep_count", "rep_span", "rep_duration", "rep_at", "slowest_rep", "
 
 
 @cache
+def samples_by_place(path: str) -> dict[str, Sample]:
+    """A held-out file's lines by their "file:line", as the reports name them."""
+    return {s.where: s for s in load_jsonl(path)}
+
+
+@cache
 def reps_agree(sample: str) -> bool | None:
     """None for a clip that is not an exercise; else whether its reps agree with its labels."""
-    path, line = sample.rsplit(":", 1)
-    s = json.loads(Path(path).read_text().splitlines()[int(line) - 1])
-    if s["meta"]["activity"] not in EXERCISES:
+    s = samples_by_place(sample.rsplit(":", 1)[0])[sample]
+    if s.meta["activity"] not in EXERCISES:
         return None
-    motion = load_motion(Path(path).parent / s["motion"])
-    return measure(motion, SynthLabels.from_dict(s["meta"]["labels"])).rep_count is not None
+    return (
+        measure(load_motion(s.motion), SynthLabels.from_dict(s.meta["labels"])).rep_count
+        is not None
+    )
 
 
 def main(reports: list[str]) -> None:
