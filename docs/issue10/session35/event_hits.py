@@ -1,0 +1,72 @@
+"""Session 35: the frame scorer's grounding hits on a held-out set's event-time turns, by the
+event asked (recorded speed), for each finished grounding run:
+
+python docs/issue10/session35/event_hits.py artifacts/val46/heldout.jsonl runs/ground-s33 runs/g35a
+
+It reads held-out turns and a scorer; it trains and tunes nothing.
+"""
+
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repo root, for scripts/
+from scripts.event_breakdown import asked_event  # noqa: E402
+from train.data import load_jsonl, write_jsonl
+from train.evaluate import HIT_GROUPS
+from train.grounding import build_set, example_scores, hit, load_run, question_embedding
+from train.pretrain import model_config
+
+CONFIG = Path("train/configs/cpu.yaml")
+
+
+def event_lines(heldout: Path, out: Path) -> dict[int, str]:
+    """Write the lines with an event-time turn to ``out``; the asked event of each such turn,
+    in the order ``train.grounding.load_examples`` meets turns with moments."""
+    events, k, kept = {}, 0, []
+    for s in load_jsonl(heldout):
+        qtypes = s.meta.get("qtypes", [])
+        if not any(q in HIT_GROUPS["event"] for q in qtypes):
+            continue
+        kept.append(s)
+        asked = [t["value"] for t in s.conversations if t["from"] == "human"]
+        answers = [t for t in s.conversations if t["from"] == "gpt"]
+        for q, a, qt in zip(asked, answers, qtypes, strict=False):
+            if not a.get("moments"):
+                continue
+            if qt in HIT_GROUPS["event"]:
+                events[k] = f"{qt.split('_')[0]} {asked_event(qt, q)}"
+            k += 1
+    write_jsonl(out, kept)
+    return events
+
+
+def main(heldout: Path, runs: list[Path]) -> None:
+    config, tokenizer, embed = question_embedding(model_config(CONFIG, ["init_from=scratch"]))
+    with tempfile.TemporaryDirectory(dir=heldout.parent) as tmp:  # the motions' paths stay short
+        path = Path(tmp) / "events.jsonl"
+        events = event_lines(heldout, path)
+        table = {}
+        for run in runs:
+            cfg, encoder, scorer = load_run(run, config)
+            gset = build_set(path, cfg, tokenizer, encoder, None, [(1.0, 1.0)])
+            counts: Counter = Counter()
+            for k, ex in enumerate(gset.examples):
+                if k in events:
+                    counts[(events[k], "n")] += 1
+                    counts[(events[k], "hit")] += hit(example_scores(scorer, gset, [ex], embed)[0],
+                                                      ex.windows)  # fmt: skip
+            table[run.name] = counts
+    names = sorted({e for c in table.values() for e, _ in c})
+    print("| event | n | " + " | ".join(table) + " |")
+    print("|---|---|" + "---|" * len(table))
+    for e in [*names, None]:
+        row = [sum(c[(x, "hit")] for x in names) if e is None else c[(e, "hit")]
+               for c in table.values()]  # fmt: skip
+        n = sum(next(iter(table.values()))[(x, "n")] for x in names if e in (None, x))
+        print(f"| {e or 'all'} | {n} | " + " | ".join(str(v) for v in row) + " |")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), [Path(p) for p in sys.argv[2:]])
