@@ -21,42 +21,31 @@ from train.pretrain import model_config
 CONFIG = Path("train/configs/cpu.yaml")
 
 
-def event_lines(heldout: Path, out: Path) -> dict[int, str]:
-    """Write the lines with an event-time turn to ``out``; the asked event of each such turn,
-    in the order ``train.grounding.load_examples`` meets turns with moments."""
-    events, k, kept = {}, 0, []
-    for s in load_jsonl(heldout):
-        qtypes = s.meta.get("qtypes", [])
-        if not any(q in HIT_GROUPS["event"] for q in qtypes):
-            continue
-        kept.append(s)
-        asked = [t["value"] for t in s.conversations if t["from"] == "human"]
-        answers = [t for t in s.conversations if t["from"] == "gpt"]
-        for q, a, qt in zip(asked, answers, qtypes, strict=False):
-            if not a.get("moments"):
-                continue
-            if qt in HIT_GROUPS["event"]:
-                events[k] = f"{qt.split('_')[0]} {asked_event(qt, q)}"
-            k += 1
+def event_lines(heldout: Path, out: Path) -> None:
+    """Write the lines of ``heldout`` that hold an event-time turn to ``out``."""
+    kept = [s for s in load_jsonl(heldout)
+            if any(q in HIT_GROUPS["event"] for q in s.meta.get("qtypes", []))]  # fmt: skip
     write_jsonl(out, kept)
-    return events
 
 
 def main(heldout: Path, runs: list[Path]) -> None:
     config, tokenizer, embed = question_embedding(model_config(CONFIG, ["init_from=scratch"]))
     with tempfile.TemporaryDirectory(dir=heldout.parent) as tmp:  # the motions' paths stay short
         path = Path(tmp) / "events.jsonl"
-        events = event_lines(heldout, path)
+        event_lines(heldout, path)
         table = {}
         for run in runs:
             cfg, encoder, scorer = load_run(run, config)
             gset = build_set(path, cfg, tokenizer, encoder, None, [(1.0, 1.0)])
             counts: Counter = Counter()
-            for k, ex in enumerate(gset.examples):
-                if k in events:
-                    counts[(events[k], "n")] += 1
-                    counts[(events[k], "hit")] += hit(example_scores(scorer, gset, [ex], embed)[0],
-                                                      ex.windows)  # fmt: skip
+            for ex in gset.examples:
+                if ex.qtype not in HIT_GROUPS["event"]:
+                    continue
+                event = f"{ex.qtype.split('_')[0]} {asked_event(ex.qtype, tokenizer.decode(ex.question))}"
+                counts[(event, "n")] += 1
+                counts[(event, "hit")] += hit(
+                    example_scores(scorer, gset, [ex], embed)[0], ex.windows
+                )
             table[run.name] = counts
     names = sorted({e for c in table.values() for e, _ in c})
     print("| event | n | " + " | ".join(table) + " |")
