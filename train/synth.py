@@ -773,7 +773,7 @@ def build_golf(ctx: Ctx) -> Built:
 
 def build_baseball(ctx: Ctx) -> Built:
     """A baseball swing (right-handed batter facing +z, pitcher on their left); events
-    stance, load, foot_plant, contact, finish; faults: lunging, casting."""
+    stance, load, stride (its start), foot_plant, contact, finish; faults: lunging, casting."""
     rng = ctx.rng
     tempo = float(ctx.opt("tempo", lambda: 1.0))
     gaps = np.array([rng.uniform(0.5, 1.0), rng.uniform(0.25, 0.4), rng.uniform(0.15, 0.22),
@@ -804,6 +804,9 @@ def build_baseball(ctx: Ctx) -> Built:
     events = dict(
         zip(("stance", "load", "foot_plant", "contact", "finish"), map(int, frames), strict=True)
     )
+    # The lead leg's angles peak at the load (the monotone cubic keeps a peak key flat), so the
+    # front foot rests there and its step towards the pitcher starts from there.
+    events["stride"] = events["load"]
     win = {"lunging": ("foot_plant", "finish"), "casting": ("load", "contact")}
     fl = [Fault(f, events[win[f][0]], events[win[f][1]]) for f in faults]
     return Built(

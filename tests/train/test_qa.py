@@ -287,6 +287,24 @@ def test_event_turns_skip_events_the_labels_put_elsewhere() -> None:
     assert round(plant, 2) not in left and len(left) >= 3
 
 
+@pytest.mark.parametrize(("handedness", "asked"), [("left", True), ("right", False)])
+def test_stride_start_is_asked_only_where_the_detector_finds_the_labelled_one(
+    handedness: str, asked: bool
+) -> None:
+    """The detector's stride start is checked against the synthesizer's (until session 36
+    it had no label and was always asked). On this swing it is found 1 frame after the
+    label for a left-handed batter and 12 frames after it for a right-handed one."""
+    s = synthesize("baseball_swing", np.random.default_rng(0), faults=[], handedness=handedness)
+    facts = measure(s.motion3d, s.labels)
+    assert facts.baseball is not None
+    off = abs(facts.baseball.frames["stride"] - s.labels.events["stride"])
+    assert (off <= 3) is asked
+    turns = [make_turn("baseball_event_time", facts, np.random.default_rng(i)) for i in range(40)]
+    strides = [t for t in turns if t is not None and "stride" in t.question]
+    assert bool(strides) is asked and sum(t is not None for t in turns) - len(strides) >= 30
+    assert all(t.target.value == round(facts.baseball.times["stride"], 2) for t in strides)
+
+
 @pytest.mark.parametrize(("activity", "lowest"), [("squat", True), ("push_up", True),
                                                    ("jumping_jack", False)])  # fmt: skip
 def test_deepest_rep_is_the_lowest_dip_or_the_highest_rise(activity: str, lowest: bool) -> None:

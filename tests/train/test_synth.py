@@ -164,6 +164,22 @@ def test_baseball_faults_show_in_the_geometry() -> None:
     assert abs(cast[0] - clean[0]) < 0.01 and abs(lunge[1] - clean[1]) < 0.01
 
 
+@pytest.mark.parametrize("handedness", ["right", "left"])
+def test_baseball_stride_label_is_where_the_front_foot_starts_its_step(handedness: str) -> None:
+    """The labelled stride start is the top of the lead leg's lift: the front ankle is at its
+    highest and near rest there; the lift barely spreads the feet, the step after it does."""
+    s = synthesize("baseball_swing", np.random.default_rng(4), faults=[], handedness=handedness)
+    ev, w, fps = s.labels.events, s.world, s.motion3d.fps
+    front, back = (J.LEFT_ANKLE, J.RIGHT_ANKLE)[:: 1 if handedness == "right" else -1]
+    stance, stride, plant = ev["stance"], ev["stride"], ev["foot_plant"]
+    assert stance < stride < plant
+    speed = np.linalg.norm(np.gradient(w[:, front], axis=0), axis=1) * fps  # m/s
+    assert speed[stride] < 0.15 * float(speed[stride : plant + 1].max())
+    assert abs(stance + int(np.argmax(w[stance : plant + 1, front, 1])) - stride) <= 1
+    gap = np.linalg.norm(w[:, front] - w[:, back], axis=1)  # m
+    assert abs(gap[stride] - gap[stance]) < 0.02 and gap[plant] - gap[stride] > 0.05
+
+
 def _knee_gap_ratio(s, frame: int) -> float:
     p = s.motion3d.joints
     knees = np.linalg.norm(p[frame, J.LEFT_KNEE] - p[frame, J.RIGHT_KNEE])
