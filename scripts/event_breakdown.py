@@ -4,7 +4,7 @@ For every golf and baseball event-time turn of a ``train.evaluate`` report (its 
 asked event (the question's words, from ``train.qa``'s vocabularies) and whether the turn's
 target agrees with the synthesizer's label for that event, within the answer's tolerance.
 "no label" marks the analytics' own events that the synthesizer does not label, such as the
-start of the stride. The table gives the turns, grounding hits and correct answers for each
+baseball follow-through (and the start of the stride in sets built before session 36). The table gives the turns, grounding hits and correct answers for each
 event and each agreement. It reads a held-out report; it tunes nothing.
 
     python scripts/event_breakdown.py docs/issue10/session11/report_full-s13.json

@@ -14,39 +14,51 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repo root, for scripts/
-from scripts.event_breakdown import asked_event  # noqa: E402
-from train.data import load_jsonl
+from scripts.event_breakdown import agreement, asked_event, breakdown  # noqa: E402
+
+KEY = ("baseball_event_time", "stride")
 
 
-def stride_turns(heldout: Path, report: Path | None) -> Counter:
-    """(agrees | disagrees, hit | miss | -) -> turns."""
-    hits: dict[tuple[int, str], bool] = {}
-    if report is not None:
-        for run in json.loads(report.read_text()).values():
-            for p in run["predictions"]:
-                hits[(int(p["sample"].rsplit(":", 1)[1]), p["question"])] = bool(p["hit"])
+def labelled_rows(heldout: Path) -> list[dict]:
+    """The set's lines, each baseball swing's labels given the stride start where they lack it."""
+    rows = [json.loads(line) for line in heldout.read_text().splitlines()]
+    for row in rows:
+        events = (row["meta"].get("labels") or {}).get("events", {})
+        if "load" in events:
+            events.setdefault("stride", events["load"])
+    return rows
+
+
+def every_turn(rows: list[dict]) -> Counter:
+    """(agreement, "-") -> the set's stride turns, with no report to say which were hit."""
     out: Counter = Counter()
-    for n, s in enumerate(load_jsonl(heldout, check_files=False), start=1):
-        asked = [t["value"] for t in s.conversations if t["from"] == "human"]
-        for q, qtype, target in zip(asked, s.meta["qtypes"], s.meta["targets"], strict=False):
-            if qtype != "baseball_event_time" or asked_event(qtype, q) != "stride":
-                continue
-            labels = s.meta["labels"]
-            frame = labels["events"].get("stride", labels["events"]["load"])
-            seconds = frame / labels["params"]["fps"] * s.meta.get("slow_motion", 1.0)
-            agrees = abs(seconds - target["value"]) <= target["tolerance"]
-            hit = {True: "hit", False: "miss", None: "-"}[hits.get((n, q))]
-            out[("agrees" if agrees else "disagrees", hit)] += 1
+    for row in rows:
+        asked = [t["value"] for t in row["conversations"] if t["from"] == "human"]
+        for q, qtype in zip(asked, row["meta"]["qtypes"], strict=False):
+            if qtype == KEY[0] and asked_event(qtype, q) == KEY[1]:
+                out[(agreement(row, q, KEY[1]), "-")] += 1
     return out
+
+
+def reported_turns(rows: list[dict], report: Path) -> Counter:
+    """(agreement, hit | miss) -> the report's stride turns."""
+    out: Counter = Counter()
+    for run in json.loads(report.read_text()).values():
+        counts = breakdown(run["predictions"], rows)
+        for agree in ("agrees", "disagrees"):
+            n, hit = (counts[(*KEY, agree, m)] for m in ("n", "hit"))
+            out[(agree, "hit")] += hit
+            out[(agree, "miss")] += n - hit
+    return +out
 
 
 def main(args: list[str]) -> None:
     print("| set | target vs label | most relevant frame | turns |\n|---|---|---|---|")
     for arg in args:
         heldout, _, report = arg.partition(":")
-        for (agree, hit), n in sorted(
-            stride_turns(Path(heldout), Path(report) if report else None).items()
-        ):
+        rows = labelled_rows(Path(heldout))
+        counts = reported_turns(rows, Path(report)) if report else every_turn(rows)
+        for (agree, hit), n in sorted(counts.items()):
             print(f"| {heldout} | {agree} | {hit} | {n} |")
 
 
