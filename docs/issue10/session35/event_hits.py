@@ -2,6 +2,10 @@
 event asked (recorded speed), for each finished grounding run:
 
 python docs/issue10/session35/event_hits.py artifacts/val46/heldout.jsonl runs/ground-s33 runs/g35a
+python docs/issue10/session35/event_hits.py --slow artifacts/val49/heldout.jsonl runs/ground-s35 runs/g36
+
+(``--slow``: every clip played slower by a factor drawn from ``HELDOUT_SLOW``, as the grounding
+runs' slowed held-out copies; session 36.)
 
 It reads held-out turns and a scorer; it trains and tunes nothing.
 """
@@ -15,7 +19,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repo root, f
 from scripts.event_breakdown import asked_event  # noqa: E402
 from train.data import load_jsonl, write_jsonl
 from train.evaluate import HIT_GROUPS
-from train.grounding import build_set, example_scores, hit, load_run, question_embedding
+from train.grounding import (
+    HELDOUT_SLOW,
+    build_set,
+    example_scores,
+    hit,
+    load_run,
+    question_embedding,
+)
 from train.pretrain import model_config
 
 CONFIG = Path("train/configs/cpu.yaml")
@@ -28,7 +39,7 @@ def event_lines(heldout: Path, out: Path) -> None:
     write_jsonl(out, kept)
 
 
-def main(heldout: Path, runs: list[Path]) -> None:
+def main(heldout: Path, runs: list[Path], slow: tuple[float, float] = (1.0, 1.0)) -> None:
     config, tokenizer, embed = question_embedding(model_config(CONFIG, ["init_from=scratch"]))
     with tempfile.TemporaryDirectory(dir=heldout.parent) as tmp:  # the motions' paths stay short
         path = Path(tmp) / "events.jsonl"
@@ -36,7 +47,7 @@ def main(heldout: Path, runs: list[Path]) -> None:
         table = {}
         for run in runs:
             cfg, encoder, scorer = load_run(run, config)
-            gset = build_set(path, cfg, tokenizer, encoder, None, [(1.0, 1.0)])
+            gset = build_set(path, cfg, tokenizer, encoder, None, [slow])
             counts: Counter = Counter()
             for ex in gset.examples:
                 if ex.qtype not in HIT_GROUPS["event"]:
@@ -58,4 +69,6 @@ def main(heldout: Path, runs: list[Path]) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), [Path(p) for p in sys.argv[2:]])
+    slowed = sys.argv[1] == "--slow"
+    paths = [Path(p) for p in sys.argv[1 + slowed :]]
+    main(paths[0], paths[1:], HELDOUT_SLOW if slowed else (1.0, 1.0))
