@@ -1,5 +1,5 @@
 """Session 35: the frame scorer's grounding hits on a held-out set's event-time turns, by the
-event asked (recorded speed), for each finished grounding run:
+event asked (recorded speed, or slowed with --slow), for each finished grounding run:
 
 python docs/issue10/session35/event_hits.py artifacts/val46/heldout.jsonl runs/ground-s33 runs/g35a
 python docs/issue10/session35/event_hits.py --slow artifacts/val49/heldout.jsonl runs/ground-s35 runs/g36
