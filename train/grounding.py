@@ -589,6 +589,41 @@ def copy_with_scorer(src: Path, dst: Path, grounding: Path | None = None, seed: 
     return dst
 
 
+def blend_runs(first: Path, second: Path, dst: Path, weight: float = 0.5) -> Path:
+    """A grounding run folder ``dst`` whose scorer is ``(1 - weight)`` x ``first``'s plus
+    ``weight`` x ``second``'s, both over the same encoder: a weight-space average of a scorer
+    and one continued from it (WiSE-FT), which often keeps most of the continued scorer's gain
+    on its own data and loses less away from it. Every other weight is ``first``'s."""
+    from safetensors.torch import load_file, save_file
+
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"blend weight: must be in [0, 1], got {weight}")
+    reports = [json.loads((run / REPORT_FILE).read_text()) for run in (first, second)]
+    fields = [scorer_fields(r) | {"rank_gate": r.get("rank_gate", 0.0)} for r in reports]
+    for key, value in fields[0].items():
+        if fields[1][key] != value:
+            raise ValueError(f"blend: {first} and {second} differ in {key} "
+                             f"({value!r} and {fields[1][key]!r}); only like scorers average")  # fmt: skip
+    a, b = (load_file(str(run / INIT_FILE)) for run in (first, second))
+    if {k for k in a if k.startswith(SCORER_PREFIXES)} != {
+        k for k in b if k.startswith(SCORER_PREFIXES)
+    }:
+        raise ValueError(f"blend: {first} and {second} have different scorer weights; blend a "
+                         "scorer with one continued from it")  # fmt: skip
+    for k in a.keys() & b.keys():  # a run may also hold modules it did not train
+        if not k.startswith(SCORER_PREFIXES) and not torch.allclose(a[k].float(), b[k].float(),
+                                                                    atol=2e-2):  # fmt: skip
+            raise ValueError(f"blend: {first} and {second} differ in {k}, outside the scorer; "
+                             "blend a scorer with one continued from it over the same encoder")  # fmt: skip
+    mixed = {k: (v.float() * (1.0 - weight) + b[k].float() * weight).to(v.dtype)
+             if k.startswith(SCORER_PREFIXES) else v for k, v in a.items()}  # fmt: skip
+    dst.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in mixed.items()}, str(dst / INIT_FILE))
+    report = fields[0] | {"blend": {"runs": [str(first), str(second)], "weight": weight}}
+    (dst / REPORT_FILE).write_text(json.dumps(report, indent=1))
+    return dst
+
+
 def _check_same_encoder(model: dict, init: dict, src: Path, grounding: Path) -> None:
     """The scorer was trained on some encoder's features: it must be ``src``'s."""
     keys = [k for k in init if k.startswith("motion_encoder.")]
@@ -639,6 +674,21 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar=("SRC", "GROUNDING", "DST"),
         help="only copy the model SRC to DST with the scorer a grounding run wrote, then exit",
+    )
+    ap.add_argument(
+        "--blend",
+        nargs=3,
+        type=Path,
+        metavar=("RUN_A", "RUN_B", "DST"),
+        help="only write a grounding run DST whose scorer averages RUN_A's and RUN_B's "
+        "(--blend-weight of RUN_B's), then exit",
+    )
+    ap.add_argument(
+        "--blend-weight",
+        type=float,
+        default=0.5,
+        metavar="W",
+        help="with --blend: RUN_B's share of the average, in [0, 1] (default 0.5)",
     )
     ap.add_argument(
         "--rank-gate",
@@ -724,9 +774,16 @@ def add_run_args(ap: argparse.ArgumentParser) -> None:
 
 
 def copy_only(a: argparse.Namespace, ap: argparse.ArgumentParser) -> bool:
-    """--plain-copy / --swap-scorer: copy a model with another scorer; True when done."""
+    """--plain-copy / --swap-scorer / --blend: copy a model or a run with another scorer;
+    True when done."""
     if a.plain_copy:
         print(copy_with_scorer(*a.plain_copy))
+        return True
+    if a.blend:
+        try:
+            print(blend_runs(*a.blend, weight=a.blend_weight))
+        except ValueError as err:
+            ap.error(str(err))
         return True
     if a.swap_scorer:
         src, grounding, dst = a.swap_scorer

@@ -193,6 +193,66 @@ def test_swap_scorer_takes_the_grounding_runs_scorer(tmp_path, kind: str) -> Non
         copy_with_scorer(src, tmp_path / "dst2", grounding)
 
 
+def _scorer_run(folder: Path, encoder: dict, seed: int, report: dict) -> Path:
+    """A grounding run folder: ``encoder``'s weights and a seeded tiny scorer of the report's
+    kind."""
+    import json
+    from dataclasses import replace
+
+    from safetensors.torch import save_file
+
+    from train.grounding import INIT_FILE, REPORT_FILE
+
+    torch.manual_seed(seed)
+    config = replace(TINY, scorer=report["scorer"])
+    scorer = {f"fusion.{k}": v for k, v in CrossTalker(config).state_dict().items()
+              if f"fusion.{k}".startswith(SCORER_PREFIXES)}  # fmt: skip
+    folder.mkdir()
+    save_file({k: v.contiguous() for k, v in (encoder | scorer).items()}, str(folder / INIT_FILE))
+    (folder / REPORT_FILE).write_text(json.dumps(report))
+    return folder
+
+
+def test_blend_averages_two_scorers_over_one_encoder_and_refuses_unlike_runs(tmp_path) -> None:
+    """--blend: the scorer is the weighted average, the encoder is kept, the run loads as any
+    grounding run, and runs over another encoder or with another scorer kind are refused."""
+    from safetensors.torch import load_file
+
+    from core.llamo.motion_encoder import MotionEncoder
+    from train.grounding import INIT_FILE, blend_runs, build_parser, copy_only, load_run
+
+    torch.manual_seed(0)
+    enc = {f"motion_encoder.{k}": v for k, v in MotionEncoder(TINY).state_dict().items()}
+    pose = {"scorer": "contextual"}
+    a = _scorer_run(tmp_path / "a", enc, 1, pose)
+    b = _scorer_run(tmp_path / "b", enc, 2, pose | {"rank_gate": 0.0, "steps": 9})
+    wa, wb = (load_file(str(run / INIT_FILE)) for run in (a, b))
+    ap = build_parser()
+    argv = ["--blend", str(a), str(b), str(tmp_path / "mid"), "--blend-weight", "0.25"]
+    assert copy_only(ap.parse_args(argv), ap)
+    mid = load_file(str(tmp_path / "mid" / INIT_FILE))
+    keys = [k for k in wa if k.startswith(SCORER_PREFIXES)]
+    assert keys and any(not torch.equal(wa[k], wb[k]) for k in keys)
+    for k in keys:
+        torch.testing.assert_close(mid[k], 0.75 * wa[k] + 0.25 * wb[k])
+    assert all(torch.equal(mid[k], v) for k, v in enc.items())
+    for weight, same in ((0.0, wa), (1.0, wb)):
+        ends = load_file(str(blend_runs(a, b, tmp_path / f"w{weight}", weight) / INIT_FILE))
+        assert all(torch.equal(ends[k], same[k]) for k in keys)
+    _, _, scorer = load_run(tmp_path / "mid", TINY)
+    loaded = scorer.state_dict()
+    assert all(torch.equal(loaded[k.removeprefix("fusion.")], mid[k]) for k in keys)
+    other = _scorer_run(tmp_path / "other", {k: v + 1.0 for k, v in enc.items()}, 2, pose)
+    with pytest.raises(ValueError, match="outside the scorer"):
+        blend_runs(a, other, tmp_path / "bad")
+    kind = _scorer_run(tmp_path / "kind", enc, 2, {"scorer": "pose"})
+    with pytest.raises(ValueError, match="differ in scorer"):
+        blend_runs(a, kind, tmp_path / "bad")
+    with pytest.raises(ValueError, match="must be in"):
+        blend_runs(a, b, tmp_path / "bad", 1.5)
+    assert not (tmp_path / "bad").exists()
+
+
 @pytest.mark.parametrize("order", ["time", "score"])
 def test_new_model_parts_round_trip(tmp_path, order: str) -> None:
     """feature set v2, score-ordered text timestamps and LLM-scale tokens save and load."""
