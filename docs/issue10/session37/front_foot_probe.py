@@ -45,8 +45,10 @@ def probe(seed: int, n: int) -> Counter:
 
 def main(seed: int, n: int) -> None:
     counts = probe(seed, n)
-    print(f"seed {seed}, {n} swings\n\n| motion | view | swings | front foot right | stride start "
-          f"within {STRIDE_FRAMES} frames |\n|---|---|---|---|---|")
+    print(
+        f"seed {seed}, {n} swings\n\n| motion | view | swings | front foot right | stride start "
+        f"within {STRIDE_FRAMES} frames |\n|---|---|---|---|---|"
+    )
     for kind in ("2D", "3D"):
         for view in ("feet apart", "feet overlap"):
             row = [counts[(kind, view, w)] for w in ("n", "front foot right", "stride found")]
