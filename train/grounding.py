@@ -598,6 +598,12 @@ def blend_runs(first: Path, second: Path, dst: Path, weight: float = 0.5) -> Pat
 
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f"blend weight: must be in [0, 1], got {weight}")
+    for run in (first, second):
+        if not (run / INIT_FILE).is_file() or not (run / REPORT_FILE).is_file():
+            raise ValueError(f"blend: {run} is not a grounding run (it needs {INIT_FILE} and "
+                             f"{REPORT_FILE}); give train.grounding --out folders")  # fmt: skip
+        if dst.resolve() == run.resolve():
+            raise ValueError(f"blend: DST {dst} is one of the runs; give a new folder")
     reports = [json.loads((run / REPORT_FILE).read_text()) for run in (first, second)]
     fields = [scorer_fields(r) | {"rank_gate": r.get("rank_gate", 0.0)} for r in reports]
     for key, value in fields[0].items():

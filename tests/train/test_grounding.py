@@ -250,7 +250,12 @@ def test_blend_averages_two_scorers_over_one_encoder_and_refuses_unlike_runs(tmp
         blend_runs(a, kind, tmp_path / "bad")
     with pytest.raises(ValueError, match="must be in"):
         blend_runs(a, b, tmp_path / "bad", 1.5)
+    with pytest.raises(ValueError, match="not a grounding run"):
+        blend_runs(a, tmp_path, tmp_path / "bad")
     assert not (tmp_path / "bad").exists()
+    with pytest.raises(ValueError, match="is one of the runs"):
+        blend_runs(a, b, a)
+    assert torch.equal(load_file(str(a / INIT_FILE))[keys[0]], wa[keys[0]])
 
 
 @pytest.mark.parametrize("order", ["time", "score"])
