@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from core.llamo.prompts import timestamp_text
 from train.data import MotionDataset, PerTurn, load_jsonl, write_jsonl
 
 EVENT_QTYPES = ("golf_event_time", "baseball_event_time")
@@ -30,8 +31,8 @@ NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
 def written(seconds: float) -> float:
-    """A time as the prompt's ``t=`` text writes it (two decimals)."""
-    return float(f"{seconds:.2f}")
+    """A time as the prompt's ``t=`` text writes it (the prompt registry's template)."""
+    return float(NUMBER.search(timestamp_text(seconds)).group())
 
 
 def snap_time(target: float, tolerance: float, times: Sequence[float]) -> tuple[float, str]:
@@ -63,7 +64,8 @@ def snap_set(model: object, path: Path, qtypes: Sequence[str] = EVENT_QTYPES) ->
     counts = {"top": 0, "other": 0, "kept": 0}
     for j, (i, k) in enumerate(tqdm(turns.index, desc=f"{path.name} turns", unit="turn")):
         meta = samples[i].meta
-        if "context" in meta or (meta.get("qtypes") or [None] * (k + 1))[k] not in qtypes:
+        asked = meta.get("qtypes") or []
+        if "context" in meta or k >= len(asked) or asked[k] not in qtypes:
             continue
         target = meta["targets"][k]
         time, how = snap_time(float(target["value"]), float(target["tolerance"]),
