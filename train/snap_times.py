@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,10 +23,10 @@ import torch
 from tqdm import tqdm
 
 from core.llamo.prompts import timestamp_text
+from core.written_numbers import NUMBER
 from train.data import MotionDataset, PerTurn, load_jsonl, write_jsonl
 
 EVENT_QTYPES = ("golf_event_time", "baseball_event_time")
-NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
 def written(seconds: float) -> float:
