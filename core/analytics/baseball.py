@@ -4,7 +4,9 @@ Phases (each event is the frame where the phase starts):
 
 * stance: the clip's start, batter set;
 * load: hands at their furthest point back (away from the pitcher) before the swing;
-* stride: the front foot starts moving (its speed first passes ``move_fraction`` of its peak);
+* stride: the front foot starts its last big move before the swing (the last speed peak of
+  at least ``step_fraction`` of the largest; its speed first passes ``move_fraction`` of that
+  peak), so a leg lift or toe tap before the step is not taken for the stride;
 * foot_plant: the front foot lands (its speed falls back below that level after the peak);
 * contact: after the stride starts, where the hands drive towards the pitcher fastest;
 * follow_through: ends where the hands slow below ``end_fraction`` of their peak speed.
@@ -43,12 +45,13 @@ class BaseballParams:
     """Tunable thresholds of :func:`baseball_swing_phases`."""
 
     move_fraction: float = 0.25
+    step_fraction: float = 0.5
     end_fraction: float = 0.2
     smooth_s: float = 0.1
     min_hand_speed: float = 2.0  # torso lengths / s a real swing's hands exceed
 
     def __post_init__(self) -> None:
-        for name in ("move_fraction", "end_fraction"):
+        for name in ("move_fraction", "step_fraction", "end_fraction"):
             if not 0.0 < getattr(self, name) < 1.0:
                 raise ValueError(f"{name}: must be in (0, 1), got {getattr(self, name)}")
 
@@ -164,10 +167,12 @@ def _front_foot(ankles: dict[str, np.ndarray], until: int, to_pitcher: float) ->
 
 
 def _stride(front: np.ndarray, fps: float, until: int, prm: BaseballParams) -> tuple[int, int]:
-    """(stride start, foot plant): the front ankle's speed rises past ``move_fraction`` of its
-    peak before ``until``, and falls back below it."""
+    """(stride start, foot plant) around the front ankle's last speed peak before ``until``
+    that reaches ``step_fraction`` of its largest: where its speed rises past ``move_fraction``
+    of that peak, and where it falls back below it. A leg lift before the step is often the
+    faster move, and the largest peak took it for the stride (docs/issue10/session39/stride)."""
     speed = np.linalg.norm(np.gradient(front, axis=0), axis=1) * fps
-    fpeak = int(np.nanargmax(speed[: until + 1])) if np.isfinite(speed[: until + 1]).any() else 0
+    fpeak = _last_peak(np.nan_to_num(speed[: until + 1]), prm.step_fraction)
     level = prm.move_fraction * speed[fpeak]
     stride = fpeak
     while stride > 0 and not speed[stride - 1] < level:
@@ -176,6 +181,17 @@ def _stride(front: np.ndarray, fps: float, until: int, prm: BaseballParams) -> t
     while plant < until and not speed[plant] < level:
         plant += 1
     return stride, plant
+
+
+def _last_peak(speed: np.ndarray, fraction: float) -> int:
+    """The last local maximum of ``speed`` that reaches ``fraction`` of its largest (0 if
+    empty)."""
+    if not len(speed):
+        return 0
+    big = speed >= fraction * speed.max()
+    rising = np.r_[True, speed[1:] >= speed[:-1]]
+    falling = np.r_[speed[:-1] >= speed[1:], True]
+    return int(np.flatnonzero(big & rising & falling)[-1])
 
 
 def _contact(forward: np.ndarray, fps: float, stride: int, prm: BaseballParams) -> int:

@@ -278,12 +278,14 @@ def test_curls_and_jumping_jacks() -> None:
 
 # -- baseball ----------------------------------------------------------------------------
 def batter(
-    load_f: int = 30, stride_f: int = 40, plant_f: int = 55, contact_f: int = 62, n: int = 90
-) -> Motion:
+    load_f: int = 30, stride_f: int = 40, plant_f: int = 55, contact_f: int = 62, n: int = 90,
+    lift_f: int | None = None,
+) -> Motion:  # fmt: skip
     """Batter built from keyframes, pitcher towards +x: hands rise and go back to -x (load
     complete at ``load_f``), the left (front) foot steps towards the pitcher between
     ``stride_f`` and ``plant_f``, the hands whip through to +x (fastest near ``contact_f``),
-    then slow down."""
+    then slow down. ``lift_f``: the front foot first kicks up quickly over the 6 frames from
+    there and comes down in the step."""
     frames = []
     for f in range(n):
         p = pose(170, 170, elbow=120, arm_raise=20)
@@ -296,6 +298,11 @@ def batter(
         p[[J.LEFT_WRIST, J.RIGHT_WRIST]] = hands
         step = np.clip((f - stride_f) / (plant_f - stride_f), 0, 1)
         p[[J.LEFT_ANKLE, J.LEFT_HEEL, J.LEFT_FOOT_INDEX], 0] += 0.35 * (3 * step**2 - 2 * step**3)
+        if lift_f is not None:
+            up = np.clip((f - lift_f) / 6, 0, 1)
+            p[[J.LEFT_ANKLE, J.LEFT_HEEL, J.LEFT_FOOT_INDEX], 1] += 0.2 * (
+                3 * up**2 - 2 * up**3 - (3 * step**2 - 2 * step**3)
+            )
         frames.append(p)
     j = np.stack(frames)
     img = np.stack([0.5 + 0.3 * j[..., 0], 0.6 - 0.3 * j[..., 1]], axis=-1)
@@ -313,6 +320,12 @@ def test_baseball_phases_follow_the_keyframes() -> None:
     assert "contact" in str(ph) and "\n" not in str(ph)
     with pytest.raises(InputError, match="no swing"):
         baseball_swing_phases(motion3d([pose(170, 170)] * 40))
+
+
+def test_a_quick_leg_lift_before_the_step_is_not_the_stride() -> None:
+    """The lift is the front foot's fastest move, but the stride is the step after it."""
+    ph = baseball_swing_phases(batter(lift_f=18))
+    assert abs(ph.frames["stride"] - 40) <= 4 and abs(ph.frames["foot_plant"] - 55) <= 4
 
 
 @pytest.mark.parametrize("azimuth", [90.0, -90.0])

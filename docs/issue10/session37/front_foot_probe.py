@@ -1,6 +1,6 @@
-"""Session 37: the baseball detector's front foot and start of the stride against the
-synthesizer's labels, on freshly synthesized swings (random cameras), split by whether the
-feet overlap along the image x (the detector's handedness confidence):
+"""Session 37: the baseball detector's front foot, start of the stride and (since session 39)
+foot plant against the synthesizer's labels, on freshly synthesized swings (random cameras),
+split by whether the feet overlap along the image x (the detector's handedness confidence):
 
 python docs/issue10/session37/front_foot_probe.py SEED N
 
@@ -22,8 +22,8 @@ STRIDE_FRAMES = 4  # a stride start this close to the label counts as found
 
 
 def probe(seed: int, n: int) -> Counter:
-    """(kind, view, what) -> swings: what is "n", "front foot right", "stride found" or
-    "no swing found"."""
+    """(kind, view, what) -> swings: what is "n", "front foot right", "stride found", "plant found"
+    or "no swing found"."""
     rng = np.random.default_rng(seed)
     out: Counter = Counter()
     for _ in range(n):
@@ -40,6 +40,8 @@ def probe(seed: int, n: int) -> Counter:
             out[(kind, view, "front foot right")] += ph.front_foot == front
             found = abs(ph.frames["stride"] - s.labels.events["stride"]) <= STRIDE_FRAMES
             out[(kind, view, "stride found")] += bool(found)
+            landed = abs(ph.frames["foot_plant"] - s.labels.events["foot_plant"]) <= STRIDE_FRAMES
+            out[(kind, view, "plant found")] += bool(landed)
     return out
 
 
@@ -47,13 +49,16 @@ def main(seed: int, n: int) -> None:
     counts = probe(seed, n)
     print(
         f"seed {seed}, {n} swings\n\n| motion | view | swings | front foot right | stride start "
-        f"within {STRIDE_FRAMES} frames |\n|---|---|---|---|---|"
+        f"within {STRIDE_FRAMES} frames | foot plant within {STRIDE_FRAMES} frames |\n|---|---|---|---|---|---|"
     )
     for kind in ("2D", "3D"):
         for view in ("feet apart", "feet overlap"):
-            row = [counts[(kind, view, w)] for w in ("n", "front foot right", "stride found")]
+            row = [
+                counts[(kind, view, w)]
+                for w in ("n", "front foot right", "stride found", "plant found")
+            ]
             print(f"| {kind} | {view} | " + " | ".join(map(str, row)) + " |")
-        print(f"| {kind} | no swing found | {counts[(kind, '-', 'no swing found')]} | | |")
+        print(f"| {kind} | no swing found | {counts[(kind, '-', 'no swing found')]} | | | |")
 
 
 if __name__ == "__main__":
