@@ -210,23 +210,32 @@ def prepared_motion_path(out_dir: Path, video: Path) -> Path:
     return Path(out_dir) / "motions" / f"{Path(video).stem}.npz"
 
 
+WITH_FACTS = "@facts"
+"""Suffix of a ``PerTurn`` repeat key that counts only the turns of dialogues with the
+analytics facts in their prompt (``meta["context"]``): ``{"golf_phase@facts": 8}``."""
+
+
 class PerTurn:
     """A view with one example per gpt turn: the dialogue up to that turn, trained on its last
     answer only (``last_turn_only``), so each answer is learnt with the viewpoints its own
     question picked (the Cross Talker reads the last question)."""
 
     def __init__(self, examples: MotionDataset, repeats: Mapping[str, int] | None = None) -> None:
-        """``repeats``: question type (``meta.qtypes``) -> how many times its turns appear."""
+        """``repeats``: question type (``meta.qtypes``) -> how many times its turns appear;
+        ``TYPE@facts`` (``WITH_FACTS``) counts only its turns with facts, before ``TYPE``."""
         self.examples = examples
         repeats = repeats or {}
         self.index: list[tuple[int, int]] = []
         seen: set[str | None] = set()
         for i, s in enumerate(examples.samples):
             qtypes = s.meta.get("qtypes") or []
+            facts = "context" in s.meta
             for k in range(sum(t["from"] == "gpt" for t in s.conversations)):
                 qtype = qtypes[k] if k < len(qtypes) else None
-                self.index += [(i, k)] * repeats.get(qtype, 1)
-                seen.add(qtype)
+                keys = [f"{qtype}{WITH_FACTS}", qtype] if facts else [qtype]
+                times = next((repeats[key] for key in keys if key in repeats), 1)
+                self.index += [(i, k)] * times
+                seen.update(keys)
         if missing := sorted(set(repeats) - seen):
             raise ValueError(f"repeat_qtypes: no turn of the data has question type {missing}")
 

@@ -10,7 +10,7 @@ import pytest
 
 from core.errors import InputError
 from core.motion_io import save_motion
-from train.data import MotionDataset, PerTurn, Sample, load_jsonl, write_jsonl
+from train.data import WITH_FACTS, MotionDataset, PerTurn, Sample, load_jsonl, write_jsonl
 from train.qa import make_dialogues
 from train.synth import synthesize
 
@@ -75,6 +75,25 @@ def test_per_turn_repeats_the_turns_of_the_asked_question_types(
     assert samples[i].meta["qtypes"][k] == picked
     with pytest.raises(ValueError, match="repeat_qtypes: no turn .*no_such_type"):
         PerTurn(ds, {"no_such_type": 2})
+
+
+def test_per_turn_repeats_only_the_turns_with_facts_of_a_facts_key(
+    tmp_path: Path, motion_file: Path
+) -> None:
+    s = synthesize("squat", np.random.default_rng(0), reps=2)
+    dialogues = make_dialogues(s.motion3d, s.labels, np.random.default_rng(1), n=4)
+    samples = [Sample(x.conversations(), motion=motion_file, meta=x.meta()) for x in dialogues]
+    samples[0].meta["context"] = "Activity: squat."  # only the first dialogue has facts
+    picked = samples[0].meta["qtypes"][0]
+    with_facts = samples[0].meta["qtypes"].count(picked)
+    plain = sum(x.meta["qtypes"].count(picked) for x in samples[1:])
+    n = sum(len(x.meta["qtypes"]) for x in samples)
+    ds = MotionDataset(samples)
+    assert len(PerTurn(ds, {f"{picked}{WITH_FACTS}": 4})) == n + 3 * with_facts
+    both = PerTurn(ds, {f"{picked}{WITH_FACTS}": 4, picked: 2})
+    assert len(both) == n + 3 * with_facts + plain
+    with pytest.raises(ValueError, match="no turn .*rep_count@facts"):
+        PerTurn(MotionDataset(samples[1:]), {f"rep_count{WITH_FACTS}": 2})
 
 
 BAD_LINES = [
