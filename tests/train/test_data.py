@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from core.errors import InputError
-from core.motion_io import save_motion
+from core.motion_io import load_motion, save_motion
 from train.data import WITH_FACTS, MotionDataset, PerTurn, Sample, load_jsonl, write_jsonl
 from train.qa import make_dialogues
 from train.synth import synthesize
@@ -29,12 +29,17 @@ def _write(path: Path, lines: list[object]) -> Path:
     return path
 
 
+def _squat_samples(motion_file: Path, n: int) -> list[Sample]:
+    """``n`` data-engine dialogues about one synthesized squat, on ``motion_file``."""
+    s = synthesize("squat", np.random.default_rng(0), reps=2)
+    dialogues = make_dialogues(s.motion3d, s.labels, np.random.default_rng(1), n=n)
+    return [Sample(x.conversations(), motion=motion_file, meta=x.meta()) for x in dialogues]
+
+
 def test_round_trip_with_relative_paths_and_lazy_cached_dataset(
     tmp_path: Path, motion_file: Path
 ) -> None:
-    s = synthesize("squat", np.random.default_rng(0), reps=2)
-    d = make_dialogues(s.motion3d, s.labels, np.random.default_rng(1), n=2)
-    samples = [Sample(x.conversations(), motion=motion_file, meta=x.meta()) for x in d]
+    samples = _squat_samples(motion_file, 2)
     path = write_jsonl(tmp_path / "train.jsonl", samples)
     first = json.loads(path.read_text().splitlines()[0])
     assert first["motion"] == "motions/a.npz"  # relative to the JSONL's folder
@@ -44,7 +49,7 @@ def test_round_trip_with_relative_paths_and_lazy_cached_dataset(
     ds = MotionDataset(loaded)
     assert len(ds) == 2 and not ds._cache
     ex = ds[0]
-    assert ex["motion"].num_frames == s.motion3d.num_frames and ex["video"] is None
+    assert ex["motion"].num_frames == load_motion(motion_file).num_frames and ex["video"] is None
     assert ex["conversations"][0]["from"] == "human"
     assert ds[0]["motion"] is ex["motion"]  # cached, not reloaded
 
@@ -59,9 +64,7 @@ def test_answer_moments_round_trip(tmp_path: Path, motion_file: Path) -> None:
 def test_per_turn_repeats_the_turns_of_the_asked_question_types(
     tmp_path: Path, motion_file: Path
 ) -> None:
-    s = synthesize("squat", np.random.default_rng(0), reps=2)
-    dialogues = make_dialogues(s.motion3d, s.labels, np.random.default_rng(1), n=3)
-    samples = [Sample(x.conversations(), motion=motion_file, meta=x.meta()) for x in dialogues]
+    samples = _squat_samples(motion_file, 3)
     ds = MotionDataset(samples)
     qtypes = [q for x in samples for q in x.meta["qtypes"]]
     once = PerTurn(ds)
@@ -80,9 +83,7 @@ def test_per_turn_repeats_the_turns_of_the_asked_question_types(
 def test_per_turn_repeats_only_the_turns_with_facts_of_a_facts_key(
     tmp_path: Path, motion_file: Path
 ) -> None:
-    s = synthesize("squat", np.random.default_rng(0), reps=2)
-    dialogues = make_dialogues(s.motion3d, s.labels, np.random.default_rng(1), n=4)
-    samples = [Sample(x.conversations(), motion=motion_file, meta=x.meta()) for x in dialogues]
+    samples = _squat_samples(motion_file, 4)
     samples[0].meta["context"] = "Activity: squat."  # only the first dialogue has facts
     picked = samples[0].meta["qtypes"][0]
     with_facts = samples[0].meta["qtypes"].count(picked)
