@@ -18,7 +18,8 @@ from core.analytics.baseball import baseball_swing_phases  # noqa: E402
 from core.errors import InputError  # noqa: E402
 from train.synth import sample_camera, synthesize  # noqa: E402
 
-STRIDE_FRAMES = 4  # a stride start this close to the label counts as found
+# A stride start (since session 39 also a foot plant) this close to the label counts as found.
+STRIDE_FRAMES = 4
 
 
 def probe(seed: int, n: int) -> Counter:

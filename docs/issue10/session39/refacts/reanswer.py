@@ -30,9 +30,8 @@ from train.evaluate import (  # noqa: E402
 SAME_CHECKS = 4  # unchanged turns answered again to show the words repeat
 
 
-def facts_blocks(data: str, model: str, per_type: int) -> dict[str, str | None]:
+def facts_blocks(dataset: MotionDataset, model: str, per_type: int) -> dict[str, str | None]:
     """ "index:question" -> the facts block each turn's prompt gets with this code."""
-    dataset = MotionDataset.from_jsonl(heldout_path(data))
     budget = prompt_budget(model)
     out = {}
     for it in eval_items(dataset.samples, per_type=per_type):
@@ -51,13 +50,13 @@ def main() -> None:
     p.add_argument("--report", help="the report (JSON) made with the old facts")
     p.add_argument("--out")
     args = p.parse_args()
-    new = facts_blocks(args.data, args.model, args.per_type)
+    dataset = MotionDataset.from_jsonl(heldout_path(args.data))
+    new = facts_blocks(dataset, args.model, args.per_type)
     if args.dump_facts:
         Path(args.dump_facts).write_text(json.dumps(new))
         return
     old = json.loads(Path(args.old_facts).read_text())
     report = next(iter(json.loads(Path(args.report).read_text()).values()))
-    dataset = MotionDataset.from_jsonl(heldout_path(args.data))
     items = eval_items(dataset.samples, per_type=args.per_type)
     keys = [f"{it.index}:{it.question}" for it in items]
     if [p["question"] for p in report["predictions"]] != [it.question for it in items]:
