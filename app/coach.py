@@ -133,7 +133,7 @@ class Session:
     @property
     def fact_items(self) -> list[Fact]:
         """The facts with their confidences (the UI greys the unsure ones)."""
-        return list(self.report.fact_items)
+        return list(self.report.shown_items)
 
     @property
     def fps(self) -> float:
@@ -180,13 +180,16 @@ class Session:
     def measured(self, question: str) -> list[str]:
         """The analytics' lines about the joints, the sides and the moments ``question`` names
         ("Left knee: 143 to 161 deg ...", "The left knee bends more than the right knee: ...",
-        "At 4.37 s: the downswing, ..."), trusted ones only: shown beside the answer, so the
-        user can check the model's words against the measurement."""
+        "At 4.37 s: the downswing, ..."), and the form check's line when it asks about form,
+        trusted ones only: shown beside the answer, so the user can check the model's words
+        against the measurement."""
+        from core.analytics.form import asks_form
         from core.llamo.prompts import compared_parts, question_joints, question_times
 
         return (self.report.prompt_joints(question_joints([question]))
                 + self.report.side_lines(compared_parts([question]))
-                + self.report.prompt_moments(question_times([question])))  # fmt: skip
+                + self.report.prompt_moments(question_times([question]))
+                + (self.report.form_lines() if asks_form(question) else []))  # fmt: skip
 
     def prompt_context(self, question: str = "") -> str | None:
         """The facts block the model's prompt gets for ``question`` after this session's

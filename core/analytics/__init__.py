@@ -23,6 +23,7 @@ from .angles import (
 )
 from .baseball import BASEBALL_EVENTS, BaseballParams, BaseballSwingPhases, baseball_swing_phases
 from .facts import SIDE_MARGIN_DEG, TRUST_THRESHOLD, Fact
+from .form import FORM_EXERCISES, FormCheck, FormLimits, asks_form, check_form
 from .golf import (
     GOLF_EVENTS,
     GOLF_PHASES,
@@ -39,12 +40,13 @@ from .report import AngleSummary, MotionReport, analyze_motion
 from .reps import EXERCISES, ExerciseProfile, Rep, RepCount, RepParams, count_reps, squat_stage
 
 __all__ = [
-    "ACTIVITIES", "BASEBALL_EVENTS", "EXERCISES", "GOLF_EVENTS", "GOLF_PHASES",
+    "ACTIVITIES", "BASEBALL_EVENTS", "EXERCISES", "FORM_EXERCISES", "GOLF_EVENTS", "GOLF_PHASES",
     "LEADING_FOOT_ACTIVITIES", "NOT_SUPPORTED", "SIDE_MARGIN_DEG",
     "SUPPORTED_ACTIVITIES", "TRUST_THRESHOLD", "UNSURE", "ActivityGuess", "AngleSummary",
     "BaseballParams", "BaseballSwingPhases", "CameraExtremes", "ExerciseProfile", "Fact",
+    "FormCheck", "FormLimits",
     "GolfDBTempoStats", "GolfParams", "GolfSwingEvents", "MotionReport", "Rep", "RepCount",
-    "RepParams", "analyze_motion", "baseball_swing_phases", "camera_extremes", "count_reps",
+    "RepParams", "analyze_motion", "asks_form", "baseball_swing_phases", "camera_extremes", "check_form", "count_reps",
     "detect_view", "find_swings", "front_foot", "golf_swing_events", "golfdb_tempo_stats",
     "guess_activity", "joint_angles", "leading_foot", "slow_motion_factor", "squat_stage",
 ]  # fmt: skip

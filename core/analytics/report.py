@@ -35,6 +35,7 @@ from .facts import (
     rep_facts,
     rep_moment,
 )
+from .form import check_form, form_fact
 from .golf import GolfSwingEvents, golf_swing_events
 from .reps import EXERCISES, RepCount, count_reps
 
@@ -111,11 +112,23 @@ class MotionReport:
     # per part (``ANGLE_PARTS``) which side bends more, shown beside an answer that compares
     # the sides (not in the prompt: the model answered its side prior even with it there)
     side_items: dict[str, Fact] = field(default_factory=dict)
+    # the rep exercise's form check (``form.check_form``): shown, not in the prompt (the
+    # model was never trained with it there)
+    form_items: list[Fact] = field(default_factory=list)
+
+    @property
+    def shown_items(self) -> list[Fact]:
+        """Every fact the app shows: the prompt's facts, then the form check."""
+        return [*self.fact_items, *self.form_items]
 
     @property
     def facts(self) -> list[str]:
-        """Every fact as a line, low-confidence ones marked " (unsure)" (CLI, report)."""
-        return [str(f) for f in self.fact_items]
+        """Every shown fact as a line, low-confidence ones marked " (unsure)" (CLI, report)."""
+        return [str(f) for f in self.shown_items]
+
+    def form_lines(self, threshold: float = TRUST_THRESHOLD) -> list[str]:
+        """The form check's line when sure: "Form: the hips sag ... on reps 2, 4 of 5 ..." """
+        return _sure_texts(self.form_items, threshold)
 
     def prompt_facts(self, threshold: float = TRUST_THRESHOLD) -> list[str]:
         """The facts sure enough for the model's prompt (unsure ones left out)."""
@@ -283,6 +296,9 @@ def analyze_motion(
     joint_items = {n: lines[n] for n in joints if n in lines}
     # a golfer's or a batter's split stance is not a leading foot: said only where one leads
     feet = leading_foot(track_or_motion) if guess.label in LEADING_FOOT_ACTIVITIES else None
-    return MotionReport(guess, duration, parts.get("golf"), parts.get("baseball"),
-                        parts.get("reps"), angles, facts, body.fps, body.start_time, feet,
-                        joint_items, _side_comparisons(summaries, lines))  # fmt: skip
+    reps = parts.get("reps")
+    check = check_form(track_or_motion, reps) if reps is not None else None
+    form = [form_fact(check, reps)] if check is not None else []
+    return MotionReport(guess, duration, parts.get("golf"), parts.get("baseball"), reps, angles,
+                        facts, body.fps, body.start_time, feet, joint_items,
+                        _side_comparisons(summaries, lines), form)  # fmt: skip

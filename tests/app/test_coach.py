@@ -409,3 +409,24 @@ def test_landmark_csv_session(coach: Coach) -> None:
         assert session.thumbnail(answer.viewpoint_frames[0], size=120).shape == (120, 120, 3)
     finally:
         session.close()
+
+
+def test_the_form_check_is_shown_in_the_facts_and_beside_a_form_answer_not_in_the_prompt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A push-up clip whose hips sag: the facts panel lists the form check, a question about
+    form gets its line beside the answer, and the model's prompt never holds it."""
+    from tests.app.tiny import tiny_model
+    from train.synth import synthesize
+
+    clip = synthesize("push_up", np.random.default_rng(1), faults=["sagging_hips"], noise3d=1.0)
+    path = save_motion(clip.motion3d, tmp_path / "pushups.npz")
+    model = tiny_model()
+    seen = contexts_given(model, monkeypatch)
+    session = Coach(model).analyze(path, activity="push_up")
+    (line,) = session.measured("Do my hips sag?")
+    assert line.startswith("Form: the hips sag") and line in facts_markdown(session)
+    assert session.measured("How many push-ups?") == []
+    session.ask("Do my hips sag?", max_new_tokens=2)
+    assert "Form:" not in seen[-1]
+    session.close()

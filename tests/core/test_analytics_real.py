@@ -341,6 +341,20 @@ def test_the_line_about_a_joint_a_question_names_on_real_clips(
     assert near in pushups.prompt_facts() and near.startswith("Right elbow: ")
 
 
+def test_the_form_check_on_a_real_video_is_shown_unsure(real_tracks: dict[str, PoseTrack]) -> None:
+    """No form check is validated on labelled real video, so on the real push-up clip the
+    hip-sag check covers the 5 counted reps but is greyed "(unsure)" and never shown beside an
+    answer; the same skeleton given as a motion file is taken as measured."""
+    track = real_tracks["pushups_side_5reps.mp4"]
+    report = analyze_motion(track, "push_up")
+    (line,) = report.form_items
+    assert not line.trusted and str(line).endswith("(unsure)") and report.form_lines() == []
+    assert line.text.startswith(("Form: the hips sag", "Form: no hip sag")) and "of 5" in line.text
+    assert str(line) in report.facts and line.text not in report.prompt_facts()
+    (as_file,) = analyze_motion(track.motion3d, "push_up").form_items
+    assert as_file.trusted
+
+
 def test_which_side_bends_more_on_real_clips(
     golf_track: PoseTrack, real_tracks: dict[str, PoseTrack]
 ) -> None:
