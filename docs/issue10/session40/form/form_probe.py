@@ -40,19 +40,25 @@ def probe(first: int, n: int) -> dict[tuple[str, str], Counter]:
                         continue
                     key = "sure" if check.sure else "unsure"
                     c[f"clips {key}"] += 1
-                    c[f"clip {key}: fault {'labelled' if faults else 'clean'}, "
-                      f"{'found' if check.found else 'not found'}"] += 1
+                    c[
+                        f"clip {key}: fault {'labelled' if faults else 'clean'}, "
+                        f"{'found' if check.found else 'not found'}"
+                    ] += 1
                     for i, r in enumerate(reps.reps):
                         truth = _faulty((r.start, r.end), windows)
-                        c[f"reps {key}: {'faulty' if truth else 'clean'} "
-                          f"{'flagged' if i in check.flagged else 'passed'}"] += 1
+                        c[
+                            f"reps {key}: {'faulty' if truth else 'clean'} "
+                            f"{'flagged' if i in check.flagged else 'passed'}"
+                        ] += 1
     return out
 
 
 def main() -> None:
     first, n = int(sys.argv[1]), int(sys.argv[2])
     for (exercise, space), c in probe(first, n).items():
-        print(f"\n### {exercise} ({FORM_EXERCISES[exercise]}), {space}, seeds {first}-{first + n - 1}\n")
+        print(
+            f"\n### {exercise} ({FORM_EXERCISES[exercise]}), {space}, seeds {first}-{first + n - 1}\n"
+        )
         print("| | count |\n|---|---|")
         for k in sorted(c):
             print(f"| {k} | {c[k]} |")
