@@ -88,7 +88,8 @@ class FormCheck:
 def check_form(
     track_or_motion: PoseTrack | Motion, reps: RepCount, limits: FormLimits | None = None
 ) -> FormCheck | None:
-    """The form check of ``reps``' exercise (None when it has none or no rep was counted)."""
+    """The form check of ``reps``' exercise (None when it has none, no rep was counted or the
+    joints it needs are not seen in any rep)."""
     fault = FORM_EXERCISES.get(reps.exercise)
     if fault is None or not reps.reps:
         return None
@@ -96,6 +97,8 @@ def check_form(
     body = body_of(track_or_motion)
     measure, limit = _MEASURES[fault](lim)
     values = measure(body, track_or_motion, reps)
+    if not np.isfinite(values).any():
+        return None  # the joints it needs are never seen during a rep
     flagged = [i for i, v in enumerate(values) if np.isfinite(v) and v > limit]
     windows = [(reps.reps[i].start_s, reps.reps[i].end_s) for i in flagged]
     seen = body.is3d or side_on(body)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,7 @@ from core.analytics.angles import body_of
 from core.analytics.form import side_on
 from core.analytics.reps import count_reps
 from core.llamo.prompts import report_context
+from core.skeleton import Joint as J
 from train.synth import FAULTS, Camera, synthesize
 
 
@@ -87,3 +90,16 @@ def test_a_question_about_form_is_told_apart() -> None:
         assert asks_form(q), q
     for q in ("How many push-ups?", "When is the bottom of rep 2?", "Which rep was slowest?"):
         assert not asks_form(q), q
+
+
+def test_no_form_line_when_the_joints_it_needs_are_never_seen() -> None:
+    """Ankles hidden in every frame: the hip line cannot be drawn, so no line rather than
+    one that says "nan"."""
+    clip = _clip("push_up", ["sagging_hips"], 0)
+    m = clip.motion3d
+    joints = m.joints.copy()
+    joints[:, [J.LEFT_ANKLE, J.RIGHT_ANKLE]] = np.nan
+    hidden = replace(m, joints=joints)
+    reps = count_reps(hidden, "push_up")
+    assert reps.count > 0 and check_form(hidden, reps) is None
+    assert analyze_motion(hidden, "push_up").form_items == []
