@@ -12,9 +12,9 @@ before they were measured on synthesized clips (``docs/analytics.md``, "Form che
 
 A 2D clip shows these only from the side (the shoulders nearly overlap in the image); from
 the front or the head end the check is reported unsure. So is every check on a video's pose
-estimate until a labelled real clip validates it (``VIDEO_CHECKED``). Depth faults (a squat short of
-parallel, a push-up's or a curl's partial range, arms short of overhead) are not checked:
-``count_reps`` does not count a rep that stops that short, so there is no rep to flag.
+estimate until a labelled real clip validates it (``VIDEO_CHECKED``). Depth faults (a squat
+short of parallel, a push-up's or a curl's partial range, arms short of overhead) are not
+checked: ``count_reps`` does not count a rep that stops that short, so there is no rep to flag.
 """
 
 from __future__ import annotations
