@@ -44,9 +44,9 @@ __all__ = [
     "LEADING_FOOT_ACTIVITIES", "NOT_SUPPORTED", "SIDE_MARGIN_DEG",
     "SUPPORTED_ACTIVITIES", "TRUST_THRESHOLD", "UNSURE", "ActivityGuess", "AngleSummary",
     "BaseballParams", "BaseballSwingPhases", "CameraExtremes", "ExerciseProfile", "Fact",
-    "FormCheck", "FormLimits",
-    "GolfDBTempoStats", "GolfParams", "GolfSwingEvents", "MotionReport", "Rep", "RepCount",
-    "RepParams", "analyze_motion", "asks_form", "baseball_swing_phases", "camera_extremes", "check_form", "count_reps",
+    "FormCheck", "FormLimits", "GolfDBTempoStats", "GolfParams", "GolfSwingEvents",
+    "MotionReport", "Rep", "RepCount", "RepParams", "analyze_motion", "asks_form",
+    "baseball_swing_phases", "camera_extremes", "check_form", "count_reps",
     "detect_view", "find_swings", "front_foot", "golf_swing_events", "golfdb_tempo_stats",
     "guess_activity", "joint_angles", "leading_foot", "slow_motion_factor", "squat_stage",
 ]  # fmt: skip

@@ -25,18 +25,8 @@ TRUST_THRESHOLD = 0.5
 # more" from a pose estimate (the analytics' comparison lines, the data engine's questions)
 SIDE_MARGIN_DEG = 10.0
 UNSURE_MARK = " (unsure)"
-FACT_KINDS = (
-    "activity",
-    "view",
-    "event",
-    "tempo",
-    "reps",
-    "angle",
-    "limit",
-    "note",
-    "moment",
-    "form",
-)
+FACT_KINDS = ("activity", "view", "event", "tempo", "reps", "angle", "limit", "note", "moment",
+              "form")  # fmt: skip
 ANGLE_WORDS = {
     "lead_elbow_at_top": "the lead arm at the top",
     "shoulder_turn_at_top": "the shoulder turn",
