@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.ndimage import median_filter
 
+from core.checks import require_number
 from core.errors import InputError
 from core.motion import Motion, PoseTrack
 from core.skeleton import Joint as J
@@ -52,8 +53,7 @@ class BaseballParams:
 
     def __post_init__(self) -> None:
         for name in ("move_fraction", "step_fraction", "end_fraction"):
-            if not 0.0 < getattr(self, name) < 1.0:
-                raise ValueError(f"{name}: must be in (0, 1), got {getattr(self, name)}")
+            require_number(name, getattr(self, name), high=1.0)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.checks import require_number
 from core.motion import Motion, PoseTrack
 from core.skeleton import Joint as J
 
@@ -65,8 +66,7 @@ class FormLimits:
 
     def __post_init__(self) -> None:
         for name in ("hip_sag", "lunge_lean", "curl_swing"):
-            if not 0 < getattr(self, name) < 90:
-                raise ValueError(f"{name}: expected 0-90 degrees, got {getattr(self, name)}")
+            require_number(name, getattr(self, name), high=90.0)
 
 
 @dataclass(frozen=True)
