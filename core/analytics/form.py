@@ -86,17 +86,21 @@ class FormCheck:
 
 
 def check_form(
-    track_or_motion: PoseTrack | Motion, reps: RepCount, limits: FormLimits | None = None
+    track_or_motion: PoseTrack | Motion,
+    reps: RepCount,
+    limits: FormLimits | None = None,
+    angles: dict[str, np.ndarray] | None = None,
 ) -> FormCheck | None:
     """The form check of ``reps``' exercise (None when it has none, no rep was counted or the
-    joints it needs are not seen in any rep)."""
+    joints it needs are not seen in any rep). ``angles``: the clip's ``joint_angles`` when
+    the caller has them already."""
     fault = FORM_EXERCISES.get(reps.exercise)
     if fault is None or not reps.reps:
         return None
     lim = limits or FormLimits()
     body = body_of(track_or_motion)
     measure, limit = _MEASURES[fault](lim)
-    values = measure(body, track_or_motion, reps)
+    values = measure(body, angles if angles is not None else joint_angles(track_or_motion), reps)
     if not np.isfinite(values).any():
         return None  # the joints it needs are never seen during a rep
     flagged = [i for i, v in enumerate(values) if np.isfinite(v) and v > limit]
@@ -142,20 +146,20 @@ def _per_rep(
     return out
 
 
-def _sag(body: Body, _src: PoseTrack | Motion, reps: RepCount) -> list[float]:
+def _sag(body: Body, _angles: dict[str, np.ndarray], reps: RepCount) -> list[float]:
     return _per_rep(hip_sag(body), reps, np.max)
 
 
-def _lean(body: Body, src: PoseTrack | Motion, reps: RepCount) -> list[float]:
-    lean = joint_angles(src)["spine_forward"]
+def _lean(_body: Body, angles: dict[str, np.ndarray], reps: RepCount) -> list[float]:
+    lean = angles["spine_forward"]
     return [float(lean[r.peak_frame]) for r in reps.reps]
 
 
-def _swing(body: Body, src: PoseTrack | Motion, reps: RepCount) -> list[float]:
-    return _per_rep(joint_angles(src)["spine_forward"], reps, np.ptp)
+def _swing(_body: Body, angles: dict[str, np.ndarray], reps: RepCount) -> list[float]:
+    return _per_rep(angles["spine_forward"], reps, np.ptp)
 
 
-Measure = Callable[[Body, PoseTrack | Motion, RepCount], list[float]]
+Measure = Callable[[Body, dict[str, np.ndarray], RepCount], list[float]]
 _MEASURES: dict[str, Callable[[FormLimits], tuple[Measure, float]]] = {
     "sagging_hips": lambda lim: (_sag, lim.hip_sag),
     "forward_lean": lambda lim: (_lean, lim.lunge_lean),

@@ -289,7 +289,8 @@ def analyze_motion(
     names = KEY_ANGLES.get(guess.label, DEFAULT_KEY_ANGLES)
     joints = (*JOINT_ANGLES, "spine_forward")  # any of them may be asked about
     wanted = tuple(dict.fromkeys(names + joints))
-    summaries = summarize_angles(joint_angles(track_or_motion), wanted, body.fps, body.start_time)
+    all_angles = joint_angles(track_or_motion)
+    summaries = summarize_angles(all_angles, wanted, body.fps, body.start_time)
     lines = {n: _angle_fact(track_or_motion, a) for n, a in summaries.items()}
     angles = {n: summaries[n] for n in names if n in summaries}
     facts += _angle_facts(angles, lines, parts.get("golf"))
@@ -297,7 +298,7 @@ def analyze_motion(
     # a golfer's or a batter's split stance is not a leading foot: said only where one leads
     feet = leading_foot(track_or_motion) if guess.label in LEADING_FOOT_ACTIVITIES else None
     reps = parts.get("reps")
-    check = check_form(track_or_motion, reps) if reps is not None else None
+    check = check_form(track_or_motion, reps, angles=all_angles) if reps is not None else None
     form = [form_fact(check, reps)] if check is not None else []
     return MotionReport(guess, duration, parts.get("golf"), parts.get("baseball"), reps, angles,
                         facts, body.fps, body.start_time, feet, joint_items,
