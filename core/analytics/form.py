@@ -35,12 +35,6 @@ from .reps import RepCount
 from .signal import smooth
 
 FORM_EXERCISES = {"push_up": "sagging_hips", "lunge": "forward_lean", "curl": "swinging_torso"}
-# what each fault is, as the facts line says it
-FORM_TEXT = {
-    "sagging_hips": ("the hips sag below the shoulder-to-ankle line", "hip sag"),
-    "forward_lean": ("the trunk leans forward at the bottom", "trunk lean"),
-    "swinging_torso": ("the trunk swings during the curl", "trunk swing"),
-}
 # words of a question about form: it gets the check's line beside the answer
 FORM_WORDS = ("fault", "wrong", "form", "mistake", "fix", "improve", "technique", "correct",
               "sag", "lean", "swing", "posture", "straight", "cheat")  # fmt: skip
@@ -99,8 +93,11 @@ def check_form(
         return None
     lim = limits or FormLimits()
     body = body_of(track_or_motion)
-    measure, limit = _MEASURES[fault](lim)
-    values = measure(body, angles if angles is not None else joint_angles(track_or_motion), reps)
+    spec = _SPECS[fault]
+    limit = float(getattr(lim, spec.limit))
+    values = spec.measure(
+        body, angles if angles is not None else joint_angles(track_or_motion), reps
+    )
     if not np.isfinite(values).any():
         return None  # the joints it needs are never seen during a rep
     flagged = [i for i, v in enumerate(values) if np.isfinite(v) and v > limit]
@@ -160,16 +157,28 @@ def _swing(_body: Body, angles: dict[str, np.ndarray], reps: RepCount) -> list[f
 
 
 Measure = Callable[[Body, dict[str, np.ndarray], RepCount], list[float]]
-_MEASURES: dict[str, Callable[[FormLimits], tuple[Measure, float]]] = {
-    "sagging_hips": lambda lim: (_sag, lim.hip_sag),
-    "forward_lean": lambda lim: (_lean, lim.lunge_lean),
-    "swinging_torso": lambda lim: (_swing, lim.curl_swing),
-}
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """How one fault is measured, its ``FormLimits`` field, and how the facts line says it."""
+
+    measure: Measure
+    limit: str
+    what: str
+    short: str
+
+
+_SPECS = {
+    "sagging_hips": _Spec(_sag, "hip_sag", "the hips sag below the shoulder-to-ankle line", "hip sag"),
+    "forward_lean": _Spec(_lean, "lunge_lean", "the trunk leans forward at the bottom", "trunk lean"),
+    "swinging_torso": _Spec(_swing, "curl_swing", "the trunk swings during the curl", "trunk swing"),
+}  # fmt: skip
 
 
 def form_fact(check: FormCheck, reps: RepCount) -> Fact:
     """The check as one facts line: the reps past the limit with their times, or that none is."""
-    what, short = FORM_TEXT[check.fault]
+    what, short = _SPECS[check.fault].what, _SPECS[check.fault].short
     n = reps.count
     worst = max((v for v in check.values if np.isfinite(v)), default=float("nan"))
     sure = 1.0 if check.sure else 0.4
