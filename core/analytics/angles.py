@@ -61,6 +61,11 @@ class Body:
         """(T, 3) midpoint of two joints."""
         return 0.5 * (self.p[:, a] + self.p[:, b])
 
+    def torso_length(self) -> np.ndarray:
+        """(T,) distance from the hips' midpoint to the shoulders' midpoint."""
+        trunk = self.mid(J.LEFT_SHOULDER, J.RIGHT_SHOULDER) - self.mid(J.LEFT_HIP, J.RIGHT_HIP)
+        return np.linalg.norm(trunk, axis=1)
+
     def seconds(self, frame: int) -> float:
         """Clip time of a frame index."""
         return self.start_time + frame / self.fps

@@ -88,8 +88,7 @@ def despiked(body: Body, max_jump: float = 0.3) -> Body:
     median of their 5-frame neighbourhood by more than ``max_jump`` torso lengths: the pose
     estimator briefly latched onto someone else (a catcher, an umpire)."""
     core = [J.LEFT_HIP, J.RIGHT_HIP, J.LEFT_SHOULDER, J.RIGHT_SHOULDER, J.LEFT_ANKLE, J.RIGHT_ANKLE]
-    hip = body.mid(J.LEFT_HIP, J.RIGHT_HIP)
-    torso = np.nanmedian(np.linalg.norm(body.mid(J.LEFT_SHOULDER, J.RIGHT_SHOULDER) - hip, axis=1))
+    torso = np.nanmedian(body.torso_length())
     pts = body.p[:, core, :2]
     med = median_filter(np.nan_to_num(pts), size=(5, 1, 1), mode="nearest")
     dev = np.fmax.reduce(np.linalg.norm(pts - med, axis=-1), axis=1) / torso  # NaN: unseen
@@ -136,8 +135,7 @@ def baseball_swing_phases(
 
 def _ankles(body: Body, prm: BaseballParams) -> dict[str, np.ndarray]:
     """Smoothed 2D ankle paths in torso lengths."""
-    hip = body.mid(J.LEFT_HIP, J.RIGHT_HIP)
-    torso = np.nanmedian(np.linalg.norm(body.mid(J.LEFT_SHOULDER, J.RIGHT_SHOULDER) - hip, axis=1))
+    torso = np.nanmedian(body.torso_length())
     return {s: np.stack([smooth(body.p[:, J[f"{s.upper()}_ANKLE"], c], body.fps, prm.smooth_s)
                          for c in range(2)], axis=1) / torso for s in ("left", "right")}  # fmt: skip
 

@@ -110,8 +110,7 @@ def check_form(
 def side_on(body: Body) -> bool:
     """2D: the camera sees the body from the side (the shoulders nearly overlap)."""
     width = np.linalg.norm(body.p[:, J.LEFT_SHOULDER] - body.p[:, J.RIGHT_SHOULDER], axis=1)
-    hip = body.mid(J.LEFT_HIP, J.RIGHT_HIP)
-    torso = np.linalg.norm(body.mid(J.LEFT_SHOULDER, J.RIGHT_SHOULDER) - hip, axis=1)
+    torso = body.torso_length()
     ok = np.isfinite(width) & np.isfinite(torso)
     return bool(ok.any() and np.median(width[ok]) < SIDE_ON_WIDTH * np.median(torso[ok]))
 

@@ -141,7 +141,7 @@ def hands_path(body: Body, smooth_s: float = 0.12) -> HandsPath:
     require_joints(body, (J.LEFT_WRIST, J.RIGHT_WRIST, J.LEFT_HIP, J.RIGHT_HIP,
                           J.LEFT_SHOULDER, J.RIGHT_SHOULDER), "the hands' path")  # fmt: skip
     hip = body.mid(J.LEFT_HIP, J.RIGHT_HIP)
-    torso = np.nanmedian(np.linalg.norm(body.mid(J.LEFT_SHOULDER, J.RIGHT_SHOULDER) - hip, axis=1))
+    torso = np.nanmedian(body.torso_length())
     rel = (body.mid(J.LEFT_WRIST, J.RIGHT_WRIST) - hip) / torso
     dims = 3 if body.is3d else 2
     pos = np.stack([smooth(rel[:, c], body.fps, smooth_s) for c in range(dims)], axis=1)

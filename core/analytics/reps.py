@@ -171,7 +171,7 @@ def hip_height_knee(body: Body, cuts: list[int]) -> np.ndarray:
     """
     hip = body.mid(J.LEFT_HIP, J.RIGHT_HIP)
     height = hip[:, 1] - body.mid(J.LEFT_ANKLE, J.RIGHT_ANKLE)[:, 1]
-    torso = np.linalg.norm(body.mid(J.LEFT_SHOULDER, J.RIGHT_SHOULDER) - hip, axis=1)
+    torso = body.torso_length()
     rel = np.full(body.num_frames, np.nan)
     bounds = [0, *cuts, body.num_frames]
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
@@ -198,7 +198,7 @@ def cut_frames(track_or_motion: PoseTrack | Motion, cut_jump: float = 0.5) -> li
         return []  # 3D motions are hip-centred: a cut shows only as a gap
     body = body_of(src, min_visibility=1e-3)
     hip = body.mid(J.LEFT_HIP, J.RIGHT_HIP)
-    torso = np.linalg.norm(body.mid(J.LEFT_SHOULDER, J.RIGHT_SHOULDER) - hip, axis=1)
+    torso = body.torso_length()
     scale = np.nanmedian(torso)
     step = np.linalg.norm(np.diff(fill_nan_rows(hip), axis=0), axis=1) / scale
     return [int(i) + 1 for i in np.flatnonzero(step > cut_jump)]
