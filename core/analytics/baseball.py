@@ -4,9 +4,11 @@ Phases (each event is the frame where the phase starts):
 
 * stance: the clip's start, batter set;
 * load: hands at their furthest point back (away from the pitcher) before the swing;
-* stride: the front foot starts its last big move before the swing (the last speed peak of
-  at least ``step_fraction`` of the largest; its speed first passes ``move_fraction`` of that
-  peak), so a leg lift or toe tap before the step is not taken for the stride;
+* stride: the front foot starts its last big move before the hands' drive (the last speed
+  peak of at least ``step_fraction`` of the largest, before the hands first pass
+  ``drive_fraction`` of their peak speed on the way to it; the foot's speed first passes
+  ``move_fraction`` of that peak), so neither a leg lift or toe tap before the step nor the
+  front foot's turn with the hips during the drive is taken for the stride;
 * foot_plant: the front foot lands (its speed falls back below that level after the peak);
 * contact: after the stride starts, where the hands drive towards the pitcher fastest;
 * follow_through: ends where the hands slow below ``end_fraction`` of their peak speed.
@@ -47,12 +49,13 @@ class BaseballParams:
 
     move_fraction: float = 0.25
     step_fraction: float = 0.5
+    drive_fraction: float = 0.3
     end_fraction: float = 0.2
     smooth_s: float = 0.1
     min_hand_speed: float = 2.0  # torso lengths / s a real swing's hands exceed
 
     def __post_init__(self) -> None:
-        for name in ("move_fraction", "step_fraction", "end_fraction"):
+        for name in ("move_fraction", "step_fraction", "drive_fraction", "end_fraction"):
             require_number(name, getattr(self, name), high=1.0)
 
 
@@ -115,7 +118,7 @@ def baseball_swing_phases(
     ankles = _ankles(body, prm)
     to_pitcher = _pitcher_side(path, fastest)
     front, apart = _front_foot(ankles, fastest, to_pitcher)
-    stride, plant = _stride(ankles[front], body.fps, fastest, prm)
+    stride, plant = _stride(ankles[front], body.fps, _drive_start(path, fastest, prm), prm)
     forward = path.pos[:, 0] * to_pitcher  # hands towards the pitcher, torso lengths
     contact = _contact(forward, body.fps, stride, prm)
     end = contact
@@ -162,6 +165,18 @@ def _front_foot(ankles: dict[str, np.ndarray], until: int, to_pitcher: float) ->
     path = {s: float(np.nansum(np.linalg.norm(np.diff(a[: until + 1], axis=0), axis=1)))
             for s, a in ankles.items()}  # fmt: skip
     return max(path, key=lambda s: path[s]), apart
+
+
+def _drive_start(path: HandsPath, fastest: int, prm: BaseballParams) -> int:
+    """The last frame before ``fastest`` where the hands move slower than ``drive_fraction``
+    of their peak: the swing's drive starts after it. The front foot turns with the hips during
+    the drive, and that move was taken for the stride (late on 44 of 150 data-engine swings;
+    docs/issue10/session41/stride)."""
+    level = prm.drive_fraction * path.speed[fastest]
+    start = fastest
+    while start > 0 and not path.speed[start - 1] < level:
+        start -= 1
+    return start
 
 
 def _stride(front: np.ndarray, fps: float, until: int, prm: BaseballParams) -> tuple[int, int]:

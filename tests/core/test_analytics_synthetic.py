@@ -279,13 +279,14 @@ def test_curls_and_jumping_jacks() -> None:
 # -- baseball ----------------------------------------------------------------------------
 def batter(
     load_f: int = 30, stride_f: int = 40, plant_f: int = 55, contact_f: int = 62, n: int = 90,
-    lift_f: int | None = None,
+    lift_f: int | None = None, turn_f: int | None = None,
 ) -> Motion:  # fmt: skip
     """Batter built from keyframes, pitcher towards +x: hands rise and go back to -x (load
     complete at ``load_f``), the left (front) foot steps towards the pitcher between
     ``stride_f`` and ``plant_f``, the hands whip through to +x (fastest near ``contact_f``),
     then slow down. ``lift_f``: the front foot first kicks up quickly over the 6 frames from
-    there and comes down in the step."""
+    there and comes down in the step. ``turn_f``: the planted front foot slides back 0.1 over
+    the 5 frames from there, as it does when the hips turn during the drive."""
     frames = []
     for f in range(n):
         p = pose(170, 170, elbow=120, arm_raise=20)
@@ -303,6 +304,9 @@ def batter(
             p[[J.LEFT_ANKLE, J.LEFT_HEEL, J.LEFT_FOOT_INDEX], 1] += 0.2 * (
                 3 * up**2 - 2 * up**3 - (3 * step**2 - 2 * step**3)
             )
+        if turn_f is not None:
+            turn = np.clip((f - turn_f) / 5, 0, 1)
+            p[[J.LEFT_ANKLE, J.LEFT_HEEL, J.LEFT_FOOT_INDEX], 0] -= 0.1 * (3 * turn**2 - 2 * turn**3)
         frames.append(p)
     j = np.stack(frames)
     img = np.stack([0.5 + 0.3 * j[..., 0], 0.6 - 0.3 * j[..., 1]], axis=-1)
@@ -326,6 +330,14 @@ def test_a_quick_leg_lift_before_the_step_is_not_the_stride() -> None:
     """The lift is the front foot's fastest move, but the stride is the step after it."""
     ph = baseball_swing_phases(batter(lift_f=18))
     assert abs(ph.frames["stride"] - 40) <= 4 and abs(ph.frames["foot_plant"] - 55) <= 4
+
+
+def test_the_front_foot_turning_with_the_hips_during_the_drive_is_not_the_stride() -> None:
+    """After the plant the hands drive and the front foot slides as the hips turn: the stride
+    is still the step before the drive (session 41)."""
+    ph = baseball_swing_phases(batter(turn_f=56))
+    assert abs(ph.frames["stride"] - 40) <= 4 and abs(ph.frames["foot_plant"] - 55) <= 4
+    assert abs(ph.frames["contact"] - 60) <= 4
 
 
 @pytest.mark.parametrize("azimuth", [90.0, -90.0])
