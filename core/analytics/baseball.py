@@ -41,6 +41,7 @@ from .signal import smooth
 
 BASEBALL_EVENTS = ("stance", "load", "stride", "foot_plant", "contact", "follow_through")
 FEET_APART = 0.4  # torso lengths along the image x: a side view, where the pitcher's side is clear
+FRONT_FOOT_TRAVEL = 1.5  # an ankle's path this many times the other's: it lifts and steps
 
 
 @dataclass(frozen=True)
@@ -152,19 +153,24 @@ def _pitcher_side(path: HandsPath, fastest: int) -> float:
 
 def _front_foot(ankles: dict[str, np.ndarray], until: int, to_pitcher: float) -> tuple[str, float]:
     """The front foot, and how clearly the feet are apart along the image x in torso lengths.
-    Feet apart (a side view): the ankle nearer the pitcher in the stance. Feet overlapping (a
+    The front foot lifts and steps while the back foot only pivots, so where one ankle's path
+    up to ``until`` is ``FRONT_FOOT_TRAVEL`` times the other's, it is that one. Otherwise,
+    feet apart (a side view): the ankle nearer the pitcher in the stance; feet overlapping (a
     camera behind the pitcher or catcher, where "nearer the pitcher" is a coin toss): the
-    ankle whose path up to ``until`` is longer, because the front foot lifts and steps while
-    the back foot only pivots (on 337 such views of fresh synthesized swings: right on 312,
-    where the pitcher's side was on 165; docs/issue10/session37/front_foot)."""
+    ankle whose path is longer (on 337 such views of fresh synthesized swings: right on 312,
+    where the pitcher's side was on 165; docs/issue10/session37/front_foot). The pitcher's
+    side was wrong on 8 of 88 data-engine 3D swings whose hands were held near the hips'
+    line (docs/issue10/session41/stride)."""
     n = max(3, until // 2)
     x = {s: float(np.nanmedian(a[:n, 0])) for s, a in ankles.items()}
     apart = abs(x["left"] - x["right"])
-    if apart >= FEET_APART:
-        return max(x, key=lambda s: x[s] * to_pitcher), apart
     path = {s: float(np.nansum(np.linalg.norm(np.diff(a[: until + 1], axis=0), axis=1)))
             for s, a in ankles.items()}  # fmt: skip
-    return max(path, key=lambda s: path[s]), apart
+    longer = max(path, key=lambda s: path[s])
+    clear = path[longer] >= FRONT_FOOT_TRAVEL * min(path.values())
+    if apart >= FEET_APART and not clear:
+        return max(x, key=lambda s: x[s] * to_pitcher), apart
+    return longer, apart
 
 
 def _drive_start(path: HandsPath, fastest: int, prm: BaseballParams) -> int:
