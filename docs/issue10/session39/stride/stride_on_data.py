@@ -9,6 +9,7 @@ how many are more than 4 frames early or late.
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,30 +17,37 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[4]))  # the repo root
 from core.analytics.baseball import baseball_swing_phases  # noqa: E402
 from core.errors import InputError  # noqa: E402
+from core.motion import Motion  # noqa: E402
 from core.motion_io import load_motion  # noqa: E402
 
 EVENTS = ("stride", "foot_plant")
 NEAR_FRAMES = 4
 
 
-def errors(path: Path, limit: int) -> dict[str, list[int]]:
-    """Event -> detected frame minus labelled frame, one per baseball motion."""
+def baseball_motions(path: Path, limit: int) -> Iterator[tuple[Motion, dict]]:
+    """(motion, synthesizer labels) of the first ``limit`` baseball motions of a set."""
     seen: set[str] = set()
-    out: dict[str, list[int]] = {e: [] for e in EVENTS}
     for line in path.read_text().splitlines():
         sample = json.loads(line)
         labels = sample["meta"].get("labels") or {}
         if labels.get("activity") != "baseball_swing" or sample["motion"] in seen:
             continue
         seen.add(sample["motion"])
+        yield load_motion(path.parent / sample["motion"]), labels
+        if len(seen) >= limit:
+            break
+
+
+def errors(path: Path, limit: int) -> dict[str, list[int]]:
+    """Event -> detected frame minus labelled frame, one per baseball motion."""
+    out: dict[str, list[int]] = {e: [] for e in EVENTS}
+    for motion, labels in baseball_motions(path, limit):
         try:
-            phases = baseball_swing_phases(load_motion(path.parent / sample["motion"]))
+            phases = baseball_swing_phases(motion)
         except InputError:
             continue
         for e in EVENTS:
             out[e].append(phases.frames[e] - labels["events"][e])
-        if len(seen) >= limit:
-            break
     return out
 
 

@@ -6,31 +6,25 @@ python docs/issue10/session41/stride/front_foot_on_data.py artifacts/s38train/tr
 It trains and tunes nothing.
 """
 
-import json
 import sys
 from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[4]))  # the repo root
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "session39" / "stride"))
+from stride_on_data import baseball_motions  # noqa: E402
+
 from core.analytics.baseball import baseball_swing_phases  # noqa: E402
 from core.errors import InputError  # noqa: E402
 from core.motion import Space  # noqa: E402
-from core.motion_io import load_motion  # noqa: E402
 
 NEAR_FRAMES = 4
 
 
 def counts(path: Path, limit: int) -> Counter:
     """(kind, what) -> motions: what is "n", "front foot right" or "stride within 4"."""
-    seen: set[str] = set()
     out: Counter = Counter()
-    for line in path.read_text().splitlines():
-        sample = json.loads(line)
-        labels = sample["meta"].get("labels") or {}
-        if labels.get("activity") != "baseball_swing" or sample["motion"] in seen:
-            continue
-        seen.add(sample["motion"])
-        motion = load_motion(path.parent / sample["motion"])
+    for motion, labels in baseball_motions(path, limit):
         kind = "3D" if motion.space == Space.WORLD_METRES else "2D"
         try:
             phases = baseball_swing_phases(motion)
@@ -42,8 +36,6 @@ def counts(path: Path, limit: int) -> Counter:
         out[(kind, "front foot right")] += phases.front_foot == front
         error = phases.frames["stride"] - labels["events"]["stride"]
         out[(kind, "stride within 4")] += abs(error) <= NEAR_FRAMES
-        if len(seen) >= limit:
-            break
     return out
 
 
