@@ -122,9 +122,7 @@ def baseball_swing_phases(
     stride, plant = _stride(ankles[front], body.fps, _drive_start(path, fastest, prm), prm)
     forward = path.pos[:, 0] * to_pitcher  # hands towards the pitcher, torso lengths
     contact = _contact(forward, body.fps, stride, prm)
-    end = contact
-    while end < body.num_frames - 1 and not path.speed[end] < prm.end_fraction * peak:
-        end += 1
+    end = _fall(path.speed, contact, prm.end_fraction * peak, body.num_frames - 1)
     load = (
         int(np.nanargmin(forward[: contact + 1]))
         if np.isfinite(forward[: contact + 1]).any()
@@ -174,15 +172,26 @@ def _front_foot(ankles: dict[str, np.ndarray], until: int, to_pitcher: float) ->
 
 
 def _drive_start(path: HandsPath, fastest: int, prm: BaseballParams) -> int:
-    """The last frame before ``fastest`` where the hands move slower than ``drive_fraction``
-    of their peak: the swing's drive starts after it. The front foot turns with the hips during
-    the drive, and that move was taken for the stride (late on 44 of 150 data-engine swings;
+    """The first frame of the swing's drive: the hands move at least ``drive_fraction`` of their
+    peak speed from there to ``fastest``. The front foot turns with the hips during the drive,
+    and that move was taken for the stride (late on 44 of 150 data-engine swings;
     docs/issue10/session41/stride)."""
-    level = prm.drive_fraction * path.speed[fastest]
-    start = fastest
-    while start > 0 and not path.speed[start - 1] < level:
-        start -= 1
-    return start
+    return _rise(path.speed, fastest, prm.drive_fraction * path.speed[fastest])
+
+
+def _rise(speed: np.ndarray, frame: int, level: float) -> int:
+    """Back from ``frame`` to the first frame of its run with ``speed`` at or above ``level``."""
+    while frame > 0 and not speed[frame - 1] < level:
+        frame -= 1
+    return frame
+
+
+def _fall(speed: np.ndarray, frame: int, level: float, stop: int) -> int:
+    """On from ``frame`` to the first frame with ``speed`` below ``level`` (``stop`` at the
+    latest)."""
+    while frame < stop and not speed[frame] < level:
+        frame += 1
+    return frame
 
 
 def _stride(front: np.ndarray, fps: float, until: int, prm: BaseballParams) -> tuple[int, int]:
@@ -193,13 +202,7 @@ def _stride(front: np.ndarray, fps: float, until: int, prm: BaseballParams) -> t
     speed = np.linalg.norm(np.gradient(front, axis=0), axis=1) * fps
     fpeak = _last_peak(np.nan_to_num(speed[: until + 1]), prm.step_fraction)
     level = prm.move_fraction * speed[fpeak]
-    stride = fpeak
-    while stride > 0 and not speed[stride - 1] < level:
-        stride -= 1
-    plant = fpeak
-    while plant < until and not speed[plant] < level:
-        plant += 1
-    return stride, plant
+    return _rise(speed, fpeak, level), _fall(speed, fpeak, level, until)
 
 
 def _last_peak(speed: np.ndarray, fraction: float) -> int:
