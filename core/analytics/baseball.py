@@ -53,6 +53,7 @@ class BaseballParams:
     drive_fraction: float = 0.3
     end_fraction: float = 0.2
     smooth_s: float = 0.1
+    foot_smooth_s: float = 0.1
     min_hand_speed: float = 2.0  # torso lengths / s a real swing's hands exceed
 
     def __post_init__(self) -> None:
@@ -138,7 +139,7 @@ def baseball_swing_phases(
 def _ankles(body: Body, prm: BaseballParams) -> dict[str, np.ndarray]:
     """Smoothed 2D ankle paths in torso lengths."""
     torso = np.nanmedian(body.torso_length())
-    return {s: np.stack([smooth(body.p[:, J[f"{s.upper()}_ANKLE"], c], body.fps, prm.smooth_s)
+    return {s: np.stack([smooth(body.p[:, J[f"{s.upper()}_ANKLE"], c], body.fps, prm.foot_smooth_s)
                          for c in range(2)], axis=1) / torso for s in ("left", "right")}  # fmt: skip
 
 
