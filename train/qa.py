@@ -860,7 +860,9 @@ QA_TYPES: dict[str, QAType] = {
             "Before or after {ref:.1f} s — when do I reach {what}?",
             "Is {what} earlier or later than {ref:.1f} s?",
         ),
-        {"": ("{choice}: at {time:.1f} s.",)},
+        # the time first: the model reads the event's time well (from the facts or its most
+        # relevant viewpoint), then compares it with the asked one (session 42)
+        {"": ("At {time:.1f} s: {choice} {ref:.1f} s.",)},
     ),
     "fault_present": QAType(
         _fault_present,
