@@ -860,9 +860,9 @@ QA_TYPES: dict[str, QAType] = {
             "Before or after {ref:.1f} s — when do I reach {what}?",
             "Is {what} earlier or later than {ref:.1f} s?",
         ),
-        # the time first: the model reads the event's time well (from the facts or its most
-        # relevant viewpoint), then compares it with the asked one (session 42)
-        {"": ("At {time:.1f} s: {choice} {ref:.1f} s.",)},
+        # choice first: written time first ("At 2.3 s: after 1.6 s."), full-s42b's choice
+        # agreed with its own two times on 29 of 59 (docs/issue10/session42/RULE.md, part 3)
+        {"": ("{choice}: at {time:.1f} s.",)},
     ),
     "fault_present": QAType(
         _fault_present,
