@@ -598,7 +598,9 @@ def test_pose_event_scorer_learns_which_event_each_question_asks() -> None:
         return frame_scores(scorer, motion, mask, question, pose)
 
     before = sum(hit(scores(m, p, q), w) for m, p, q, w in held)
-    opt = torch.optim.Adam(scorer.event_rank.parameters(), lr=1e-2)
+    # at lr 1e-2 one init stayed at 5 of 8 on one machine's floats (0 -> 5); at 3e-2 four
+    # inits reach 6, 8, 7 and 6 there (session 42)
+    opt = torch.optim.Adam(scorer.event_rank.parameters(), lr=3e-2)
     for _ in range(40):
         loss = sum(grounding_loss(scores(m, p, q), w) for m, p, q, w in train)
         opt.zero_grad()
