@@ -342,4 +342,3 @@ def test_golf_phase_targets_lie_in_the_facts_phase_spans() -> None:
         assert a < t < b, (turn.question, turn.target.value, spans)
         checked += 1
     assert checked >= 3
-
