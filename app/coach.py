@@ -178,9 +178,10 @@ class Session:
             self.history.append((q, last))
 
     def measured(self, question: str) -> list[str]:
-        """The analytics' lines about the joints, the sides and the moments ``question`` names
-        ("Left knee: 143 to 161 deg ...", "The left knee bends more than the right knee: ...",
-        "At 4.37 s: the downswing, ..."), and the form check's line when it asks about form,
+        """The analytics' lines about the joints, the sides, the moments and the events
+        ``question`` names ("Left knee: 143 to 161 deg ...", "The left knee bends more than the
+        right knee: ...", "At 4.37 s: the downswing, ...", "The finish (5.10 s) comes after
+        4.00 s."), and the form check's line when it asks about form,
         trusted ones only: shown beside the answer, so the user can check the model's words
         against the measurement."""
         from core.analytics.form import asks_form
@@ -189,6 +190,7 @@ class Session:
         return (self.report.prompt_joints(question_joints([question]))
                 + self.report.side_lines(compared_parts([question]))
                 + self.report.prompt_moments(question_times([question]))
+                + self.report.prompt_orders([question])
                 + (self.report.form_lines() if asks_form(question) else []))  # fmt: skip
 
     def prompt_context(self, question: str = "") -> str | None:

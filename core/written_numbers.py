@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
+            "tenth")  # fmt: skip
 # A "-" right after a digit is a range ("2.1-2.9 s"), not a minus sign.
 NUMBER = re.compile(r"(?<![\d.])-?\d+(?:\.\d+)?")
 UNIT_AFTER = {

@@ -18,10 +18,10 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from core.analytics.order import BASEBALL_EVENT_WORDS, GOLF_EVENT_WORDS
 from train.evaluate import HIT_GROUPS, heldout_path
-from train.qa import BASEBALL_WORDS, EVENT_WORDS
 
-WORDS = {"golf_event_time": EVENT_WORDS, "baseball_event_time": BASEBALL_WORDS}
+WORDS = {"golf_event_time": GOLF_EVENT_WORDS, "baseball_event_time": BASEBALL_EVENT_WORDS}
 AGREEMENTS = ("agrees", "disagrees", "no label")
 
 

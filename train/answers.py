@@ -15,11 +15,9 @@ from __future__ import annotations
 import re
 
 from core.written_numbers import NUMBER as _NUMBER
+from core.written_numbers import ORDINALS, numbers_with_unit
 from core.written_numbers import UNIT_AFTER as _UNIT_AFTER
-from core.written_numbers import numbers_with_unit
 
-ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
-            "tenth")  # fmt: skip
 CARDINALS = tuple(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
     "fifteen sixteen seventeen eighteen nineteen twenty".split()

@@ -859,7 +859,8 @@ def run(checkpoint: str, data: str, out: str, ablations: Sequence[tuple] = (), *
 def _budget_text(budget: PromptBudget) -> str:
     return (f"; analytics facts in the prompt (at most {budget.max_facts} lines, "
             f"{budget.max_joints} about the asked joints, {budget.max_sides} about the compared "
-            f"sides and {budget.max_moments} about the asked times)")  # fmt: skip
+            f"sides, {budget.max_moments} about the asked times and {budget.max_orders} about "
+            "the asked events against them)")  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -903,11 +904,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-sides", type=int, default=None, metavar="N",
                         help="with @facts: at most N lines saying which side of a compared part "
                              "bends more (default: each model's max_prompt_sides; 0: none)")  # fmt: skip
+    parser.add_argument("--max-orders", type=int, default=None, metavar="N",
+                        help="with @facts: at most N lines saying where an asked event lies "
+                             "against an asked time (default: each model's max_prompt_orders)")  # fmt: skip
     args = parser.parse_args(argv)
     for flag in ("limit", "per_type", "max_facts"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             parser.error(f"--{flag.replace('_', '-')}: must be >= 1")
-    for flag in ("max_moments", "max_joints", "max_sides"):
+    for flag in ("max_moments", "max_joints", "max_sides", "max_orders"):
         if getattr(args, flag) is not None and getattr(args, flag) < 0:
             parser.error(f"--{flag.replace('_', '-')}: must be >= 0")
     command = "python -m train.evaluate " + " ".join(

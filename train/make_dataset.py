@@ -179,7 +179,8 @@ def main(out: Path, n_train: int = 2000, n_heldout: int = 300, seed: int = 0, di
          frac_2d: float = 0.4, facts_frac: float = 0.5, n_heldout_phrasing: int = 0,
          slow_frac: float = 0.0, slow_max: float = 3.0,
          max_facts: int = MAX_PROMPT_FACTS, max_moments: int = 0,
-         max_joints: int = 0, max_sides: int = 0, facts_of: Path | None = None) -> None:  # fmt: skip
+         max_joints: int = 0, max_sides: int = 0, max_orders: int = 0,
+         facts_of: Path | None = None) -> None:  # fmt: skip
     """CLI entry point (see module doc)."""
     if n_train < 0 or n_heldout < 0:
         raise SystemExit("error: --n-train and --n-heldout must be >= 0")
@@ -187,7 +188,7 @@ def main(out: Path, n_train: int = 2000, n_heldout: int = 300, seed: int = 0, di
         raise SystemExit("error: --slow-frac must be in [0, 1] and --slow-max at least 1.5")
     try:
         budget = PromptBudget(max_facts=max_facts, max_moments=max_moments, max_joints=max_joints,
-                              max_sides=max_sides)  # fmt: skip
+                              max_sides=max_sides, max_orders=max_orders)  # fmt: skip
     except ValueError as err:
         raise SystemExit(f"error: --{str(err).replace('_', '-')}") from None
     if facts_of is not None:
@@ -256,6 +257,9 @@ def cli(argv: list[str] | None = None) -> None:
                     help="at most N lines saying which side bends more, of the parts whose "
                          "sides the questions compare; a model trained on them needs "
                          "model.max_prompt_sides: N")  # fmt: skip
+    ap.add_argument("--max-orders", type=int, default=0,
+                    help="at most N lines saying where an event a question names lies against a "
+                         "time it names; a model trained on them needs model.max_prompt_orders: N")  # fmt: skip
     ap.add_argument("--facts-of", type=Path, metavar="DIR",
                     help="rebuild DIR's facts blocks with these --max-* budgets instead of "
                          "synthesizing: the same motions, dialogues and lines with facts")  # fmt: skip
@@ -275,6 +279,7 @@ def cli(argv: list[str] | None = None) -> None:
         a.max_moments,
         a.max_joints,
         a.max_sides,
+        a.max_orders,
         a.facts_of,
     )
 

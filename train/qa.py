@@ -35,10 +35,12 @@ from core.analytics import (
     joint_angles,
     leading_foot,
 )
+from core.analytics.order import BASEBALL_EVENT_WORDS, GOLF_EVENT_WORDS
 from core.errors import InputError
 from core.motion import Motion, Space
 from core.skeleton import ANGLE_PARTS
-from train.answers import ORDINALS, read_choice, read_numbers, read_span
+from core.written_numbers import ORDINALS
+from train.answers import read_choice, read_numbers, read_span
 from train.synth import FAULTS, SynthLabels
 
 TRAIN_PHRASINGS = 4  # templates [0, 4) are "train", the rest "heldout"
@@ -358,13 +360,6 @@ def _rep_duration(f: Facts, rng: np.random.Generator) -> Made:
     return _rep_vals(f, k), Target("number", round(f.reps[k].duration, 2), 0.35, "s")
 
 
-EVENT_WORDS = {
-    "address": "address", "toe_up": "toe-up position", "mid_backswing": "middle of the backswing",
-    "top": "top of the backswing", "mid_downswing": "middle of the downswing", "impact": "impact",
-    "mid_follow_through": "middle of the follow-through", "finish": "finish",
-}  # fmt: skip
-
-
 def _event_time(
     events: GolfSwingEvents | BaseballSwingPhases | None, words: dict[str, str], f: Facts,
     rng: np.random.Generator,
@@ -396,7 +391,7 @@ def _agrees_with_labels(f: Facts, event: str, t: float, tol: float) -> bool:
 
 
 def _golf_event_time(f: Facts, rng: np.random.Generator) -> Made:
-    return _event_time(f.golf, EVENT_WORDS, f, rng)
+    return _event_time(f.golf, GOLF_EVENT_WORDS, f, rng)
 
 
 def _golf_tempo(f: Facts, rng: np.random.Generator) -> Made:
@@ -444,23 +439,21 @@ def _swing_duration(f: Facts, rng: np.random.Generator) -> Made:
     return vals, Target("number", round(vals["dur"], 2), 0.25, "s")
 
 
-BASEBALL_WORDS = {"load": "load", "stride": "start of the stride", "foot_plant": "front foot plant",
-                  "contact": "contact", "follow_through": "follow-through"}  # fmt: skip
-
-
 def _baseball_event_time(f: Facts, rng: np.random.Generator) -> Made:
-    return _event_time(f.baseball, BASEBALL_WORDS, f, rng)
+    return _event_time(f.baseball, BASEBALL_EVENT_WORDS, f, rng)
 
 
 def _landmarks(f: Facts) -> list[tuple[str, float]]:
     if f.golf is not None:
         return [
-            (f"the {EVENT_WORDS[e]}", f.golf.times[e]) for e in GOLF_EVENTS if e in f.golf.times
+            (f"the {GOLF_EVENT_WORDS[e]}", f.golf.times[e])
+            for e in GOLF_EVENTS
+            if e in f.golf.times
         ]
     if f.baseball is not None:
         return [
             (f"the {w}", f.baseball.times[e])
-            for e, w in BASEBALL_WORDS.items()
+            for e, w in BASEBALL_EVENT_WORDS.items()
             if e in f.baseball.times
         ]
     out = []

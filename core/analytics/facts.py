@@ -153,7 +153,11 @@ def baseball_facts(ph: BaseballSwingPhases) -> list[Fact]:
     ]
 
 
-def rep_facts(rc: RepCount, sure: float = 0.8) -> list[Fact]:
+# how sure the rep lines are (the counter gives no confidence of its own)
+REP_SURE = 0.8
+
+
+def rep_facts(rc: RepCount, sure: float = REP_SURE) -> list[Fact]:
     """The count, one line per rep, and with two or more reps the slowest and the deepest."""
     out = [Fact(str(rc) + ".", sure, "reps")]
     signal = rc.signal.replace("_", " ")
@@ -218,7 +222,7 @@ def baseball_moment(ph: BaseballSwingPhases, t: float) -> Fact:
     return Fact(_between(marks, t), ph.confidence.get("phases", 0.7), "moment", t)
 
 
-def rep_moment(rc: RepCount, t: float, sure: float = 0.8) -> Fact:
+def rep_moment(rc: RepCount, t: float, sure: float = REP_SURE) -> Fact:
     """Which rep ``t`` falls in and whether before or after its deepest point, else the reps
     around it (sure as ``rep_facts``)."""
     for n, r in enumerate(rc.reps, start=1):

@@ -22,6 +22,7 @@ from .activity import ACTIVITIES, ActivityGuess, guess_activity
 from .angles import LEADING_FOOT_ACTIVITIES, body_of, joint_angles, leading_foot
 from .baseball import BaseballSwingPhases, baseball_swing_phases
 from .facts import (
+    REP_SURE,
     SIDE_MARGIN_DEG,
     TRUST_THRESHOLD,
     Fact,
@@ -37,6 +38,15 @@ from .facts import (
 )
 from .form import check_form, form_fact
 from .golf import GolfSwingEvents, golf_swing_events
+from .order import (
+    BASEBALL_EVENT_WORDS,
+    GOLF_EVENT_WORDS,
+    NamedEvent,
+    named_events,
+    named_rep_points,
+    order_text,
+    question_moments,
+)
 from .reps import EXERCISES, RepCount, count_reps
 
 # Angles worth summarising for each activity (the rest stay in joint_angles()).
@@ -159,6 +169,43 @@ class MotionReport:
         """Which side of each part ("knee") bends more, sure ones only: "The left knee bends
         more than the right knee: smallest 95 deg against 120 deg." """
         return _sure_texts((self.side_items[p] for p in parts if p in self.side_items), threshold)
+
+    def order_facts(self, question: str) -> list[Fact]:
+        """For each event the analysis timed and ``question`` names, and each time it names,
+        where the event lies: "The finish (2.33 s) comes after 1.60 s." """
+        times = question_moments(question)
+        if not times:
+            return []
+        out = []
+        for event, event_s, sure in self._named_timed_events(question):
+            out += [Fact(order_text(event, event_s, t), sure, "moment", event_s) for t in times]
+        return out
+
+    def prompt_orders(
+        self, questions: Sequence[str], threshold: float = TRUST_THRESHOLD
+    ) -> list[str]:
+        """``order_facts`` of the ``questions`` sure enough for the model's prompt."""
+        return _sure_texts((f for q in questions for f in self.order_facts(q)), threshold)
+
+    def _named_timed_events(self, question: str) -> list[tuple[NamedEvent, float, float]]:
+        """(event, its time, how sure) for each event ``question`` names that was timed."""
+        out = []
+        if self.golf is not None:
+            sure = self.golf.confidence.get("events", 0.8)
+            named = named_events(question, GOLF_EVENT_WORDS)
+            out += [(e, self.golf.times[e.key], sure) for e in named if e.key in self.golf.times]
+        if self.baseball is not None:
+            sure, times = self.baseball.confidence.get("phases", 0.7), self.baseball.times
+            named = named_events(question, BASEBALL_EVENT_WORDS)
+            out += [(e, times[e.key], sure) for e in named if e.key in times]
+        if self.reps is not None:
+            reps = self.reps.reps
+            for e in named_rep_points(question):
+                if e.rep is not None and e.rep < len(reps):
+                    r = reps[e.rep]
+                    peak = r.start_s + (r.peak_frame - r.start) / self.reps.fps
+                    out.append((e, r.start_s if e.key == "start" else peak, REP_SURE))
+        return out
 
     def _moment(self, t: float) -> Fact | None:
         end = self.start_s + self.duration_s

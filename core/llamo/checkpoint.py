@@ -34,6 +34,7 @@ UPGRADABLE = (
     "max_prompt_moments",
     "max_prompt_joints",
     "max_prompt_sides",
+    "max_prompt_orders",
 )
 
 

@@ -84,7 +84,9 @@ class LLaMoConfig:
     lean) the questions name ("Left knee: 143 to 161 deg ..."; 0: none) that the facts lines
     lack. ``max_prompt_sides``: after those, the most lines saying which side bends more of
     the parts the questions compare ("The left knee bends more than the right knee: ..."; 0:
-    none): set where the model was trained on them.
+    none): set where the model was trained on them. ``max_prompt_orders``: after all those,
+    the most lines saying where an event a question names lies against a time it names ("The
+    finish (2.33 s) comes after 1.60 s."; 0: none): set where the model was trained on them.
     """
 
     hidden_size: int = 256
@@ -104,6 +106,7 @@ class LLaMoConfig:
     max_prompt_moments: int = 0
     max_prompt_joints: int = 0
     max_prompt_sides: int = 0
+    max_prompt_orders: int = 0
     segment_size: int = 8
     max_window: int = 16
     spatial_depth: int = 2
@@ -152,6 +155,7 @@ class LLaMoConfig:
         require_int("max_prompt_moments", self.max_prompt_moments, 0)
         require_int("max_prompt_joints", self.max_prompt_joints, 0)
         require_int("max_prompt_sides", self.max_prompt_sides, 0)
+        require_int("max_prompt_orders", self.max_prompt_orders, 0)
         for name in ("hidden_size", "attn_size"):
             if getattr(self, name) % self.num_heads:
                 raise ValueError(
@@ -268,7 +272,8 @@ class LLaMoConfig:
 
 # PromptBudget's fields and the config fields that hold them
 PROMPT_BUDGET_FIELDS = {"max_facts": "max_prompt_facts", "max_moments": "max_prompt_moments",
-                        "max_joints": "max_prompt_joints", "max_sides": "max_prompt_sides"}  # fmt: skip
+                        "max_joints": "max_prompt_joints", "max_sides": "max_prompt_sides",
+                        "max_orders": "max_prompt_orders"}  # fmt: skip
 
 
 def budget_of(config: Mapping[str, object]) -> PromptBudget:

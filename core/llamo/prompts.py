@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from core.analytics.order import question_moments
 from core.checks import require_int
 from core.skeleton import ANGLE_PARTS, JOINT_ANGLES
-from core.written_numbers import moments_in_seconds
 
 if TYPE_CHECKING:
     from core.analytics.report import MotionReport
@@ -141,7 +141,8 @@ class PromptBudget:
     """How many lines the facts block gives (:func:`facts_context`): at most ``max_facts`` of
     the analytics' facts, then the range lines of the last ``max_joints`` joints, the lines
     saying which side bends more of the last ``max_sides`` parts whose sides the questions
-    compare, and the lines about the last ``max_moments`` times the questions name. One value,
+    compare, the lines about the last ``max_moments`` times the questions name, and the lines
+    saying where the last ``max_orders`` events a question names lie against its times. One value,
     from the model's config (``LLaMoConfig.prompt_budget``), for the app, the data engine and
     the evaluation."""
 
@@ -149,12 +150,14 @@ class PromptBudget:
     max_moments: int = 0
     max_joints: int = 0
     max_sides: int = 0
+    max_orders: int = 0
 
     def __post_init__(self) -> None:
         require_int("max_facts", self.max_facts, 1)
         require_int("max_moments", self.max_moments, 0)
         require_int("max_joints", self.max_joints, 0)
         require_int("max_sides", self.max_sides, 0)
+        require_int("max_orders", self.max_orders, 0)
 
 
 def facts_context(
@@ -164,6 +167,7 @@ def facts_context(
     moments: Sequence[str] = (),
     joints: Sequence[str] = (),
     sides: Sequence[str] = (),
+    orders: Sequence[str] = (),
 ) -> str:
     """The facts block of the system prompt, exactly as the app and the training data give it:
     the first ``budget.max_facts`` lines (evaluations and data engine runs may try another
@@ -171,12 +175,15 @@ def facts_context(
     the questions name, that those lines lack, the last ``budget.max_sides`` of ``sides``, the
     lines saying which side of a compared part bends more, then the last
     ``budget.max_moments`` of ``moments``, the analytics' lines about the times the questions
-    name (all outside the facts budget: the user asked about them)."""
+    name, then the last ``budget.max_orders`` of ``orders``, the lines saying where a named
+    event lies against a named time (all outside the facts budget: the user asked about
+    them)."""
     lines = list(facts[: budget.max_facts])
     named = list(joints)[-budget.max_joints :] if budget.max_joints else []
     lines += [j for j in named if j not in lines]
     lines += list(sides)[-budget.max_sides :] if budget.max_sides else []
     lines += list(moments)[-budget.max_moments :] if budget.max_moments else []
+    lines += list(orders)[-budget.max_orders :] if budget.max_orders else []
     return f"Activity: {activity.replace('_', ' ')}.\n" + "\n".join(lines)
 
 
@@ -210,10 +217,7 @@ def compared_parts(questions: Sequence[str]) -> list[str]:
 def question_times(questions: Sequence[str]) -> list[float]:
     """The moments the questions name in seconds ("at 1.8 s", "the 2 second mark"), in order,
     each once; lengths ("longer than 1 s") are not moments."""
-    out: list[float] = []
-    for q in questions:
-        out += [t for t in moments_in_seconds(q) if t >= 0 and t not in out]
-    return out
+    return list(dict.fromkeys(t for q in questions for t in question_moments(q)))
 
 
 def report_context(
@@ -225,7 +229,8 @@ def report_context(
     """A report's facts block as the model's prompt gets it (the app's chat and the data
     engine's training lines alike): ``activity`` by name (default: the report's guess when
     supported, else why not), the report's trusted facts within ``budget``, then the lines
-    about the joints, the compared sides and the times the ``questions`` so far name."""
+    about the joints, the compared sides and the times the ``questions`` so far name, and where
+    the events they name lie against those times."""
     if activity is None:
         guess = report.activity
         activity = guess.label if guess.supported else str(guess)
@@ -236,6 +241,7 @@ def report_context(
         moments=report.prompt_moments(question_times(questions)),
         joints=report.prompt_joints(question_joints(questions)),
         sides=report.side_lines(compared_parts(questions)),
+        orders=report.prompt_orders(questions),
     )
 
 

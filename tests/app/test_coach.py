@@ -430,3 +430,26 @@ def test_the_form_check_is_shown_in_the_facts_and_beside_a_form_answer_not_in_th
     session.ask("Do my hips sag?", max_new_tokens=2)
     assert "Form:" not in seen[-1]
     session.close()
+
+
+def test_where_an_asked_event_lies_is_shown_and_given_to_a_model_trained_on_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A question naming a rep's instant and a time gets the analytics' line saying on which
+    side of the time it lies, beside the answer; the prompt gets it last, only with
+    ``LLaMoConfig.max_prompt_orders`` (the shipped model was never trained on it)."""
+    from tests.app.tiny import tiny_model
+
+    model = tiny_model()
+    seen = contexts_given(model, monkeypatch)
+    session = Coach(model).analyze(EXAMPLES / "squat_synthetic.npz")
+    first = session.report.reps.reps[0]
+    asked = f"Is the start of the first rep before or after {first.start_s + 0.5:.1f} s?"
+    order = f"The start of the first rep ({first.start_s:.2f} s) comes before "
+    assert session.measured(asked)[-1].startswith(order)
+    session.ask(asked, max_new_tokens=2)
+    assert not any(line.startswith(order) for line in seen[-1].splitlines())
+    model.config.max_prompt_orders = 1
+    session.ask(asked, max_new_tokens=2)
+    assert seen[-1].splitlines()[-1].startswith(order)
+    session.close()

@@ -23,6 +23,7 @@ from core.analytics import (
     slow_motion_factor,
     squat_stage,
 )
+from core.analytics.order import named_events
 from core.motion import Motion, PoseTrack, Space
 from core.motion_io import load_motion
 from tests.conftest import real_path
@@ -371,3 +372,38 @@ def test_which_side_bends_more_on_real_clips(
     ]
     pushups = analyze_motion(real_tracks["pushups_side_5reps.mp4"])
     assert pushups.side_lines(["elbow"]) == []
+
+
+def test_where_a_named_event_lies_against_a_named_time_on_real_clips(
+    golf_track: PoseTrack, real_tracks: dict[str, PoseTrack]
+) -> None:
+    """golf_swing_dtl: a question naming a timed event and a time gets one line per pair,
+    with the analysed event's own time and the side it lies on; a question naming no time,
+    or no event the analysis timed, gets none. Push-ups: the rep instants by ordinal."""
+    report = analyze_motion(golf_track)
+    assert report.golf is not None
+    times = report.golf.times
+    mid = round((times["top"] + times["finish"]) / 2, 1)
+    asked = f"Do the top of my backswing and the finish come before or after {mid} s?"
+    assert report.prompt_orders([asked]) == [
+        f"The top of the backswing ({times['top']:.2f} s) comes before {mid:.2f} s.",
+        f"The finish ({times['finish']:.2f} s) comes after {mid:.2f} s.",
+    ]
+    assert report.prompt_orders(["When is the finish?", f"What happens at {mid} s?"]) == []
+    assert report.prompt_orders([f"Is the contact before or after {mid} s?"]) == []  # baseball
+    pushups = analyze_motion(real_tracks["pushups_side_5reps.mp4"])
+    assert pushups.reps is not None and pushups.reps.count == 5
+    second = pushups.reps.reps[1]
+    early = round(second.start_s - 0.5, 1)
+    (line,) = pushups.prompt_orders([f"Is the deepest point of the second rep before {early} s?"])
+    assert line.startswith("The deepest point of the second rep (") and "after" in line
+    assert pushups.prompt_orders([f"Is the start of the sixth rep before {early} s?"]) == []
+
+
+def test_a_phrase_inside_a_longer_named_one_is_not_named_on_its_own() -> None:
+    words = {"follow_through": "follow-through", "mid": "middle of the follow-through"}
+    named = named_events("Is the middle of my follow-through before 2 s?", words)
+    assert [e.key for e in named] == ["mid"]
+    assert [e.key for e in named_events("Is the follow-through after 2 s?", words)] == [
+        "follow_through"
+    ]

@@ -284,8 +284,10 @@ def test_facts_of_rebuilds_a_sets_facts_blocks_and_keeps_its_motions_and_dialogu
     tmp_path: Path,
 ) -> None:
     """--facts-of DIR: DIR's lines with a new budget's facts blocks (here the compared sides'
-    lines added), nothing else changed; DIR itself is read, never written."""
+    lines and the asked events' order lines added), nothing else changed; DIR itself is read,
+    never written."""
     import json
+    import re
 
     import pytest
 
@@ -294,19 +296,24 @@ def test_facts_of_rebuilds_a_sets_facts_blocks_and_keeps_its_motions_and_dialogu
 
     main(tmp_path / "old", n_train=0, n_heldout=40, seed=11, facts_frac=0.7)
     before = (tmp_path / "old" / "heldout.jsonl").read_text()
-    main(tmp_path / "new", facts_of=tmp_path / "old", max_sides=1)
+    main(tmp_path / "new", facts_of=tmp_path / "old", max_sides=1, max_orders=1)
     old, new = (load_jsonl(tmp_path / d / "heldout.jsonl") for d in ("old", "new"))
-    added = 0
+    added, orders = 0, 0
     for a, b in zip(old, new, strict=True):
         assert (a.motion, a.conversations) == (b.motion, b.conversations)
         assert ("context" in a.meta) == ("context" in b.meta)
         lines = b.meta.get("context", "").splitlines()
         sides = [c for c in lines if " bends more than " in c or " bend about as much" in c]
-        assert [c for c in lines if c not in sides] == a.meta.get("context", "").splitlines()
-        added += len(sides)
-    assert added >= 1 and (tmp_path / "old" / "heldout.jsonl").read_text() == before
+        ordered = [
+            c for c in lines if re.fullmatch(r"The .+ \(\d+\.\d\d s\) comes (before|after) .+", c)
+        ]
+        kept = [c for c in lines if c not in sides and c not in ordered]
+        assert kept == a.meta.get("context", "").splitlines()
+        added, orders = added + len(sides), orders + len(ordered)
+    assert added >= 1 and orders >= 1
+    assert (tmp_path / "old" / "heldout.jsonl").read_text() == before
     info = json.loads((tmp_path / "new" / "dataset.json").read_text())
-    assert (info["max_sides"], info["seed"]) == (1, 11)
+    assert (info["max_sides"], info["max_orders"], info["seed"]) == (1, 1, 11)
     with pytest.raises(SystemExit, match="--out must differ"):
         main(tmp_path / "old", facts_of=tmp_path / "old", max_sides=1)
     with pytest.raises(SystemExit, match="no dataset.json there"):

@@ -74,6 +74,20 @@ def test_facts_block_puts_the_compared_sides_between_the_joints_and_the_moments(
         PromptBudget(max_sides=-1)
 
 
+def test_facts_block_puts_the_order_lines_last_within_their_budget() -> None:
+    facts, moments = ["fact 1"], ["At 1.00 s: a."]
+    orders = ["The finish (2.33 s) comes after 1.60 s.", "The top (1.20 s) comes before 1.60 s."]
+    budget = PromptBudget(max_facts=10, max_moments=1, max_orders=1)
+    block = facts_context("golf_swing", facts, budget, moments, orders=orders).splitlines()
+    assert block[1:] == [facts[0], moments[0], orders[1]]  # the last named event's line
+    without = PromptBudget(max_facts=10, max_moments=1)  # the shipped model's prompt: unchanged
+    assert facts_context("golf_swing", facts, without, moments, orders=orders) == facts_context(
+        "golf_swing", facts, without, moments
+    )
+    with pytest.raises(ValueError, match="max_orders"):
+        PromptBudget(max_orders=-1)
+
+
 def test_question_joints_reads_the_joints_a_question_names_in_order() -> None:
     asked = [
         "How straight does my left knee get?",  # a data-engine template
