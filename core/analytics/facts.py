@@ -227,7 +227,7 @@ def rep_moment(rc: RepCount, t: float, sure: float = REP_SURE) -> Fact:
     around it (sure as ``rep_facts``)."""
     for n, r in enumerate(rc.reps, start=1):
         if r.start_s <= t <= r.end_s:
-            peak = r.start_s + (r.peak_frame - r.start) / rc.fps
+            peak = r.peak_s(rc.fps)
             side = "before" if t < peak else "after"
             return Fact(f"rep {n} of {rc.count} ({r.start_s:.1f}-{r.end_s:.1f} s), {side} its "
                         f"deepest point ({peak:.1f} s)", sure, "moment", t)  # fmt: skip

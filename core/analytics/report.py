@@ -203,8 +203,8 @@ class MotionReport:
             for e in named_rep_points(question):
                 if e.rep is not None and e.rep < len(reps):
                     r = reps[e.rep]
-                    peak = r.start_s + (r.peak_frame - r.start) / self.reps.fps
-                    out.append((e, r.start_s if e.key == "start" else peak, REP_SURE))
+                    at = r.start_s if e.key == "start" else r.peak_s(self.reps.fps)
+                    out.append((e, at, REP_SURE))
         return out
 
     def _moment(self, t: float) -> Fact | None:

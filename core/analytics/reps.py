@@ -102,6 +102,10 @@ class Rep:
     def duration(self) -> float:
         return self.end_s - self.start_s
 
+    def peak_s(self, fps: float) -> float:
+        """Clip seconds of the rep's extreme (its deepest point)."""
+        return self.start_s + (self.peak_frame - self.start) / fps
+
     def __str__(self) -> str:
         return (f"rep {self.start_s:.1f}-{self.end_s:.1f} s (frames {self.start}-{self.end}), "
                 f"{self.duration:.1f} s, range {self.range_of_motion:.0f} deg")  # fmt: skip
