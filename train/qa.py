@@ -35,7 +35,7 @@ from core.analytics import (
     joint_angles,
     leading_foot,
 )
-from core.analytics.order import BASEBALL_EVENT_WORDS, GOLF_EVENT_WORDS
+from core.analytics.order import BASEBALL_EVENT_WORDS, GOLF_EVENT_WORDS, REP_POINT_WORDS
 from core.errors import InputError
 from core.motion import Motion, Space
 from core.skeleton import ANGLE_PARTS
@@ -458,8 +458,8 @@ def _landmarks(f: Facts) -> list[tuple[str, float]]:
         ]
     out = []
     for k, rep in enumerate(f.reps[: len(ORDINALS)]):
-        out += [(f"the start of the {ORDINALS[k]} rep", rep.start_s),
-                (f"the deepest point of the {ORDINALS[k]} rep", f.t(rep.peak_frame))]  # fmt: skip
+        out += [(f"the {REP_POINT_WORDS['start']} of the {ORDINALS[k]} rep", rep.start_s),
+                (f"the {REP_POINT_WORDS['deepest']} of the {ORDINALS[k]} rep", f.t(rep.peak_frame))]  # fmt: skip
     return out
 
 
