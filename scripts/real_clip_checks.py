@@ -2,7 +2,8 @@
 without the analytics facts in the prompt. The clips are evaluation only: never train or tune
 on them.
 
-    python scripts/real_clip_checks.py [--model DIR] [--out report.json]
+    python scripts/real_clip_checks.py [--model DIR] [--out report.json] [--against REF.json]
+    python scripts/real_clip_checks.py --judge report.json [--against REF.json]
 
 Labels (SOURCES.md, 0-based frames): golf_swing_dtl top 118 (3.94 s), impact 144 (4.80 s);
 golf_pro_dtl_broadcast top 80 (+-3), impact 104 (+-2); pushups_side_5reps 5 reps, bottoms
@@ -33,6 +34,9 @@ PHASE_QUESTION = "What swing phase is shown at {t:.2f} s?"
 PUSHUPS = ("pushups_side_5reps.mp4", 5, (99, 176, 258, 369, 478))
 REP_AT_QUESTION = "Which rep am I in at {t:.1f} s?"
 NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?")
+# The issue's limits: (seconds, frames) off the label for each asked event.
+EVENT_LIMITS = {"top": (0.3, 6), "impact": (0.2, 5)}
+MIN_BOTTOMS_SEEN = 4
 
 
 def first_seconds(text: str) -> float | None:
@@ -156,9 +160,54 @@ def event_head_checks(folder: Path, config_path: Path) -> dict:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    from app.coach import Coach
+def judge(report: dict) -> dict[str, bool]:
+    """The issue's checks, met or not, read from a report of this script: without facts each
+    event's time and most relevant frame within ``EVENT_LIMITS`` and the two frames apart; with
+    facts the answer gives the asked event's time from the facts; in both modes the push-up
+    count off by one at most with ``MIN_BOTTOMS_SEEN`` bottoms among the moments."""
+    checks: dict[str, bool] = {}
+    for mode, clips in report.items():
+        if mode not in ("no_facts", "with_facts"):
+            continue
+        for clip, result in clips.items():
+            if clip not in GOLF:
+                checks[f"{mode} {clip} count"] = (
+                    result["count"] is not None and abs(result["count"] - result["true"]) <= 1
+                )
+                checks[f"{mode} {clip} bottoms"] = result["bottoms_seen"] >= MIN_BOTTOMS_SEEN
+                continue
+            for event, (max_s, max_frames) in EVENT_LIMITS.items():
+                asked = result[event]
+                if mode == "with_facts":
+                    checks[f"{mode} {clip} {event}"] = asked["facts_use"] == "asked"
+                    continue
+                said_ok = asked["error_s"] is not None and asked["error_s"] <= max_s
+                checks[f"{mode} {clip} {event}"] = said_ok and asked["frame_error"] <= max_frames
+            if mode == "no_facts":
+                checks[f"{mode} {clip} frames differ"] = result["frames_differ"]
+    return checks
 
+
+def lost_checks(report: dict, reference: dict) -> list[str]:
+    """The checks ``reference`` meets and ``report`` does not (or does not hold)."""
+    now = judge(report)
+    return [name for name, met in judge(reference).items() if met and not now.get(name, False)]
+
+
+def print_judgement(report: dict, reference: dict | None) -> int:
+    """Each check met or not; with a reference, the checks it met that are lost (exit 1 if any)."""
+    checks = judge(report)
+    for name, met in checks.items():
+        print(f"{'met    ' if met else 'NOT met'}  {name}")
+    print(f"{sum(checks.values())} of {len(checks)} checks met")
+    if reference is None:
+        return 0
+    lost = lost_checks(report, reference)
+    print(f"lost against the reference: {', '.join(lost) if lost else 'none'}")
+    return 1 if lost else 0
+
+
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default=None, help="LLaMo folder (default: the shipped model)")
     ap.add_argument("--out", type=Path, default=None)
@@ -170,7 +219,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--config", type=Path, default=Path("train/configs/cpu.yaml"))
     ap.add_argument("--skip-model", action="store_true", help="only the event head")
+    ap.add_argument("--judge", type=Path, default=None, help="only judge this report (no model)")
+    ap.add_argument("--against", type=Path, default=None, help="a reference report to compare")
     a = ap.parse_args(argv)
+    reference = json.loads(a.against.read_text()) if a.against else None
+    if a.judge:
+        return print_judgement(json.loads(a.judge.read_text()), reference)
+    from app.coach import Coach
+
     report: dict = {}
     if a.pretrain:
         report["event_head"] = event_head_checks(a.pretrain, a.config)
@@ -197,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if a.out:
         a.out.write_text(text)
-    return 0
+    return print_judgement(report, reference)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Diagnostic scripts: side_probe and turns_of_type (session 20), golf_finish_probe (22),
-compare_reports (26, pooled sets in 33)."""
+compare_reports (26, pooled sets in 33), real_clip_checks judge (44)."""
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -187,3 +188,26 @@ def test_all_frames_variant_keeps_the_models_encoder_and_reads_every_frame(
     assert answer.viewpoint_frames == list(range(motion.num_frames))
     with pytest.raises(SystemExit, match="exists"):
         variant.all_frames_folder(DEFAULT_MODEL_DIR, out)
+
+
+def test_real_clip_judge_finds_the_checks_a_model_lost() -> None:
+    """Session 37's full-g36 put golf_swing_dtl's impact at 4.50 s, frame 135 (0.2 s and 5
+    frames asked) and showed 3 of the 5 push-up bottoms; full-s40 meets every check."""
+    checks = load_script("real_clip_checks")
+    docs = Path(__file__).resolve().parents[2] / "docs" / "issue10"
+    s40 = json.loads((docs / "session42" / "real" / "s40.json").read_text())
+    g36 = json.loads((docs / "session37" / "real" / "g36.json").read_text())
+    assert all(checks.judge(s40).values())
+    assert checks.lost_checks(g36, s40) == [
+        "no_facts golf_swing_dtl.mp4 impact",
+        "no_facts pushups_side_5reps.mp4 bottoms",
+        "with_facts pushups_side_5reps.mp4 bottoms",
+    ]
+    assert checks.lost_checks(s40, g36) == []
+    late = copy.deepcopy(s40)
+    late["no_facts"]["golf_swing_dtl.mp4"]["top"]["error_s"] = 0.31  # past the 0.3 s limit
+    late["with_facts"]["golf_pro_dtl_broadcast.mp4"]["impact"]["facts_use"] = "another"
+    assert checks.lost_checks(late, s40) == [
+        "no_facts golf_swing_dtl.mp4 top",
+        "with_facts golf_pro_dtl_broadcast.mp4 impact",
+    ]
