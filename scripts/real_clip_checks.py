@@ -8,7 +8,8 @@ on them.
 Labels (SOURCES.md, 0-based frames): golf_swing_dtl top 118 (3.94 s), impact 144 (4.80 s);
 golf_pro_dtl_broadcast top 80 (+-3), impact 104 (+-2); pushups_side_5reps 5 reps, bottoms
 about 99, 176, 258, 369, 478. With facts it also asks, reported beside the checks, the
-golf phase at a time and the push-up rep at each labelled bottom.
+golf phase at a time and the push-up rep at each labelled bottom; in both modes, where two
+labelled moments lie against the time between them ("Is impact before or after 4.4 s?").
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ SWING_QUESTION = "How long is my swing?"
 PHASE_QUESTION = "What swing phase is shown at {t:.2f} s?"
 PUSHUPS = ("pushups_side_5reps.mp4", 5, (99, 176, 258, 369, 478))
 REP_AT_QUESTION = "Which rep am I in at {t:.1f} s?"
+ORDER_QUESTION = "Is {what} before or after {t:.1f} s?"
 NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?")
 # The issue's limits: (seconds, frames) off the label for each asked event.
 EVENT_LIMITS = {"top": (0.3, 6), "impact": (0.2, 5)}
@@ -76,6 +78,11 @@ def golf_checks(session, labels: dict[str, int], facts: bool) -> dict:
         out["prompt_facts"] = (session.prompt_context() or "").splitlines()
         out["swing"] = swing_check(session)
         out["phase"] = phase_check(session, labels)
+    top_s, impact_s = (labels[e] / fps for e in ("top", "impact"))
+    t = session.motion.start_time + (top_s + impact_s) / 2  # the top before it, impact after
+    out["order"] = order_check(
+        session, [("the top of the backswing", "before"), ("impact", "after")], t
+    )
     out["frames_differ"] = out["top"]["most_relevant_frame"] != out["impact"]["most_relevant_frame"]
     return out
 
@@ -114,6 +121,26 @@ def prompt_moment(session, question: str) -> str | None:
     return next((line for line in session.measured(question) if line in prompt), None)
 
 
+def order_check(session, asked: list[tuple[str, str]], t: float) -> dict:
+    """Asks "Is <event> before or after T?" for each (event phrase, true choice): reported, not
+    one of the issue's checks. ``order_line`` is the analytics' line shown beside the answer;
+    the prompt has it (``in_prompt``) only for a model with ``max_prompt_orders`` and facts."""
+    from train.answers import read_choice
+    from train.qa import CHOICE_WORDS
+
+    out = []
+    for what, true in asked:
+        question = ORDER_QUESTION.format(what=what, t=t)
+        answer = session.ask(question, max_new_tokens=24)
+        session.history.clear()
+        said = read_choice(answer.text, ("before", "after"), CHOICE_WORDS)
+        line = next(iter(session.report.prompt_orders([question])), None)
+        prompt = (session.prompt_context(question) or "").splitlines()
+        out.append({"question": question, "answer": answer.text, "said": said, "true": true,
+                    "order_line": line, "in_prompt": line is not None and line in prompt})  # fmt: skip
+    return {"asked": out, "right": sum(a["said"] == a["true"] for a in out)}
+
+
 def pushup_checks(session) -> dict:
     name, n_true, bottoms = PUSHUPS
     answer = session.ask("How many push-ups?", max_new_tokens=16)
@@ -122,8 +149,11 @@ def pushup_checks(session) -> dict:
 
     frames = answer.viewpoint_frames
     seen = [any(abs(f - b) <= 15 for f in frames) for b in bottoms]  # within 0.5 s at 30 fps
+    t = session.motion.start_time + (bottoms[1] + bottoms[2]) / 2 / session.motion.fps
+    order = order_check(session, [("the deepest point of the second rep", "before"),
+                                  ("the deepest point of the third rep", "after")], t)  # fmt: skip
     return {"answer": answer.text, "count": read_count(answer.text), "true": n_true,
-            "viewpoint_frames": frames, "bottoms_seen": int(sum(seen))}  # fmt: skip
+            "viewpoint_frames": frames, "bottoms_seen": int(sum(seen)), "order": order}  # fmt: skip
 
 
 def rep_at_checks(session) -> dict:
