@@ -35,13 +35,14 @@ import shlex
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from core.llamo.prompts import PromptBudget
 from train.answers import read_count, read_span
+from train.budget_flags import add_budget_flags, budget_args
 
 IOU_THRESHOLDS = (0.5, 0.7)
 HIT_TOLERANCE_S = 0.1  # as train.grounding's windows
@@ -372,9 +373,6 @@ def prompt_budget(checkpoint: str | Path, **overrides: int | None) -> PromptBudg
 
     saved = budget_of(json.loads((Path(checkpoint) / "config.json").read_text()))
     return replace(saved, **{k: v for k, v in overrides.items() if v is not None})
-
-
-BUDGET_KEYS = tuple(f.name for f in fields(PromptBudget))  # max_facts, max_moments, ...
 
 
 def model_kind(checkpoint: Path) -> str:
@@ -892,28 +890,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="only these question types (e.g. rep_count)")  # fmt: skip
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--device", help="cpu or cuda (default: cuda when present)")
-    parser.add_argument("--max-facts", type=int, default=None, metavar="N",
-                        help="with @facts: at most N facts lines in the prompt (default: each "
-                             "model's max_prompt_facts, as the app gives it)")  # fmt: skip
-    parser.add_argument("--max-moments", type=int, default=None, metavar="N",
-                        help="with @facts: at most N lines about the times the questions name "
-                             "(default: each model's max_prompt_moments; 0: none)")  # fmt: skip
-    parser.add_argument("--max-joints", type=int, default=None, metavar="N",
-                        help="with @facts: at most N range lines of the joints the questions "
-                             "name (default: each model's max_prompt_joints; 0: none)")  # fmt: skip
-    parser.add_argument("--max-sides", type=int, default=None, metavar="N",
-                        help="with @facts: at most N lines saying which side of a compared part "
-                             "bends more (default: each model's max_prompt_sides; 0: none)")  # fmt: skip
-    parser.add_argument("--max-orders", type=int, default=None, metavar="N",
-                        help="with @facts: at most N lines saying where an asked event lies "
-                             "against an asked time (default: each model's max_prompt_orders)")  # fmt: skip
+    add_budget_flags(parser, per_model=True)
     args = parser.parse_args(argv)
-    for flag in ("limit", "per_type", "max_facts"):
+    for flag in ("limit", "per_type"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             parser.error(f"--{flag.replace('_', '-')}: must be >= 1")
-    for flag in ("max_moments", "max_joints", "max_sides", "max_orders"):
-        if getattr(args, flag) is not None and getattr(args, flag) < 0:
-            parser.error(f"--{flag.replace('_', '-')}: must be >= 0")
     command = "python -m train.evaluate " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
     )
@@ -921,7 +902,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         scores = run(args.checkpoint, args.data, args.out, args.ablation, limit=args.limit,
                      per_type=args.per_type, types=args.types, max_new_tokens=args.max_new_tokens,
                      device=args.device, command=command, name=args.name,
-                     budget={k: getattr(args, k) for k in BUDGET_KEYS})  # fmt: skip
+                     budget=budget_args(args))  # fmt: skip
     except (ValueError, argparse.ArgumentTypeError) as err:
         parser.error(str(err))
     for s in scores:

@@ -26,6 +26,7 @@ from core.errors import InputError
 from core.llamo.prompts import MAX_PROMPT_FACTS, PromptBudget, report_context
 from core.motion import Motion
 from core.motion_io import load_motion, save_motion
+from train.budget_flags import add_budget_flags, budget_args
 from train.data import Sample, write_jsonl
 from train.qa import make_dialogues, measure
 from train.synth import ACTIVITIES, sample_camera, synthesize
@@ -243,23 +244,7 @@ def cli(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--slow-max", type=float, default=3.0, help="slow motion plays 1.5-SLOW_MAX times slower"
     )
-    ap.add_argument("--max-facts", type=int, default=MAX_PROMPT_FACTS,
-                    help="at most N facts lines in a prompt; a model trained on them needs "
-                         "model.max_prompt_facts: N (default: the shipped model's 8)")  # fmt: skip
-    ap.add_argument("--max-moments", type=int, default=0,
-                    help="at most N lines about the times the questions name (3 reads every "
-                         "turn's); a model trained on them needs model.max_prompt_moments: N")  # fmt: skip
-    ap.add_argument("--max-joints", type=int, default=0,
-                    help="at most N range lines of the joints the questions name, where the "
-                         "facts lines lack them; a model trained on them needs "
-                         "model.max_prompt_joints: N")  # fmt: skip
-    ap.add_argument("--max-sides", type=int, default=0,
-                    help="at most N lines saying which side bends more, of the parts whose "
-                         "sides the questions compare; a model trained on them needs "
-                         "model.max_prompt_sides: N")  # fmt: skip
-    ap.add_argument("--max-orders", type=int, default=0,
-                    help="at most N lines saying where an event a question names lies against a "
-                         "time it names; a model trained on them needs model.max_prompt_orders: N")  # fmt: skip
+    add_budget_flags(ap, per_model=False)
     ap.add_argument("--facts-of", type=Path, metavar="DIR",
                     help="rebuild DIR's facts blocks with these --max-* budgets instead of "
                          "synthesizing: the same motions, dialogues and lines with facts")  # fmt: skip
@@ -275,12 +260,8 @@ def cli(argv: list[str] | None = None) -> None:
         a.n_heldout_phrasing,
         a.slow_frac,
         a.slow_max,
-        a.max_facts,
-        a.max_moments,
-        a.max_joints,
-        a.max_sides,
-        a.max_orders,
-        a.facts_of,
+        facts_of=a.facts_of,
+        **budget_args(a),
     )
 
 

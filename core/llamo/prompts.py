@@ -153,11 +153,19 @@ class PromptBudget:
     max_orders: int = 0
 
     def __post_init__(self) -> None:
-        require_int("max_facts", self.max_facts, 1)
-        require_int("max_moments", self.max_moments, 0)
-        require_int("max_joints", self.max_joints, 0)
-        require_int("max_sides", self.max_sides, 0)
-        require_int("max_orders", self.max_orders, 0)
+        for name in BUDGET_LINES:
+            require_int(name, getattr(self, name), BUDGET_MINIMUM.get(name, 0))
+
+
+# the lines each of PromptBudget's fields counts (the data engine's and the evaluation's flags)
+BUDGET_LINES = {
+    "max_facts": "facts lines",
+    "max_moments": "lines about the times the questions name",
+    "max_joints": "range lines of the joints the questions name",
+    "max_sides": "lines saying which side bends more, of the parts whose sides the questions compare",
+    "max_orders": "lines saying where an event a question names lies against a time it names",
+}
+BUDGET_MINIMUM = {"max_facts": 1}  # the others may be 0 (none of those lines)
 
 
 def facts_context(

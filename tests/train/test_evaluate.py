@@ -460,8 +460,9 @@ def test_the_facts_budget_keeps_the_reports_first_trusted_lines() -> None:
 
 def test_each_model_gets_its_own_facts_budget_unless_one_is_given(tmp_path: Path) -> None:
     """A model's config names its prompt budgets (a model saved before a key gets the
-    default: 8 facts lines, no joint, side or moment lines); ``--max-facts`` (``--max-moments``,
-    ``--max-joints``, ``--max-sides``) overrides each for every model."""
+    default: 8 facts lines, no joint, side, moment or order lines); ``--max-facts``
+    (``--max-moments``, ``--max-joints``, ``--max-sides``, ``--max-orders``) overrides each for
+    every model."""
     import json
 
     from core.llamo.prompts import MAX_PROMPT_FACTS
@@ -474,6 +475,7 @@ def test_each_model_gets_its_own_facts_budget_unless_one_is_given(tmp_path: Path
         max_moments=saved["max_prompt_moments"],
         max_joints=saved["max_prompt_joints"],
         max_sides=saved.get("max_prompt_sides", 0),
+        max_orders=saved.get("max_prompt_orders", 0),
     )
     older = {k: v for k, v in saved.items() if not k.startswith("max_prompt_")}  # before the keys
     (tmp_path / "config.json").write_text(json.dumps(older))
