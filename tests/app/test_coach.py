@@ -437,7 +437,7 @@ def test_where_an_asked_event_lies_is_shown_and_given_to_a_model_trained_on_it(
 ) -> None:
     """A question naming a rep's instant and a time gets the analytics' line saying on which
     side of the time it lies, beside the answer; the prompt gets it last, only with
-    ``LLaMoConfig.max_prompt_orders`` (the shipped model was never trained on it)."""
+    ``LLaMoConfig.max_prompt_orders``."""
     from tests.app.tiny import tiny_model
 
     model = tiny_model()
