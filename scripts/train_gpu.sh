@@ -26,10 +26,9 @@ start=$(date +%s)
 $PY scripts/gpu_pack.py unpack --from "$PACK" --site "$SITE"
 export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
 # the prompts get the shipped model's facts budgets, as the app gives them (train.finetune checks)
-read -r MAX_FACTS MAX_MOMENTS MAX_JOINTS MAX_SIDES < <($PY -c "from core.paths import DEFAULT_MODEL_DIR as d; from train.evaluate import prompt_budget as p; b = p(d); print(b.max_facts, b.max_moments, b.max_joints, b.max_sides)")
+read -r -a BUDGET_FLAGS < <($PY -m train.budget_flags)
 [ -f "$DATA/train.jsonl" ] || timeout 240 $PY -m train.make_dataset --out "$DATA" \
-  --n-train "$N_TRAIN" --n-heldout 1 --n-heldout-phrasing 0 --seed 20 --max-facts "$MAX_FACTS" \
-  --max-moments "$MAX_MOMENTS" --max-joints "$MAX_JOINTS" --max-sides "$MAX_SIDES"
+  --n-train "$N_TRAIN" --n-heldout 1 --n-heldout-phrasing 0 --seed 20 "${BUDGET_FLAGS[@]}"
 left=$(( BUDGET_S - ($(date +%s) - start) ))
 echo "LLM stage budget: ${left}s"
 timeout "$left" $PY -m train.finetune --config "$CONFIG" --out "$RUN" \

@@ -1,12 +1,18 @@
 """The ``--max-*`` flags of the prompt budgets (``core.llamo.prompts.PromptBudget``): one flag
-per field, the same names, limits and words in the data engine and the evaluation."""
+per field, the same names, limits and words in the data engine and the evaluation.
+
+    python -m train.budget_flags [MODEL_DIR]   # the flags that build prompts with its budgets
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
-from core.llamo.config import PROMPT_BUDGET_FIELDS
+from core.llamo.config import PROMPT_BUDGET_FIELDS, budget_of
 from core.llamo.prompts import BUDGET_LINES, BUDGET_MINIMUM, PromptBudget
 
 
@@ -44,3 +50,28 @@ def add_budget_flags(parser: argparse.ArgumentParser, *, per_model: bool) -> Non
 def budget_args(args: argparse.Namespace) -> dict[str, int | None]:
     """The parsed flags, by ``PromptBudget`` field."""
     return {name: getattr(args, name) for name in BUDGET_LINES}
+
+
+def flags_of(budget: PromptBudget) -> list[str]:
+    """The flags that give ``budget``: ``["--max-facts", "10", "--max-moments", "3", ...]``."""
+    return [part for name in BUDGET_LINES
+            for part in (f"--{name.replace('_', '-')}", str(getattr(budget, name)))]  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Prints the data-engine flags of a saved model's prompt budgets (the GPU recipe builds its
+    set with them, so the prompts are the ones the app gives that model)."""
+    from core.paths import DEFAULT_MODEL_DIR
+
+    ap = argparse.ArgumentParser(prog="python -m train.budget_flags", description=main.__doc__)
+    ap.add_argument("model", nargs="?", type=Path, default=DEFAULT_MODEL_DIR)
+    a = ap.parse_args(argv)
+    config = a.model / "config.json"
+    if not config.is_file():
+        ap.error(f"{a.model}: no config.json here; give a saved LLaMo model folder")
+    print(" ".join(flags_of(budget_of(json.loads(config.read_text())))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

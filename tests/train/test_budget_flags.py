@@ -53,3 +53,20 @@ def test_a_bad_budget_is_one_line_naming_the_flag_and_nothing_is_written(
     assert errors == [f"python -m {prog}: error: argument {flag}: {message}"
                       for prog in ("train.make_dataset", "train.evaluate")]  # fmt: skip
     assert not out.exists() and not (tmp_path / "r.md").exists()
+
+
+def test_the_flags_of_a_saved_model_give_its_budgets(tmp_path: Path, capsys) -> None:
+    """``python -m train.budget_flags [MODEL]`` (the GPU recipe's data set) prints the flags
+    that rebuild the model's own prompt budgets; a folder without a config is one line."""
+    from core.paths import DEFAULT_MODEL_DIR
+    from train.budget_flags import main
+
+    saved = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())
+    assert main([]) == 0
+    parts = capsys.readouterr().out.split()
+    given = dict(zip(parts[::2], map(int, parts[1::2]), strict=True))
+    assert given == {f"--{name.replace('_', '-')}": saved.get(field, 0 if name != "max_facts" else 8)
+                     for name, field in PROMPT_BUDGET_FIELDS.items()}  # fmt: skip
+    with pytest.raises(SystemExit):
+        main([str(tmp_path)])
+    assert "no config.json here; give a saved LLaMo model folder" in capsys.readouterr().err

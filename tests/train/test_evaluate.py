@@ -487,11 +487,13 @@ def test_each_model_gets_its_own_facts_budget_unless_one_is_given(tmp_path: Path
                                                       "max_prompt_moments": 2,
                                                       "max_prompt_sides": 1}))  # fmt: skip
     assert evaluate.prompt_budget(tmp_path) == PromptBudget(
-        max_facts=10, max_moments=2, max_joints=saved["max_prompt_joints"], max_sides=1
-    )
+        max_facts=10, max_moments=2, max_joints=saved["max_prompt_joints"], max_sides=1,
+        max_orders=saved.get("max_prompt_orders", 0),
+    )  # fmt: skip
     given = evaluate.prompt_budget(tmp_path, max_facts=12, max_moments=0, max_joints=None,
                                    max_sides=0)  # fmt: skip
-    assert given == PromptBudget(max_facts=12, max_moments=0, max_joints=saved["max_prompt_joints"])
+    assert given == PromptBudget(max_facts=12, max_moments=0, max_joints=saved["max_prompt_joints"],
+                                 max_orders=saved.get("max_prompt_orders", 0))  # fmt: skip
     with pytest.raises(ValueError, match="max_joints"):
         evaluate.prompt_budget(tmp_path, max_joints=-1)
 
