@@ -7,13 +7,16 @@ per field, the same names, limits and words in the data engine and the evaluatio
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from core.llamo.config import PROMPT_BUDGET_FIELDS, budget_of
+from core.llamo.config import PROMPT_BUDGET_FIELDS
 from core.llamo.prompts import BUDGET_LINES, BUDGET_MINIMUM, PromptBudget
+
+
+def _flag(name: str) -> str:
+    return f"--{name.replace('_', '-')}"  # max_facts -> --max-facts
 
 
 def _count(minimum: int) -> Callable[[str], int]:
@@ -43,7 +46,7 @@ def add_budget_flags(parser: argparse.ArgumentParser, *, per_model: bool) -> Non
             default = getattr(defaults, name)
             text = (f"per prompt, at most N {lines}; a model trained on them needs "
                     f"model.{field}: N (default {default})")  # fmt: skip
-        parser.add_argument(f"--{name.replace('_', '-')}", type=_count(BUDGET_MINIMUM.get(name, 0)),
+        parser.add_argument(_flag(name), type=_count(BUDGET_MINIMUM.get(name, 0)),
                             default=default, metavar="N", help=text)  # fmt: skip
 
 
@@ -54,22 +57,21 @@ def budget_args(args: argparse.Namespace) -> dict[str, int | None]:
 
 def flags_of(budget: PromptBudget) -> list[str]:
     """The flags that give ``budget``: ``["--max-facts", "10", "--max-moments", "3", ...]``."""
-    return [part for name in BUDGET_LINES
-            for part in (f"--{name.replace('_', '-')}", str(getattr(budget, name)))]  # fmt: skip
+    return [part for name in BUDGET_LINES for part in (_flag(name), str(getattr(budget, name)))]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Prints the data-engine flags of a saved model's prompt budgets (the GPU recipe builds its
     set with them, so the prompts are the ones the app gives that model)."""
     from core.paths import DEFAULT_MODEL_DIR
+    from train.evaluate import prompt_budget
 
     ap = argparse.ArgumentParser(prog="python -m train.budget_flags", description=main.__doc__)
     ap.add_argument("model", nargs="?", type=Path, default=DEFAULT_MODEL_DIR)
     a = ap.parse_args(argv)
-    config = a.model / "config.json"
-    if not config.is_file():
+    if not (a.model / "config.json").is_file():
         ap.error(f"{a.model}: no config.json here; give a saved LLaMo model folder")
-    print(" ".join(flags_of(budget_of(json.loads(config.read_text())))))
+    print(" ".join(flags_of(prompt_budget(a.model))))
     return 0
 
 
