@@ -117,8 +117,13 @@ def phase_check(session, labels: dict[str, int]) -> dict:
 
 def prompt_moment(session, question: str) -> str | None:
     """The analytics' line about the time ``question`` names, if the model's prompt has it."""
+    return in_prompt(session, question, session.measured(question))
+
+
+def in_prompt(session, question: str, lines: list[str]) -> str | None:
+    """The first of ``lines`` that the model's prompt for ``question`` holds."""
     prompt = (session.prompt_context(question) or "").splitlines()
-    return next((line for line in session.measured(question) if line in prompt), None)
+    return next((line for line in lines if line in prompt), None)
 
 
 def order_check(session, asked: list[tuple[str, str]], t: float) -> dict:
@@ -134,10 +139,10 @@ def order_check(session, asked: list[tuple[str, str]], t: float) -> dict:
         answer = session.ask(question, max_new_tokens=24)
         session.history.clear()
         said = read_choice(answer.text, ("before", "after"), CHOICE_WORDS)
-        line = next(iter(session.report.prompt_orders([question])), None)
-        prompt = (session.prompt_context(question) or "").splitlines()
+        lines = session.report.prompt_orders([question])
         out.append({"question": question, "answer": answer.text, "said": said, "true": true,
-                    "order_line": line, "in_prompt": line is not None and line in prompt})  # fmt: skip
+                    "order_line": next(iter(lines), None),
+                    "in_prompt": in_prompt(session, question, lines) is not None})  # fmt: skip
     return {"asked": out, "right": sum(a["said"] == a["true"] for a in out)}
 
 
